@@ -1,0 +1,173 @@
+//! The plugin's root module: the entry table a host loads.
+//!
+//! **Frozen.** This layout never changes within ABI major 1. abi_stable checks it
+//! when a library is loaded and refuses any library whose root module differs
+//! (a foreign or mismatched library), and its own version check is pinned to
+//! `1.0.0` here so that it does not depend on the crate's version. Additions come
+//! through [`PluginMod::extension`], which returns a table for an id the plugin
+//! knows, or null: an older plugin answers null for ids added after it, and a
+//! newer host simply never asks an older plugin for more than it has, so both
+//! directions work. See `docs/abi.md`.
+//!
+//! Every function is `extern "C"`, never unwinds (the [`crate::sdk`] catches
+//! panics) and reports failure as a [`PluginError`]. Handles are opaque; a
+//! session is used by one thread at a time but may move between threads.
+
+use abi_stable::{
+    StableAbi, declare_root_module_statics,
+    library::RootModule,
+    sabi_types::VersionStrings,
+    std_types::{RResult, RSlice, RVec},
+};
+
+use crate::{
+    AbiVersion, ClipScores, DeviceList, ImageView, MetricCaps, NamedValue, PluginError,
+    PluginInfo, TaskSpec,
+};
+
+/// An open session: one metric, one size, one format, one memory mode.
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionHandle(pub *mut ());
+
+/// A reference prepared by a session (owned by that session's plugin).
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefHandle(pub *mut ());
+
+/// An open clip session that receives frames in order and keeps its own temporal state.
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClipHandle(pub *mut ());
+
+// SAFETY: handles are opaque tokens; the plugin behind them guarantees sessions are `Send`
+// (the SDK requires it) and the host never uses one session from two threads at once.
+unsafe impl Send for SessionHandle {}
+unsafe impl Send for RefHandle {}
+unsafe impl Send for ClipHandle {}
+
+/// Values returned by one comparison.
+pub type Scores = RVec<NamedValue>;
+
+/// The root module. See the module documentation: this layout is frozen.
+#[repr(C)]
+#[derive(StableAbi, Debug)]
+#[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+#[sabi(missing_field(panic))]
+pub struct PluginMod {
+    /// The ABI the plugin was built against.
+    pub abi: AbiVersion,
+    /// Identity.
+    pub info: extern "C" fn() -> RResult<PluginInfo, PluginError>,
+    /// Devices, probed once at load.
+    pub devices: extern "C" fn() -> RResult<DeviceList, PluginError>,
+    /// Free memory of a device, measured now.
+    pub free_memory: extern "C" fn(device: u32) -> RResult<u64, PluginError>,
+    /// Metrics a device supports.
+    pub capabilities: extern "C" fn(device: u32) -> RResult<RVec<MetricCaps>, PluginError>,
+    /// Peak bytes a session for `spec` will allocate on `device` (including the prepared reference).
+    pub predict_memory: extern "C" fn(device: u32, spec: &TaskSpec) -> RResult<u64, PluginError>,
+    /// Opens a session.
+    pub session_open:
+        extern "C" fn(device: u32, spec: &TaskSpec) -> RResult<SessionHandle, PluginError>,
+    /// Prepares a reference once, for many comparisons.
+    pub session_prepare: extern "C" fn(
+        session: SessionHandle,
+        reference: &ImageView<'_>,
+    ) -> RResult<RefHandle, PluginError>,
+    /// Compares a distorted image with a prepared reference.
+    pub session_compare: extern "C" fn(
+        session: SessionHandle,
+        reference: RefHandle,
+        distorted: &ImageView<'_>,
+    ) -> RResult<Scores, PluginError>,
+    /// Compares one pair without keeping anything.
+    pub session_compare_pair: extern "C" fn(
+        session: SessionHandle,
+        reference: &ImageView<'_>,
+        distorted: &ImageView<'_>,
+    ) -> RResult<Scores, PluginError>,
+    /// Compares one video frame; `previous` holds the previous reference frames,
+    /// most recent first, as many as the metric's `temporal_depth` (fewer at the clip's start).
+    pub session_compare_frame: extern "C" fn(
+        session: SessionHandle,
+        reference: &ImageView<'_>,
+        previous: RSlice<'_, ImageView<'_>>,
+        distorted: &ImageView<'_>,
+    ) -> RResult<Scores, PluginError>,
+    /// Frees a prepared reference.
+    pub reference_drop: extern "C" fn(session: SessionHandle, reference: RefHandle),
+    /// Closes a session, freeing everything it holds.
+    pub session_close: extern "C" fn(session: SessionHandle),
+    /// Opens a clip session (frames pushed in order, temporal state kept by the plugin).
+    pub clip_open: extern "C" fn(device: u32, spec: &TaskSpec) -> RResult<ClipHandle, PluginError>,
+    /// Pushes the next frame pair of a clip.
+    pub clip_push: extern "C" fn(
+        clip: ClipHandle,
+        reference: &ImageView<'_>,
+        distorted: &ImageView<'_>,
+    ) -> RResult<(), PluginError>,
+    /// Finishes a clip, returning per-frame and pooled values; the handle is consumed.
+    pub clip_finish: extern "C" fn(clip: ClipHandle) -> RResult<ClipScores, PluginError>,
+    /// Abandons a clip; the handle is consumed.
+    pub clip_abort: extern "C" fn(clip: ClipHandle),
+    /// The table of extension `id` (see [`ext`]), or null when the plugin does not provide it.
+    #[sabi(last_prefix_field)]
+    pub extension: extern "C" fn(id: u32) -> *const ext::ExtHeader,
+}
+
+impl RootModule for PluginModRef {
+    declare_root_module_statics! {PluginModRef}
+    const BASE_NAME: &'static str = "qscore_plugin";
+    const NAME: &'static str = "qscore_plugin";
+    // Pinned: compatibility is decided by `PluginMod::abi`, not by the crate version.
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.0.0");
+}
+
+/// Extension tables, added in later minor versions. Each id's table is frozen once published;
+/// a change means a new id.
+pub mod ext {
+    use abi_stable::{StableAbi, std_types::RResult};
+
+    use crate::{PluginError, SessionHandle};
+
+    /// The start of every extension table.
+    #[repr(C)]
+    #[derive(StableAbi, Debug, Clone, Copy)]
+    pub struct ExtHeader {
+        /// The extension's id.
+        pub id: u32,
+        /// `size_of` the whole table, checked by the host before use.
+        pub size: u32,
+    }
+
+    /// Id of [`SessionStats`] (ABI 1.1).
+    pub const SESSION_STATS: u32 = 1;
+
+    /// Measured resource use of sessions (ABI 1.1).
+    #[repr(C)]
+    #[derive(StableAbi, Debug)]
+    pub struct SessionStats {
+        /// `{ id: SESSION_STATS, size: size_of::<SessionStats>() }`.
+        pub header: ExtHeader,
+        /// Peak bytes the session has held at once since it opened (reference, buffers, scratch).
+        pub peak_memory: extern "C" fn(session: SessionHandle) -> RResult<u64, PluginError>,
+    }
+
+    /// Reads extension `id` from what a plugin's [`super::PluginMod::extension`] returned.
+    ///
+    /// # Safety
+    /// `ptr` must be null or point to a table that starts with an [`ExtHeader`] and
+    /// lives as long as the plugin (plugins are never unloaded).
+    pub unsafe fn cast<T>(ptr: *const ExtHeader, id: u32) -> Option<&'static T> {
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: non-null and pointing to a header, per the caller's contract.
+        let header = unsafe { &*ptr };
+        let big_enough = header.size as usize >= std::mem::size_of::<T>();
+        // SAFETY: the id names the table type and the plugin says the table is at least
+        // this big; tables are `'static` statics inside the plugin.
+        (header.id == id && big_enough).then(|| unsafe { &*ptr.cast::<T>() })
+    }
+}

@@ -1,0 +1,257 @@
+//! The plugin author's kit.
+//!
+//! Implement [`Plugin`] (and [`Session`] for your metrics), then export the root
+//! module with [`crate::export_plugin!`]. The kit validates every image before
+//! your code sees it, catches every panic (turning it into
+//! [`crate::Error::Internal`]), owns the handles and provides clip sessions for
+//! metrics that are stateless per frame. See `docs/plugin-guide.md`.
+
+mod clip;
+#[doc(hidden)]
+pub mod exports;
+mod guard;
+
+pub use clip::FrameByFrameClip;
+pub use guard::guard;
+
+use std::any::Any;
+
+use crate::{
+    AbiVersion, BackendFamily, ClipScores, DeviceList, Error, ImageView, MetricCaps, NamedValue,
+    TaskSpec,
+};
+
+/// A plugin's identity (the ABI version is filled in by the kit).
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Unique short name, e.g. `cpu`.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// Who made it.
+    pub vendor: String,
+    /// Backend family.
+    pub family: BackendFamily,
+}
+
+/// What a plugin implements. One instance lives for the whole process.
+pub trait Plugin: Send + Sync + 'static {
+    /// Who the plugin is.
+    fn identity(&self) -> Identity;
+    /// Devices, and why any are missing.
+    fn devices(&self) -> Result<DeviceList, Error>;
+    /// Free memory of `device` now.
+    fn free_memory(&self, device: u32) -> Result<u64, Error>;
+    /// Metrics `device` supports.
+    fn capabilities(&self, device: u32) -> Result<Vec<MetricCaps>, Error>;
+    /// Peak bytes a session for `spec` will hold, prepared reference included.
+    fn predict_memory(&self, device: u32, spec: &TaskSpec) -> Result<u64, Error>;
+    /// Opens a session; wrap your [`Session`] with [`boxed`].
+    fn open_session(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error>;
+    /// Opens a clip session. The default scores each frame with a session from
+    /// [`Plugin::open_session`], handing it the previous reference frames the
+    /// metric declared, and pools by the mean.
+    fn open_clip(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn ClipSession>, Error> {
+        let depth = self
+            .capabilities(device)?
+            .iter()
+            .find(|c| c.metric.as_str() == spec.metric.as_str())
+            .map_or(0, |c| c.temporal_depth as usize);
+        let session = self.open_session(device, spec)?;
+        Ok(Box::new(FrameByFrameClip::new(session, depth)))
+    }
+}
+
+/// Named values returned by a comparison.
+pub type Values = Vec<NamedValue>;
+
+/// One metric on one device, for one size, format and memory mode.
+pub trait Session: Send + 'static {
+    /// What preparing a reference produces.
+    type Prepared: Send + 'static;
+    /// Does the reference work once.
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<Self::Prepared, Error>;
+    /// Compares a distorted image with a prepared reference.
+    fn compare(
+        &mut self,
+        prepared: &Self::Prepared,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error>;
+    /// Compares one pair; by default prepares and compares.
+    fn compare_pair(
+        &mut self,
+        reference: &ImageView<'_>,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let prepared = self.prepare(reference)?;
+        self.compare(&prepared, distorted)
+    }
+    /// Compares a video frame given the previous reference frames (most recent first).
+    /// By default a spatial metric ignores them.
+    fn compare_frame(
+        &mut self,
+        reference: &ImageView<'_>,
+        _previous: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.compare_pair(reference, distorted)
+    }
+    /// Peak bytes held at once since the session opened, when measured.
+    fn peak_memory(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// A [`Session`] with its prepared-reference type erased, as the kit stores it.
+pub trait AnySession: Send {
+    /// See [`Session::prepare`].
+    fn prepare_any(&mut self, reference: &ImageView<'_>) -> Result<Box<dyn Any + Send>, Error>;
+    /// See [`Session::compare`].
+    fn compare_any(
+        &mut self,
+        prepared: &(dyn Any + Send),
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error>;
+    /// See [`Session::compare_pair`].
+    fn compare_pair_any(
+        &mut self,
+        reference: &ImageView<'_>,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error>;
+    /// See [`Session::compare_frame`].
+    fn compare_frame_any(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error>;
+    /// See [`Session::peak_memory`].
+    fn peak_memory_any(&self) -> Option<u64>;
+}
+
+impl<S: Session> AnySession for S {
+    fn prepare_any(&mut self, reference: &ImageView<'_>) -> Result<Box<dyn Any + Send>, Error> {
+        Ok(Box::new(self.prepare(reference)?))
+    }
+
+    fn compare_any(
+        &mut self,
+        prepared: &(dyn Any + Send),
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let prepared = prepared.downcast_ref::<S::Prepared>().ok_or_else(|| {
+            Error::InvalidInput("reference handle was prepared by another session".into())
+        })?;
+        self.compare(prepared, distorted)
+    }
+
+    fn compare_pair_any(
+        &mut self,
+        reference: &ImageView<'_>,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.compare_pair(reference, distorted)
+    }
+
+    fn compare_frame_any(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.compare_frame(reference, previous, distorted)
+    }
+
+    fn peak_memory_any(&self) -> Option<u64> {
+        self.peak_memory()
+    }
+}
+
+/// Boxes a session for [`Plugin::open_session`].
+pub fn boxed<S: Session>(session: S) -> Box<dyn AnySession> {
+    Box::new(session)
+}
+
+/// A clip session: frames pushed in order; the plugin keeps any temporal state.
+pub trait ClipSession: Send {
+    /// Scores (or queues) the next frame pair.
+    fn push(&mut self, reference: &ImageView<'_>, distorted: &ImageView<'_>) -> Result<(), Error>;
+    /// Per-frame and pooled values.
+    fn finish(self: Box<Self>) -> Result<ClipScores, Error>;
+}
+
+/// The ABI version the kit reports for plugins built with it.
+pub const KIT_ABI: AbiVersion = AbiVersion::CURRENT;
+
+/// Checks that a request's images match the session's spec (size and format).
+pub fn check_matches(spec: &TaskSpec, role: &str, image: &ImageView<'_>) -> Result<(), Error> {
+    image.validate()?;
+    if image.width != spec.width || image.height != spec.height {
+        return Err(Error::InvalidInput(format!(
+            "{role} is {}x{}, the session was opened for {}x{}",
+            image.width, image.height, spec.width, spec.height
+        )));
+    }
+    if image.format != spec.format {
+        return Err(Error::InvalidInput(format!(
+            "{role} is {}, the session was opened for {}",
+            image.format, spec.format
+        )));
+    }
+    Ok(())
+}
+
+/// Exports `$ty`, built by `$ctor` on first use, as this library's qscore root module.
+///
+/// ```ignore
+/// qscore_core::export_plugin!(MyPlugin, MyPlugin::new);
+/// ```
+#[macro_export]
+macro_rules! export_plugin {
+    ($ty:ty, $ctor:expr) => {
+        #[doc(hidden)]
+        struct QscoreExported;
+
+        impl $crate::sdk::exports::Exported for QscoreExported {
+            type Plugin = $ty;
+            fn instance() -> &'static $ty {
+                static INSTANCE: ::std::sync::OnceLock<$ty> = ::std::sync::OnceLock::new();
+                INSTANCE.get_or_init($ctor)
+            }
+        }
+
+        /// The qscore root module of this library.
+        pub fn qscore_root_module() -> $crate::PluginModRef {
+            $crate::sdk::exports::root_module::<QscoreExported>()
+        }
+
+        // What abi_stable's `#[export_root_module]` generates, spelled with paths through
+        // `qscore_core` so that a plugin crate needs no direct abi_stable dependency.
+        #[doc(hidden)]
+        #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
+        pub static QSCORE_LIB_HEADER: $crate::abi_stable::library::LibHeader = {
+            extern "C" fn erased_module() -> $crate::abi_stable::library::RootModuleResult {
+                $crate::abi_stable::library::__call_root_module_loader(qscore_root_module)
+            }
+            // SAFETY: `erased_module` returns the root module of type `PluginModRef`,
+            // the type named here, exactly as abi_stable's own attribute arranges.
+            unsafe {
+                $crate::abi_stable::library::LibHeader::from_constructor::<$crate::PluginModRef>(
+                    erased_module,
+                    $crate::abi_stable::library::CheckTypeLayout::Yes,
+                )
+            }
+        };
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_name_is_abi_stables_loader_symbol() {
+        assert_eq!(
+            abi_stable::library::ROOT_MODULE_LOADER_NAME,
+            "_1as_0lib_1header_0root_bmodule_bloader"
+        );
+    }
+}
