@@ -101,7 +101,9 @@ impl From<PluginError> for Error {
             ErrorKind::INVALID_INPUT => Self::InvalidInput(message),
             ErrorKind::DEVICE_LOST => Self::DeviceLost(message),
             ErrorKind::INTERNAL => Self::Internal(message),
-            unknown => Self::Internal(format!("{message} (error kind {unknown} from a newer plugin)")),
+            unknown => Self::Internal(format!(
+                "{message} (error kind {unknown} from a newer plugin)"
+            )),
         }
     }
 }
@@ -138,6 +140,9 @@ mod tests {
             bytes_available: 0,
         };
         let error = Error::from(foreign);
-        assert!(matches!(&error, Error::Internal(m) if m.contains("unknown(99)")), "{error}");
+        assert!(
+            matches!(&error, Error::Internal(m) if m.contains("unknown(99)")),
+            "{error}"
+        );
     }
 }

@@ -140,12 +140,7 @@ impl FormatInfo {
 
 impl<'a> ImageView<'a> {
     /// A view over planes owned by the caller.
-    pub fn new(
-        format: PixelFormat,
-        width: u32,
-        height: u32,
-        planes: &'a [PlaneView<'a>],
-    ) -> Self {
+    pub fn new(format: PixelFormat, width: u32, height: u32, planes: &'a [PlaneView<'a>]) -> Self {
         Self {
             format,
             width,
@@ -208,7 +203,10 @@ mod tests {
     fn yuv420_odd_sizes_round_chroma_up() {
         let info = FormatInfo::of(PixelFormat::yuv(ChromaSubsampling::Yuv420, 10)).unwrap();
         let chroma = info.plane(1, 5, 3);
-        assert_eq!((chroma.width, chroma.height, chroma.sample_bytes), (3, 2, 2));
+        assert_eq!(
+            (chroma.width, chroma.height, chroma.sample_bytes),
+            (3, 2, 2)
+        );
         assert_eq!(info.packed_size(5, 3), (5 * 3 * 2 + 2 * 3 * 2 * 2) as u64);
     }
 
@@ -221,9 +219,18 @@ mod tests {
         assert!(err.contains("12 needed"), "{err}");
         let short_stride = [PlaneView::new(&bytes, 5)];
         let view = ImageView::new(PixelFormat::RGB8, 2, 1, &short_stride);
-        assert!(view.validate().unwrap_err().to_string().contains("stride 5"));
+        assert!(
+            view.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("stride 5")
+        );
         let ok = [PlaneView::new(&bytes, 6)];
-        assert!(ImageView::new(PixelFormat::RGB8, 2, 1, &ok).validate().is_ok());
+        assert!(
+            ImageView::new(PixelFormat::RGB8, 2, 1, &ok)
+                .validate()
+                .is_ok()
+        );
     }
 }
 
@@ -284,6 +291,11 @@ impl OwnedImage {
     /// Calls `f` with a borrowed view of this image.
     pub fn with_view<R>(&self, f: impl FnOnce(&ImageView<'_>) -> R) -> R {
         let planes = self.plane_views();
-        f(&ImageView::new(self.format, self.width, self.height, &planes))
+        f(&ImageView::new(
+            self.format,
+            self.width,
+            self.height,
+            &planes,
+        ))
     }
 }

@@ -248,7 +248,10 @@ impl PixelFormat {
 
     /// Parses a name printed by [`Self::name`].
     pub fn from_name(text: &str) -> Option<Self> {
-        if let Some(known) = Self::PACKED.iter().find(|f| f.name().as_deref() == Some(text)) {
+        if let Some(known) = Self::PACKED
+            .iter()
+            .find(|f| f.name().as_deref() == Some(text))
+        {
             return Some(*known);
         }
         let rest = text.strip_prefix("yuv")?;
@@ -291,7 +294,11 @@ mod tests {
 
     #[test]
     fn pixel_format_names_round_trip() {
-        for format in PixelFormat::PACKED.iter().copied().chain(PixelFormat::all_yuv()) {
+        for format in PixelFormat::PACKED
+            .iter()
+            .copied()
+            .chain(PixelFormat::all_yuv())
+        {
             let name = format.name().expect("known format has a name");
             assert_eq!(PixelFormat::from_name(&name), Some(format), "{name}");
         }
@@ -306,7 +313,10 @@ mod tests {
 
     #[test]
     fn open_sets_show_unknown_values() {
-        assert_eq!(MemoryMode::from_name("strip-pair"), Some(MemoryMode::STRIP_PAIR));
+        assert_eq!(
+            MemoryMode::from_name("strip-pair"),
+            Some(MemoryMode::STRIP_PAIR)
+        );
         assert_eq!(MemoryMode(77).to_string(), "unknown(77)");
         assert_eq!(ErrorKind::KNOWN.len(), 5);
     }

@@ -104,7 +104,13 @@ pub struct TaskSpec {
 
 impl TaskSpec {
     /// A spec without parameters.
-    pub fn new(metric: &str, width: u32, height: u32, format: PixelFormat, mode: MemoryMode) -> Self {
+    pub fn new(
+        metric: &str,
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        mode: MemoryMode,
+    ) -> Self {
         Self {
             metric: metric.into(),
             params: RVec::new(),

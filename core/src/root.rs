@@ -21,8 +21,8 @@ use abi_stable::{
 };
 
 use crate::{
-    AbiVersion, ClipScores, DeviceList, ImageView, MetricCaps, NamedValue, PluginError,
-    PluginInfo, TaskSpec,
+    AbiVersion, ClipScores, DeviceList, ImageView, MetricCaps, NamedValue, PluginError, PluginInfo,
+    TaskSpec,
 };
 
 /// An open session: one metric, one size, one format, one memory mode.

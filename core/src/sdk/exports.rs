@@ -92,7 +92,9 @@ extern "C" fn predict_memory<E: Exported>(
     device: u32,
     spec: &TaskSpec,
 ) -> RResult<u64, PluginError> {
-    guard("predict_memory", || E::instance().predict_memory(device, spec))
+    guard("predict_memory", || {
+        E::instance().predict_memory(device, spec)
+    })
 }
 
 extern "C" fn session_open<E: Exported>(
@@ -275,4 +277,3 @@ extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
         _ => std::ptr::null(),
     }
 }
-

@@ -47,6 +47,9 @@ mod tests {
     fn errors_keep_their_kind() {
         let result: RResult<u32, PluginError> =
             guard("open", || Err(Error::Unsupported("x".into())));
-        assert_eq!(result.into_result().unwrap_err().kind, ErrorKind::UNSUPPORTED);
+        assert_eq!(
+            result.into_result().unwrap_err().kind,
+            ErrorKind::UNSUPPORTED
+        );
     }
 }

@@ -1,0 +1,140 @@
+//! `qscore plugins`.
+
+use std::process::ExitCode;
+
+use qscore_host::LoadReport;
+use serde_json::{Value, json};
+
+/// Arguments of `qscore plugins`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
+
+pub(crate) fn run(args: &Args, report: &LoadReport) -> ExitCode {
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(report)).unwrap_or_default()
+        );
+    } else {
+        print_text(report);
+    }
+    ExitCode::SUCCESS
+}
+
+fn to_json(report: &LoadReport) -> Value {
+    let plugins: Vec<Value> = report
+        .plugins
+        .iter()
+        .map(|p| {
+            let id = p.identity();
+            let devices: Vec<Value> = p
+                .devices()
+                .iter()
+                .map(|d| {
+                    let free = p.free_memory(d.info.id);
+                    let metrics: Vec<Value> = d
+                        .caps
+                        .iter()
+                        .map(|c| {
+                            json!({
+                                "metric": c.metric.as_str(),
+                                "outputs": c.outputs.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+                                "formats": c.formats.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+                                "modes": c.modes.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+                                "reusable_reference": c.reusable_reference,
+                                "temporal_depth": c.temporal_depth,
+                                "max_width": c.max_width,
+                                "max_height": c.max_height,
+                            })
+                        })
+                        .collect();
+                    json!({
+                        "id": d.info.id,
+                        "kind": d.info.kind.to_string(),
+                        "vendor": d.info.vendor.as_str(),
+                        "model": d.info.model.as_str(),
+                        "driver_version": d.info.driver_version.as_str(),
+                        "total_memory": d.info.total_memory,
+                        "free_memory": free.as_ref().ok(),
+                        "free_memory_error": free.as_ref().err().map(ToString::to_string),
+                        "metrics": metrics,
+                    })
+                })
+                .collect();
+            json!({
+                "name": id.name,
+                "version": id.version,
+                "vendor": id.vendor,
+                "family": id.family.to_string(),
+                "abi": id.abi.to_string(),
+                "path": p.path().display().to_string(),
+                "measures_sessions": p.measures_sessions(),
+                "devices": devices,
+                "device_note": p.device_note(),
+            })
+        })
+        .collect();
+    let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    json!({ "plugins": plugins, "errors": errors })
+}
+
+fn print_text(report: &LoadReport) {
+    if report.plugins.is_empty() {
+        println!("no plugins loaded");
+    }
+    for p in &report.plugins {
+        let id = p.identity();
+        println!(
+            "{} {} ({}, {}, ABI {}) from {}",
+            id.name,
+            id.version,
+            id.family,
+            id.vendor,
+            id.abi,
+            p.path().display()
+        );
+        if !p.device_note().is_empty() {
+            println!("  note: {}", p.device_note());
+        }
+        for d in p.devices() {
+            let free = match p.free_memory(d.info.id) {
+                Ok(bytes) => gib(bytes),
+                Err(e) => format!("unknown ({e})"),
+            };
+            println!(
+                "  device {}: {} {} [{}], memory {} total, {free} free",
+                d.info.id,
+                d.info.vendor,
+                d.info.model,
+                d.info.kind,
+                gib(d.info.total_memory)
+            );
+            for c in &d.caps {
+                let modes: Vec<String> = c.modes.iter().map(|m| m.to_string()).collect();
+                let outputs: Vec<&str> = c.outputs.iter().map(|o| o.as_str()).collect();
+                println!(
+                    "    {:<12} outputs {}; modes {}; {} formats; reusable reference: {}",
+                    c.metric.as_str(),
+                    outputs.join(","),
+                    modes.join(","),
+                    c.formats.len(),
+                    if c.reusable_reference { "yes" } else { "no" }
+                );
+            }
+        }
+    }
+    if !report.errors.is_empty() {
+        println!("load errors:");
+        for e in &report.errors {
+            println!("  {e}");
+        }
+    }
+}

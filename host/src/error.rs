@@ -1,0 +1,94 @@
+//! The host's errors.
+
+use std::path::PathBuf;
+
+/// Why a plugin file could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file is not a qscore plugin (not a library, or no qscore root module).
+    #[error("{path}: not a qscore plugin: {reason}")]
+    NotAPlugin {
+        /// The file.
+        path: PathBuf,
+        /// What the dynamic loader or abi_stable said.
+        reason: String,
+    },
+    /// The library's root module does not match this host's interface.
+    #[error("{path}: incompatible plugin interface: {reason}")]
+    Incompatible {
+        /// The file.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
+    /// The plugin loaded but failed to describe itself or its devices.
+    #[error("{path}: plugin failed while loading: {error}")]
+    Failed {
+        /// The file.
+        path: PathBuf,
+        /// The plugin's error (a caught panic shows as an internal error).
+        error: qscore_core::Error,
+    },
+    /// Another file already provided a plugin with this name.
+    #[error("{path}: duplicate plugin {name:?}, already loaded from {first}")]
+    Duplicate {
+        /// The file skipped.
+        path: PathBuf,
+        /// The plugin name.
+        name: String,
+        /// Where the plugin was first loaded from.
+        first: PathBuf,
+    },
+    /// A plugin directory could not be read.
+    #[error("{path}: cannot read plugin directory: {reason}")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+}
+
+/// Why an input file could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct InputError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Why a scoring job failed as a whole or for one input.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScoreError {
+    /// An input file is missing, unreadable or undecodable, or its size differs.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A requested metric name is unknown to every plugin.
+    #[error("unknown metric {name:?} (available: {available})")]
+    UnknownMetric {
+        /// The name asked for.
+        name: String,
+        /// Every metric or output name the loaded plugins provide.
+        available: String,
+    },
+    /// No loaded plugin can run the request.
+    #[error("no plugin can score {what}: {why}")]
+    NoBackend {
+        /// What was asked.
+        what: String,
+        /// Why each candidate was refused.
+        why: String,
+    },
+    /// A plugin returned an error.
+    #[error("{context}: {error}")]
+    Plugin {
+        /// What was being done (file, metric, plugin).
+        context: String,
+        /// The plugin's typed error.
+        error: qscore_core::Error,
+    },
+}

@@ -1,0 +1,15 @@
+//! The qscore host: finds and loads plugins, decodes inputs and scores them.
+//!
+//! The `qscore` binary is a thin command line over this library.
+
+mod decode;
+mod error;
+mod loader;
+mod plugin;
+mod score;
+
+pub use decode::{decode_image, decode_image_as};
+pub use error::{InputError, LoadError, ScoreError};
+pub use loader::{LoadReport, PLUGIN_PATH_VAR, PluginSearch, load_plugin, load_plugins};
+pub use plugin::{Clip, Device, Identity, Plugin, PreparedRef, Session};
+pub use score::{Backend, PairResult, ScoreJob, resolve_metrics, score_images};

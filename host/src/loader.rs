@@ -1,0 +1,234 @@
+//! Finding and loading plugins.
+//!
+//! Every candidate file is tried and every failure is collected, so one bad
+//! file never hides the others. Loading goes through abi_stable, which refuses
+//! a library without a qscore root module or with a different root layout;
+//! the host then checks the ABI major and asks the plugin to describe itself,
+//! catching anything it reports.
+
+use std::{
+    collections::HashMap,
+    env,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use qscore_core::{
+    AbiVersion, DeviceList, PluginModRef,
+    abi_stable::library::{LibraryError, RootModule, lib_header_from_path},
+    root::ext,
+};
+
+use crate::{
+    LoadError,
+    plugin::{Device, Identity, Plugin},
+};
+
+/// Environment variable with extra plugin directories (`:`-separated; `;` on Windows).
+pub const PLUGIN_PATH_VAR: &str = "QSCORE_PLUGIN_PATH";
+
+/// Where to look for plugins.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSearch {
+    /// Directories whose every library file is tried (`--plugin-dir`, the environment).
+    pub explicit: Vec<PathBuf>,
+    /// Whether to also search the executable's directory and `<exe>/../lib/qscore/plugins`,
+    /// trying only files named like qscore plugins there.
+    pub defaults: bool,
+}
+
+impl PluginSearch {
+    /// `dirs` first, then [`PLUGIN_PATH_VAR`], then the default directories.
+    pub fn standard(dirs: &[PathBuf]) -> Self {
+        let mut explicit = dirs.to_vec();
+        if let Some(paths) = env::var_os(PLUGIN_PATH_VAR) {
+            explicit.extend(env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()));
+        }
+        Self {
+            explicit,
+            defaults: true,
+        }
+    }
+
+    /// Directories searched by default, next to the running executable.
+    pub fn default_dirs() -> Vec<PathBuf> {
+        let Some(exe_dir) = env::current_exe()
+            .ok()
+            .and_then(|exe| exe.canonicalize().ok())
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        else {
+            return Vec::new();
+        };
+        let installed = exe_dir.join("../lib/qscore/plugins");
+        vec![exe_dir, installed]
+    }
+}
+
+/// Everything that was loaded, and everything that failed.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Loaded plugins, in search order.
+    pub plugins: Vec<Arc<Plugin>>,
+    /// Every failure, in search order.
+    pub errors: Vec<LoadError>,
+}
+
+impl LoadReport {
+    /// The plugin named `name`.
+    pub fn plugin(&self, name: &str) -> Option<&Arc<Plugin>> {
+        self.plugins.iter().find(|p| p.identity().name == name)
+    }
+}
+
+fn is_library(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e == env::consts::DLL_EXTENSION)
+}
+
+fn looks_like_plugin(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.contains("qscore_plugin_"))
+}
+
+/// Library files in `dir`, sorted so loading order is stable.
+fn candidates(dir: &Path, only_named: bool) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError::Directory {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && is_library(p) && (!only_named || looks_like_plugin(p)))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Loads every plugin `search` finds.
+pub fn load_plugins(search: &PluginSearch) -> LoadReport {
+    let mut report = LoadReport::default();
+    let mut seen_files = Vec::new();
+    let mut seen_names: HashMap<String, PathBuf> = HashMap::new();
+    let mut dirs: Vec<(PathBuf, bool)> =
+        search.explicit.iter().map(|d| (d.clone(), false)).collect();
+    if search.defaults {
+        dirs.extend(
+            PluginSearch::default_dirs()
+                .into_iter()
+                .filter(|d| d.is_dir())
+                .map(|d| (d, true)),
+        );
+    }
+    for (dir, only_named) in dirs {
+        let files = match candidates(&dir, only_named) {
+            Ok(files) => files,
+            Err(error) => {
+                report.errors.push(error);
+                continue;
+            }
+        };
+        for file in files {
+            let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+            if seen_files.contains(&canonical) {
+                continue;
+            }
+            seen_files.push(canonical);
+            match load_plugin(&file) {
+                Ok(plugin) => {
+                    let name = plugin.identity().name.clone();
+                    if let Some(first) = seen_names.get(&name) {
+                        report.errors.push(LoadError::Duplicate {
+                            path: file,
+                            name,
+                            first: first.clone(),
+                        });
+                    } else {
+                        seen_names.insert(name, file);
+                        report.plugins.push(Arc::new(plugin));
+                    }
+                }
+                Err(error) => report.errors.push(error),
+            }
+        }
+    }
+    report
+}
+
+fn describe_library_error(error: &LibraryError) -> String {
+    // abi_stable's messages span lines; keep them readable on one line.
+    error
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Loads one plugin file.
+pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
+    let header = lib_header_from_path(path).map_err(|e| LoadError::NotAPlugin {
+        path: path.to_path_buf(),
+        reason: describe_library_error(&e),
+    })?;
+    let root = header
+        .init_root_module::<PluginModRef>()
+        .map_err(|e| LoadError::Incompatible {
+            path: path.to_path_buf(),
+            reason: describe_library_error(&e),
+        })?;
+    check_abi(path, root.abi())?;
+    let failed = |error| LoadError::Failed {
+        path: path.to_path_buf(),
+        error,
+    };
+    let info = (root.info())()
+        .into_result()
+        .map_err(|e| failed(e.into()))?;
+    let DeviceList { devices, note } = (root.devices())()
+        .into_result()
+        .map_err(|e| failed(e.into()))?;
+    let mut usable = Vec::new();
+    for info in devices {
+        let caps = (root.capabilities())(info.id)
+            .into_result()
+            .map_err(|e| failed(e.into()))?;
+        usable.push(Device {
+            info,
+            caps: caps.into_iter().collect(),
+        });
+    }
+    // SAFETY: the plugin returns null or a 'static table starting with an ExtHeader (ABI contract).
+    let session_stats = unsafe {
+        ext::cast::<ext::SessionStats>((root.extension())(ext::SESSION_STATS), ext::SESSION_STATS)
+    };
+    Ok(Plugin {
+        path: path.to_path_buf(),
+        root,
+        identity: Identity {
+            name: info.name.into_string(),
+            version: info.version.into_string(),
+            vendor: info.vendor.into_string(),
+            family: info.family,
+            abi: info.abi,
+        },
+        devices: usable,
+        device_note: note.into_string(),
+        session_stats,
+    })
+}
+
+fn check_abi(path: &Path, abi: AbiVersion) -> Result<(), LoadError> {
+    if abi.loadable_by_current_host() {
+        return Ok(());
+    }
+    Err(LoadError::Incompatible {
+        path: path.to_path_buf(),
+        reason: format!(
+            "plugin ABI {abi}, this host speaks ABI {}.x (root module {})",
+            AbiVersion::CURRENT.major,
+            PluginModRef::NAME
+        ),
+    })
+}

@@ -1,0 +1,128 @@
+//! The CPU plugin's answers to the ABI.
+
+use qscore_core::{
+    BackendFamily, DeviceInfo, DeviceKind, DeviceList, Error, MemoryMode, MetricCaps, PixelFormat,
+    TaskSpec,
+    sdk::{AnySession, Identity, Plugin},
+};
+
+use crate::{sessions, system};
+
+/// Largest side accepted (memory, not the algorithms, is the real limit).
+const MAX_SIDE: u32 = 1 << 16;
+
+/// The CPU plugin: one device, the host's processors and RAM.
+#[derive(Debug)]
+pub(crate) struct CpuPlugin {
+    vendor: String,
+    model: String,
+}
+
+impl CpuPlugin {
+    pub(crate) fn new() -> Self {
+        let (vendor, model) = system::cpu_model();
+        Self { vendor, model }
+    }
+
+    fn check_device(device: u32) -> Result<(), Error> {
+        if device == 0 {
+            Ok(())
+        } else {
+            Err(Error::InvalidInput(format!(
+                "device {device} (the cpu plugin has only device 0)"
+            )))
+        }
+    }
+}
+
+fn all_formats() -> Vec<PixelFormat> {
+    PixelFormat::PACKED
+        .iter()
+        .copied()
+        .chain(PixelFormat::all_yuv())
+        .collect()
+}
+
+impl Plugin for CpuPlugin {
+    fn identity(&self) -> Identity {
+        Identity {
+            name: "cpu".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            vendor: "qscore".into(),
+            family: BackendFamily::CPU,
+        }
+    }
+
+    fn devices(&self) -> Result<DeviceList, Error> {
+        let (total, _) = system::memory()?;
+        let device = DeviceInfo {
+            id: 0,
+            kind: DeviceKind::CPU,
+            vendor: self.vendor.as_str().into(),
+            model: format!("{} ({} threads)", self.model, system::cpu_count()).into(),
+            driver_version: "".into(),
+            total_memory: total,
+        };
+        Ok(DeviceList {
+            devices: vec![device].into(),
+            note: "".into(),
+        })
+    }
+
+    fn free_memory(&self, device: u32) -> Result<u64, Error> {
+        Self::check_device(device)?;
+        Ok(system::memory()?.1)
+    }
+
+    fn capabilities(&self, device: u32) -> Result<Vec<MetricCaps>, Error> {
+        Self::check_device(device)?;
+        Ok(sessions::METRICS
+            .iter()
+            .map(|m| MetricCaps {
+                metric: m.id.into(),
+                outputs: m.outputs.iter().map(|&o| o.into()).collect(),
+                formats: all_formats().into(),
+                modes: vec![MemoryMode::FULL].into(),
+                reusable_reference: true,
+                temporal_depth: 0,
+                max_width: MAX_SIDE,
+                max_height: MAX_SIDE,
+            })
+            .collect())
+    }
+
+    fn predict_memory(&self, device: u32, spec: &TaskSpec) -> Result<u64, Error> {
+        Self::check_device(device)?;
+        check_mode(spec)?;
+        Ok(sessions::predict(
+            sessions::find(spec.metric.as_str())?,
+            spec,
+        ))
+    }
+
+    fn open_session(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
+        Self::check_device(device)?;
+        check_mode(spec)?;
+        if qscore_core::FormatInfo::of(spec.format).is_none() {
+            return Err(Error::Unsupported(format!("pixel format {}", spec.format)));
+        }
+        if spec.width > MAX_SIDE || spec.height > MAX_SIDE {
+            return Err(Error::Unsupported(format!(
+                "{}x{} is larger than {MAX_SIDE} on a side",
+                spec.width, spec.height
+            )));
+        }
+        sessions::open(spec)
+    }
+}
+
+fn check_mode(spec: &TaskSpec) -> Result<(), Error> {
+    if spec.mode == MemoryMode::FULL {
+        Ok(())
+    } else {
+        Err(Error::Unsupported(format!(
+            "memory mode {} (the cpu plugin works on whole images)",
+            spec.mode
+        )))
+    }
+}

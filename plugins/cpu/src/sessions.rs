@@ -1,0 +1,447 @@
+//! One session type per metric, the table that describes them, and the memory
+//! meter wrapped around every session.
+
+use butteraugli::{ButteraugliParams, ButteraugliReference};
+use fast_ssim2::{PixelDescriptor, PixelSlice, Ssimulacra2Reference};
+use qscore_core::{
+    Error, ImageView, NamedValue, PixelFormat, TaskSpec,
+    sdk::{self, AnySession, Session, Values},
+};
+
+use crate::{
+    convert,
+    meter::measure,
+    metrics::{
+        MetricError, Plane,
+        ms_ssim::{self, MsSsimReference},
+        psnr,
+        ssim::{self, SsimReference},
+    },
+};
+
+/// Everything the plugin knows about one metric.
+#[derive(Debug)]
+pub(crate) struct MetricDef {
+    /// Metric id.
+    pub(crate) id: &'static str,
+    /// Names of the values its sessions return (YUV psnr returns the per-plane ones).
+    pub(crate) outputs: &'static [&'static str],
+    /// Smallest width and height accepted.
+    pub(crate) min_side: u32,
+    /// Predicted peak bytes per pixel of the image, by input kind (see [`predict`]).
+    bytes_per_pixel: Footprint,
+    open: fn(&TaskSpec) -> Result<Box<dyn AnySession>, Error>,
+}
+
+/// Peak bytes per pixel measured for a metric, for RGB and luma-only inputs.
+#[derive(Debug, Clone, Copy)]
+struct Footprint {
+    rgb: f64,
+    luma: f64,
+}
+
+/// Every metric of this plugin.
+pub(crate) const METRICS: &[MetricDef] = &[
+    MetricDef {
+        id: "psnr",
+        outputs: &["psnr", "psnr_y", "psnr_cb", "psnr_cr"],
+        min_side: 1,
+        bytes_per_pixel: Footprint {
+            rgb: 48.0,
+            luma: 32.0,
+        },
+        open: |spec| Ok(sdk::boxed(Metered::new(PsnrSession::new(spec)))),
+    },
+    MetricDef {
+        id: "ssim",
+        outputs: &["ssim"],
+        min_side: ssim::WINDOW as u32,
+        bytes_per_pixel: Footprint {
+            rgb: 136.0,
+            luma: 88.0,
+        },
+        open: |spec| Ok(sdk::boxed(Metered::new(SsimSession::new(spec)))),
+    },
+    MetricDef {
+        id: "ms_ssim",
+        outputs: &["ms_ssim"],
+        min_side: ms_ssim::MIN_SIZE as u32,
+        bytes_per_pixel: Footprint {
+            rgb: 140.0,
+            luma: 116.0,
+        },
+        open: |spec| Ok(sdk::boxed(Metered::new(MsSsimSession::new(spec)))),
+    },
+    MetricDef {
+        id: "ssimulacra2",
+        outputs: &["ssimulacra2"],
+        min_side: 1,
+        bytes_per_pixel: Footprint {
+            rgb: 170.0,
+            luma: 170.0,
+        },
+        open: |_| Ok(sdk::boxed(Metered::new(Ssimulacra2Session))),
+    },
+    MetricDef {
+        id: "butteraugli",
+        outputs: &["butteraugli", "butteraugli_pnorm3"],
+        min_side: 8,
+        bytes_per_pixel: Footprint {
+            rgb: 300.0,
+            luma: 300.0,
+        },
+        open: |spec| Ok(sdk::boxed(Metered::new(ButteraugliSession::new(spec)?))),
+    },
+];
+
+/// The definition of metric `id`.
+pub(crate) fn find(id: &str) -> Result<&'static MetricDef, Error> {
+    METRICS.iter().find(|m| m.id == id).ok_or_else(|| {
+        let known: Vec<_> = METRICS.iter().map(|m| m.id).collect();
+        Error::Unsupported(format!(
+            "metric {id:?} (this plugin has {})",
+            known.join(", ")
+        ))
+    })
+}
+
+/// Fixed overhead of a session besides its per-pixel buffers.
+const SESSION_OVERHEAD: u64 = 64 * 1024;
+
+/// Predicted peak bytes of a session for `spec`, its prepared reference included.
+///
+/// `bytes_per_pixel` was measured with the plugin's allocation meter at several sizes
+/// (see the `predictions_cover_measured_peaks` test) and rounded up by about 10%.
+pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
+    let pixels = f64::from(spec.width) * f64::from(spec.height);
+    let per_pixel = if luma_only(spec.format) {
+        def.bytes_per_pixel.luma
+    } else {
+        def.bytes_per_pixel.rgb
+    };
+    (pixels * per_pixel) as u64 + SESSION_OVERHEAD
+}
+
+fn luma_only(format: PixelFormat) -> bool {
+    format.as_yuv().is_some() || format == PixelFormat::GRAY8 || format == PixelFormat::GRAY16
+}
+
+/// Opens a session for `spec` after checking the metric accepts its size.
+pub(crate) fn open(spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
+    let def = find(spec.metric.as_str())?;
+    if spec.width < def.min_side || spec.height < def.min_side {
+        return Err(Error::InvalidInput(format!(
+            "{} needs images of at least {}x{}, got {}x{}",
+            def.id, def.min_side, def.min_side, spec.width, spec.height
+        )));
+    }
+    (def.open)(spec)
+}
+
+fn metric_error(error: MetricError) -> Error {
+    Error::InvalidInput(error.to_string())
+}
+
+/// Wraps a session, measuring the memory of every call (ABI 1.1 session statistics).
+struct Metered<S> {
+    inner: S,
+    retained: u64,
+    peak: u64,
+}
+
+impl<S> Metered<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            retained: 0,
+            peak: 0,
+        }
+    }
+
+    fn run<R>(&mut self, keeps: bool, f: impl FnOnce(&mut S) -> R) -> R {
+        let (result, usage) = measure(|| f(&mut self.inner));
+        self.peak = self.peak.max(self.retained + usage.peak);
+        if keeps {
+            self.retained += usage.retained;
+        }
+        result
+    }
+}
+
+impl<S: Session> Session for Metered<S> {
+    type Prepared = S::Prepared;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<Self::Prepared, Error> {
+        self.run(true, |s| s.prepare(reference))
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &Self::Prepared,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.run(false, |s| s.compare(prepared, distorted))
+    }
+
+    fn compare_pair(
+        &mut self,
+        reference: &ImageView<'_>,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.run(false, |s| s.compare_pair(reference, distorted))
+    }
+
+    fn peak_memory(&self) -> Option<u64> {
+        Some(self.peak)
+    }
+}
+
+/// PSNR: one MSE over every sample for packed formats, per plane for YUV.
+struct PsnrSession {
+    yuv_bits: Option<u32>,
+    peak: f64,
+}
+
+impl PsnrSession {
+    fn new(spec: &TaskSpec) -> Self {
+        let info = qscore_core::FormatInfo::of(spec.format);
+        Self {
+            yuv_bits: spec.format.as_yuv().map(|(_, bits)| bits),
+            peak: info.as_ref().map_or(255.0, convert::data_range),
+        }
+    }
+}
+
+impl Session for PsnrSession {
+    type Prepared = Vec<Plane>;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<Vec<Plane>, Error> {
+        convert::channels(reference)
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &Vec<Plane>,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let planes = convert::channels(distorted)?;
+        Ok(match self.yuv_bits {
+            Some(bits) => ["psnr_y", "psnr_cb", "psnr_cr"]
+                .iter()
+                .zip(prepared.iter().zip(&planes))
+                .map(|(name, (r, d))| NamedValue::new(name, psnr::libvmaf_psnr(r, d, bits)))
+                .collect(),
+            None => {
+                let mse = psnr::mse(prepared, &planes);
+                vec![NamedValue::new(
+                    "psnr",
+                    psnr::psnr_from_mse(mse, self.peak, None),
+                )]
+            }
+        })
+    }
+}
+
+/// SSIM: mean over colour channels for packed formats, on luma for YUV.
+struct SsimSession {
+    yuv: bool,
+}
+
+impl SsimSession {
+    fn new(spec: &TaskSpec) -> Self {
+        Self {
+            yuv: spec.format.as_yuv().is_some(),
+        }
+    }
+
+    fn planes(&self, image: &ImageView<'_>) -> Result<(Vec<Plane>, f64), Error> {
+        if self.yuv {
+            let (luma, range) = convert::luma(image)?;
+            return Ok((vec![luma], range));
+        }
+        let info = image.validate()?;
+        Ok((convert::channels(image)?, convert::data_range(&info)))
+    }
+}
+
+impl Session for SsimSession {
+    type Prepared = Vec<SsimReference>;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<Self::Prepared, Error> {
+        let (planes, range) = self.planes(reference)?;
+        planes
+            .iter()
+            .map(|p| SsimReference::new(p, range).map_err(metric_error))
+            .collect()
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &Self::Prepared,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let (planes, _) = self.planes(distorted)?;
+        let mut sum = 0.0;
+        for (reference, plane) in prepared.iter().zip(&planes) {
+            sum += reference.compare(plane).map_err(metric_error)?;
+        }
+        Ok(vec![NamedValue::new("ssim", sum / planes.len() as f64)])
+    }
+}
+
+/// MS-SSIM on luma.
+struct MsSsimSession;
+
+impl MsSsimSession {
+    fn new(_spec: &TaskSpec) -> Self {
+        Self
+    }
+}
+
+impl Session for MsSsimSession {
+    type Prepared = MsSsimReference;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<MsSsimReference, Error> {
+        let (luma, range) = convert::luma(reference)?;
+        MsSsimReference::new(&luma, range).map_err(metric_error)
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &MsSsimReference,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let (luma, _) = convert::luma(distorted)?;
+        let value = prepared.compare(&luma).map_err(metric_error)?;
+        Ok(vec![NamedValue::new("ms_ssim", value)])
+    }
+}
+
+/// Calls `f` with a fast-ssim2 view of `image`: zero-copy for 8-bit RGB, RGBA and
+/// grey, linear-light `f32` otherwise.
+fn with_ssim2_slice<R>(
+    image: &ImageView<'_>,
+    f: impl FnOnce(&PixelSlice<'_>) -> Result<R, fast_ssim2::Ssimulacra2Error>,
+) -> Result<R, Error> {
+    let info = image.validate()?;
+    let descriptor = match image.format {
+        PixelFormat::RGB8 => Some(PixelDescriptor::RGB8_SRGB),
+        PixelFormat::RGBA8 => Some(PixelDescriptor::RGBA8_SRGB),
+        PixelFormat::GRAY8 => Some(PixelDescriptor::GRAY8_SRGB),
+        _ => None,
+    };
+    let ssim2_error =
+        |e: fast_ssim2::Ssimulacra2Error| Error::InvalidInput(format!("ssimulacra2: {e}"));
+    match descriptor {
+        Some(descriptor) => {
+            let plane = &image.planes[0];
+            let g = info.plane(0, image.width, image.height);
+            let len = plane.stride * (g.height - 1) + g.row_bytes();
+            let slice = PixelSlice::new(
+                &plane.data.as_slice()[..len],
+                image.width,
+                image.height,
+                plane.stride,
+                descriptor,
+            )
+            .map_err(|e| Error::Internal(format!("ssimulacra2 view: {e:?}")))?;
+            f(&slice).map_err(ssim2_error)
+        }
+        None => {
+            let linear = convert::linear_rgb(image)?;
+            // fast-ssim2 requires f32 alignment: view the f32 buffer's own bytes.
+            // SAFETY: `linear` is a live Vec<f32> and every f32 is four initialised bytes.
+            let view = unsafe {
+                std::slice::from_raw_parts(linear.as_ptr().cast::<u8>(), linear.len() * 4)
+            };
+            let slice = PixelSlice::new(
+                view,
+                image.width,
+                image.height,
+                image.width as usize * 12,
+                PixelDescriptor::RGBF32_LINEAR,
+            )
+            .map_err(|e| Error::Internal(format!("ssimulacra2 view: {e:?}")))?;
+            f(&slice).map_err(ssim2_error)
+        }
+    }
+}
+
+/// SSIMULACRA2 through the `fast-ssim2` crate.
+struct Ssimulacra2Session;
+
+impl Session for Ssimulacra2Session {
+    type Prepared = Ssimulacra2Reference;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<Ssimulacra2Reference, Error> {
+        with_ssim2_slice(reference, Ssimulacra2Reference::new)
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &Ssimulacra2Reference,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let value = with_ssim2_slice(distorted, |slice| prepared.compare(slice))?;
+        Ok(vec![NamedValue::new("ssimulacra2", value)])
+    }
+}
+
+/// Butteraugli (max-norm and libjxl's 3-norm) through the `butteraugli` crate.
+struct ButteraugliSession {
+    params: ButteraugliParams,
+}
+
+impl ButteraugliSession {
+    fn new(spec: &TaskSpec) -> Result<Self, Error> {
+        let mut params = ButteraugliParams::default();
+        if let Some(text) = spec.param("intensity_target") {
+            let nits: f32 = text.parse().map_err(|_| {
+                Error::InvalidInput(format!(
+                    "butteraugli intensity_target {text:?} is not a number"
+                ))
+            })?;
+            params = params.with_intensity_target(nits);
+        }
+        params
+            .validate()
+            .map_err(|e| Error::InvalidInput(format!("butteraugli parameters: {e}")))?;
+        Ok(Self { params })
+    }
+}
+
+fn butteraugli_error(e: butteraugli::ButteraugliError) -> Error {
+    Error::InvalidInput(format!("butteraugli: {e}"))
+}
+
+impl Session for ButteraugliSession {
+    type Prepared = ButteraugliReference;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<ButteraugliReference, Error> {
+        let (w, h) = (reference.width as usize, reference.height as usize);
+        match convert::rgb8(reference)? {
+            Some(rgb) => ButteraugliReference::new(&rgb, w, h, self.params.clone()),
+            None => {
+                let linear = convert::linear_rgb(reference)?;
+                ButteraugliReference::new_linear(&linear, w, h, self.params.clone())
+            }
+        }
+        .map_err(butteraugli_error)
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &ButteraugliReference,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let result = match convert::rgb8(distorted)? {
+            Some(rgb) => prepared.compare(&rgb),
+            None => prepared.compare_linear(&convert::linear_rgb(distorted)?),
+        }
+        .map_err(butteraugli_error)?;
+        Ok(vec![
+            NamedValue::new("butteraugli", result.score),
+            NamedValue::new("butteraugli_pnorm3", result.pnorm_3),
+        ])
+    }
+}
