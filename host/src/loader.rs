@@ -166,6 +166,21 @@ fn describe_library_error(error: &LibraryError) -> String {
         .join(" ")
 }
 
+/// abi_stable explains a layout mismatch with full dumps of both layouts; keep its
+/// `Error:` lines, which say what differs.
+fn summarize_incompatibility(text: &str) -> String {
+    let detail: Vec<String> = text
+        .split("Error:")
+        .skip(1)
+        .map(|part| part.chars().take(160).collect::<String>().trim().to_owned())
+        .collect();
+    if detail.is_empty() {
+        let head: String = text.chars().take(300).collect();
+        return format!("root module differs from this host's: {head}…");
+    }
+    format!("root module layout differs from this host's: {}", detail.join("; "))
+}
+
 /// Loads one plugin file.
 pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
     let header = lib_header_from_path(path).map_err(|e| LoadError::NotAPlugin {
@@ -176,7 +191,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         .init_root_module::<PluginModRef>()
         .map_err(|e| LoadError::Incompatible {
             path: path.to_path_buf(),
-            reason: describe_library_error(&e),
+            reason: summarize_incompatibility(&describe_library_error(&e)),
         })?;
     check_abi(path, root.abi())?;
     let failed = |error| LoadError::Failed {
@@ -211,7 +226,8 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
             version: info.version.into_string(),
             vendor: info.vendor.into_string(),
             family: info.family,
-            abi: info.abi,
+            // The root module's own field is what the plugin was built with.
+            abi: root.abi(),
         },
         devices: usable,
         device_note: note.into_string(),
@@ -231,4 +247,19 @@ fn check_abi(path: &Path, abi: AbiVersion) -> Result<(), LoadError> {
             PluginModRef::NAME
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_abi_major_is_refused_with_both_versions_named() {
+        let path = Path::new("libfuture.so");
+        let error = check_abi(path, AbiVersion { major: 2, minor: 0 }).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("plugin ABI 2.0"), "{text}");
+        assert!(text.contains("ABI 1.x"), "{text}");
+        assert!(check_abi(path, AbiVersion { major: 1, minor: 40 }).is_ok());
+    }
 }

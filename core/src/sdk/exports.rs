@@ -38,6 +38,12 @@ struct ClipBox {
 
 /// Builds the root module for `E`.
 pub fn root_module<E: Exported>() -> PluginModRef {
+    module::<E>().leak_into_prefix()
+}
+
+/// The root module's table for `E`, before it is leaked; fixtures that stand for
+/// plugins of other ABI minors start from it.
+pub fn module<E: Exported>() -> PluginMod {
     PluginMod {
         abi: KIT_ABI,
         info: info::<E>,
@@ -58,7 +64,6 @@ pub fn root_module<E: Exported>() -> PluginModRef {
         clip_abort,
         extension,
     }
-    .leak_into_prefix()
 }
 
 extern "C" fn info<E: Exported>() -> RResult<PluginInfo, PluginError> {
@@ -271,7 +276,8 @@ static SESSION_STATS: ext::SessionStats = ext::SessionStats {
     peak_memory: session_peak_memory,
 };
 
-extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
+/// The kit's extension lookup: every extension of [`crate::ABI_MINOR`].
+pub extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
     match id {
         ext::SESSION_STATS => &SESSION_STATS.header,
         _ => std::ptr::null(),

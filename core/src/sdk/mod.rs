@@ -225,13 +225,23 @@ macro_rules! export_plugin {
             $crate::sdk::exports::root_module::<QscoreExported>()
         }
 
-        // What abi_stable's `#[export_root_module]` generates, spelled with paths through
-        // `qscore_core` so that a plugin crate needs no direct abi_stable dependency.
+        $crate::export_root_module_fn!(qscore_root_module);
+    };
+}
+
+/// Exports `$root` (a `fn() -> PluginModRef`) as this library's root module: what
+/// abi_stable's `#[export_root_module]` generates, spelled with paths through
+/// `qscore_core` so that a plugin crate needs no direct abi_stable dependency.
+/// [`export_plugin!`] uses it; call it directly only to hand-build a root module.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! export_root_module_fn {
+    ($root:path) => {
         #[doc(hidden)]
         #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
         pub static QSCORE_LIB_HEADER: $crate::abi_stable::library::LibHeader = {
             extern "C" fn erased_module() -> $crate::abi_stable::library::RootModuleResult {
-                $crate::abi_stable::library::__call_root_module_loader(qscore_root_module)
+                $crate::abi_stable::library::__call_root_module_loader($root)
             }
             // SAFETY: `erased_module` returns the root module of type `PluginModRef`,
             // the type named here, exactly as abi_stable's own attribute arranges.

@@ -1,0 +1,89 @@
+//! Shared by the host's integration tests: builds the plugin libraries the tests
+//! load (cargo does not build a workspace's cdylibs for `cargo test`) and finds files.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::{Mutex, OnceLock},
+};
+
+/// The profile directory the tests were built into (`target/debug`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent() // deps
+        .and_then(Path::parent)
+        .expect("test executable lives in <profile>/deps")
+        .to_path_buf()
+}
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Test data shipped in the repository.
+pub fn data(path: &str) -> PathBuf {
+    repo_root().join("data").join(path)
+}
+
+/// Builds `packages` (their cdylibs) in the tests' own profile, once per process.
+pub fn build(packages: &[&str]) {
+    static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !built.iter().any(|b| b == p))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let profile = profile_dir();
+    let target = profile.parent().expect("profile dir has a parent");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.arg("build")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(repo_root().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target);
+    if profile.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    for p in &missing {
+        cmd.args(["-p", p]);
+    }
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build {missing:?} failed");
+    built.extend(missing.iter().map(|p| (*p).to_owned()));
+}
+
+/// Path of the library `lib_name` (its `[lib] name`) in the tests' profile.
+pub fn library(lib_name: &str) -> PathBuf {
+    profile_dir().join(format!(
+        "{}{lib_name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ))
+}
+
+/// Builds the CPU plugin and returns its path.
+pub fn cpu_plugin() -> PathBuf {
+    build(&["qscore-cpu"]);
+    library("qscore_plugin_cpu")
+}
+
+/// A fresh directory containing links (copies where links fail) to `files`.
+pub fn plugin_dir(name: &str, files: &[PathBuf]) -> PathBuf {
+    let dir = profile_dir().join("test-plugin-dirs").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create plugin dir");
+    for file in files {
+        let dest = dir.join(file.file_name().expect("file name"));
+        std::fs::copy(file, &dest).expect("copy plugin into test dir");
+    }
+    dir
+}
