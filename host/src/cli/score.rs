@@ -32,6 +32,11 @@ fn number(value: f64) -> Value {
     )
 }
 
+/// Column width for a value named `name`: room for the name and for `-123.456789`.
+fn width(name: &str) -> usize {
+    name.len().max(11) + 2
+}
+
 pub(crate) fn run(args: &Args, report: &LoadReport) -> ExitCode {
     super::warn_load_errors(report);
     let job = ScoreJob {
@@ -66,7 +71,10 @@ pub(crate) fn run(args: &Args, report: &LoadReport) -> ExitCode {
                     println!("{:<40} {}", "distorted", names.join(""));
                     header_printed = true;
                 }
-                let cells: Vec<String> = values.iter().map(|(_, v)| format!("{v:>18.6}")).collect();
+                let cells: Vec<String> = values
+                    .iter()
+                    .map(|(k, v)| format!("{v:>w$.6}", w = width(k)))
+                    .collect();
                 println!("{distorted:<40} {}", cells.join(""));
             }
             Err(error) => {

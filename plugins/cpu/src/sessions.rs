@@ -4,7 +4,7 @@
 use butteraugli::{ButteraugliParams, ButteraugliReference};
 use fast_ssim2::{PixelDescriptor, PixelSlice, Ssimulacra2Reference};
 use qscore_core::{
-    Error, ImageView, NamedValue, PixelFormat, TaskSpec,
+    Error, FormatInfo, ImageView, NamedValue, PixelFormat, TaskSpec,
     sdk::{self, AnySession, Session, Values},
 };
 
@@ -28,16 +28,7 @@ pub(crate) struct MetricDef {
     pub(crate) outputs: &'static [&'static str],
     /// Smallest width and height accepted.
     pub(crate) min_side: u32,
-    /// Predicted peak bytes per pixel of the image, by input kind (see [`predict`]).
-    bytes_per_pixel: Footprint,
     open: fn(&TaskSpec) -> Result<Box<dyn AnySession>, Error>,
-}
-
-/// Peak bytes per pixel measured for a metric, for RGB and luma-only inputs.
-#[derive(Debug, Clone, Copy)]
-struct Footprint {
-    rgb: f64,
-    luma: f64,
 }
 
 /// Every metric of this plugin.
@@ -46,50 +37,30 @@ pub(crate) const METRICS: &[MetricDef] = &[
         id: "psnr",
         outputs: &["psnr", "psnr_y", "psnr_cb", "psnr_cr"],
         min_side: 1,
-        bytes_per_pixel: Footprint {
-            rgb: 48.0,
-            luma: 32.0,
-        },
         open: |spec| Ok(sdk::boxed(Metered::new(PsnrSession::new(spec)))),
     },
     MetricDef {
         id: "ssim",
         outputs: &["ssim"],
         min_side: ssim::WINDOW as u32,
-        bytes_per_pixel: Footprint {
-            rgb: 136.0,
-            luma: 88.0,
-        },
         open: |spec| Ok(sdk::boxed(Metered::new(SsimSession::new(spec)))),
     },
     MetricDef {
         id: "ms_ssim",
         outputs: &["ms_ssim"],
         min_side: ms_ssim::MIN_SIZE as u32,
-        bytes_per_pixel: Footprint {
-            rgb: 140.0,
-            luma: 116.0,
-        },
         open: |spec| Ok(sdk::boxed(Metered::new(MsSsimSession::new(spec)))),
     },
     MetricDef {
         id: "ssimulacra2",
         outputs: &["ssimulacra2"],
         min_side: 1,
-        bytes_per_pixel: Footprint {
-            rgb: 170.0,
-            luma: 170.0,
-        },
         open: |_| Ok(sdk::boxed(Metered::new(Ssimulacra2Session))),
     },
     MetricDef {
         id: "butteraugli",
         outputs: &["butteraugli", "butteraugli_pnorm3"],
         min_side: 8,
-        bytes_per_pixel: Footprint {
-            rgb: 300.0,
-            luma: 300.0,
-        },
         open: |spec| Ok(sdk::boxed(Metered::new(ButteraugliSession::new(spec)?))),
     },
 ];
@@ -110,20 +81,39 @@ const SESSION_OVERHEAD: u64 = 64 * 1024;
 
 /// Predicted peak bytes of a session for `spec`, its prepared reference included.
 ///
-/// `bytes_per_pixel` was measured with the plugin's allocation meter at several sizes
-/// (see the `predictions_cover_measured_peaks` test) and rounded up by about 10%.
+/// Peak bytes per pixel were measured with the plugin's allocation meter (the
+/// `predictions_cover_measured_peaks` test prints them) and are rounded up by 10%:
+///
+/// | metric | bytes per pixel (S = colour samples per pixel: 3 RGB, 1 grey, 1.5 for 4:2:0…) |
+/// |---|---|
+/// | psnr | 16·S: the reference's and the distorted image's samples as f64 |
+/// | ssim | 32 per colour channel; YUV: 33 for luma + 2·S to extract it |
+/// | ms_ssim | 49 (luma pyramid and maps); +14 to take luma from RGB |
+/// | ssimulacra2 | 121 for 8-bit RGB or grey (read in place), 177 for RGBA; 139 when converted to linear f32 |
+/// | butteraugli | 167 |
 pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
-    let pixels = f64::from(spec.width) * f64::from(spec.height);
-    let per_pixel = if luma_only(spec.format) {
-        def.bytes_per_pixel.luma
-    } else {
-        def.bytes_per_pixel.rgb
+    let Some(info) = FormatInfo::of(spec.format) else {
+        return SESSION_OVERHEAD;
     };
-    (pixels * per_pixel) as u64 + SESSION_OVERHEAD
-}
-
-fn luma_only(format: PixelFormat) -> bool {
-    format.as_yuv().is_some() || format == PixelFormat::GRAY8 || format == PixelFormat::GRAY16
+    let pixels = f64::from(spec.width) * f64::from(spec.height);
+    let samples = if info.yuv.is_some() {
+        info.packed_size(spec.width, spec.height) as f64 / info.sample_bytes as f64 / pixels
+    } else {
+        info.channels.min(3) as f64
+    };
+    let eight_bit_packed = info.yuv.is_none() && info.sample_bytes == 1;
+    let per_pixel = match def.id {
+        "psnr" => 16.0 * samples,
+        "ssim" if info.yuv.is_some() => 33.0 + 2.0 * samples,
+        "ssim" => 32.0 * samples,
+        "ms_ssim" if samples >= 3.0 && info.yuv.is_none() => 63.0,
+        "ms_ssim" => 49.0,
+        "ssimulacra2" if eight_bit_packed && info.channels == 4 => 177.0,
+        "ssimulacra2" if eight_bit_packed => 121.0,
+        "ssimulacra2" => 139.0,
+        _ => 167.0,
+    };
+    (pixels * per_pixel * 1.1) as u64 + SESSION_OVERHEAD
 }
 
 /// Opens a session for `spec` after checking the metric accepts its size.
@@ -204,7 +194,7 @@ struct PsnrSession {
 
 impl PsnrSession {
     fn new(spec: &TaskSpec) -> Self {
-        let info = qscore_core::FormatInfo::of(spec.format);
+        let info = FormatInfo::of(spec.format);
         Self {
             yuv_bits: spec.format.as_yuv().map(|(_, bits)| bits),
             peak: info.as_ref().map_or(255.0, convert::data_range),
@@ -443,5 +433,69 @@ impl Session for ButteraugliSession {
             NamedValue::new("butteraugli", result.score),
             NamedValue::new("butteraugli_pnorm3", result.pnorm_3),
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use qscore_core::{ChromaSubsampling, MemoryMode, OwnedImage};
+
+    use super::*;
+
+    /// A deterministic textured image of `format` (values vary so no metric short-cuts).
+    fn image(format: PixelFormat, width: u32, height: u32, seed: u32) -> OwnedImage {
+        let info = qscore_core::FormatInfo::of(format).unwrap();
+        let planes = (0..info.planes)
+            .map(|i| {
+                let g = info.plane(i, width, height);
+                (0..g.row_bytes() * g.height)
+                    .map(|n| {
+                        let v = (n as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 24;
+                        if info.sample_bytes == 2 && n % 2 == 1 { (v & 3) as u8 } else { v as u8 }
+                    })
+                    .collect()
+            })
+            .collect();
+        OwnedImage { format, width, height, planes }
+    }
+
+    /// Runs a session like the host does and returns its measured peak bytes.
+    fn measured_peak(metric: &str, format: PixelFormat, width: u32, height: u32) -> u64 {
+        let spec = TaskSpec::new(metric, width, height, format, MemoryMode::FULL);
+        let mut session = open(&spec).unwrap();
+        let reference = image(format, width, height, 1);
+        let distorted = image(format, width, height, 2);
+        let prepared = reference.with_view(|v| session.prepare_any(v)).unwrap();
+        distorted.with_view(|v| session.compare_any(prepared.as_ref(), v)).unwrap();
+        session.peak_memory_any().unwrap()
+    }
+
+    #[test]
+    fn predictions_cover_measured_peaks() {
+        let yuv = PixelFormat::yuv(ChromaSubsampling::Yuv420, 10);
+        let mut failures = Vec::new();
+        for def in METRICS {
+            for format in [PixelFormat::RGB8, PixelFormat::RGBA8, PixelFormat::GRAY8, PixelFormat::RGB16, yuv] {
+                for (w, h) in [(256, 192), (640, 480)] {
+                    let spec = TaskSpec::new(def.id, w, h, format, MemoryMode::FULL);
+                    let predicted = predict(def, &spec);
+                    let measured = measured_peak(def.id, format, w, h);
+                    let ratio = predicted as f64 / measured as f64;
+                    eprintln!(
+                        "{} {format} {w}x{h}: measured {:.1} B/px, predicted {:.1} B/px (x{ratio:.2})",
+                        def.id,
+                        measured as f64 / f64::from(w * h),
+                        predicted as f64 / f64::from(w * h)
+                    );
+                    if !(1.0..=1.3).contains(&ratio) {
+                        failures.push(format!(
+                            "{} {format} {w}x{h}: predicted {predicted} for a measured peak of {measured}",
+                            def.id
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
