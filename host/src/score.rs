@@ -3,7 +3,7 @@
 
 use std::{path::Path, sync::Arc};
 
-use qscore_core::{BackendFamily, ImageView, MemoryMode, OwnedImage, TaskSpec};
+use qscore_core::{BackendFamily, ImageView, MemoryMode, OwnedImage, Param, TaskSpec};
 
 use crate::{
     InputError, LoadReport, Plugin, PreparedRef, ScoreError, Session,
@@ -35,6 +35,8 @@ pub struct ScoreJob {
     pub metrics: Vec<String>,
     /// Use only the plugin with this name.
     pub backend: Option<String>,
+    /// Metric parameters: (metric id, key, value).
+    pub params: Vec<(String, String, String)>,
 }
 
 /// The outcome for one distorted input.
@@ -156,10 +158,8 @@ fn choose_backend(
             ));
         }
     }
-    if let Some(name) = &job.backend {
-        if report.plugin(name).is_none() {
-            refusals.push(format!("no plugin named {name:?} is loaded"));
-        }
+    if let Some(name) = job.backend.as_ref().filter(|n| report.plugin(n).is_none()) {
+        refusals.push(format!("no plugin named {name:?} is loaded"));
     }
     let what: Vec<_> = requests.iter().map(|r| r.metric.as_str()).collect();
     Err(ScoreError::NoBackend {
@@ -215,13 +215,22 @@ pub fn score_images<'a>(
     };
     let mut prepared = Vec::new();
     for request in requests {
-        let spec = TaskSpec::new(
+        let mut spec = TaskSpec::new(
             &request.metric,
             reference_image.width,
             reference_image.height,
             reference_image.format,
             MemoryMode::FULL,
         );
+        spec.params = job
+            .params
+            .iter()
+            .filter(|(metric, _, _)| *metric == request.metric)
+            .map(|(_, key, value)| Param {
+                key: key.as_str().into(),
+                value: value.as_str().into(),
+            })
+            .collect();
         let context = || {
             format!(
                 "{}: {} on {}",

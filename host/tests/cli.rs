@@ -219,3 +219,23 @@ fn plugins_lists_the_cpu_plugin_with_live_memory() {
     let metrics: Vec<&str> = device["metrics"].as_array().unwrap().iter().map(|m| m["metric"].as_str().unwrap()).collect();
     assert_eq!(metrics, ["psnr", "ssim", "ms_ssim", "ssimulacra2", "butteraugli"]);
 }
+
+#[test]
+fn metric_parameters_reach_the_plugin_and_typos_are_refused() {
+    let reference = image("flower_512.png");
+    let distorted = image("flower_512__blur_s1.png");
+    let score = |extra: &[&str]| {
+        let mut args = vec!["score", reference.as_str(), distorted.as_str(), "--metric", "butteraugli", "--json"];
+        args.extend_from_slice(extra);
+        qscore(&args)
+    };
+    let default = json_lines(&score(&[]).stdout)[0]["scores"]["butteraugli"].as_f64().unwrap();
+    let bright = score(&["--param", "butteraugli.intensity_target=250"]);
+    assert!(bright.status.success(), "{}", String::from_utf8_lossy(&bright.stderr));
+    let bright = json_lines(&bright.stdout)[0]["scores"]["butteraugli"].as_f64().unwrap();
+    // A brighter display makes the same blur more visible.
+    assert!(bright > default, "{bright} vs {default}");
+    let typo = score(&["--param", "butteraugli.intensity=250"]);
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("no parameter \"intensity\""));
+}

@@ -22,6 +22,19 @@ pub(crate) struct Args {
     /// One JSON object per distorted input, one per line.
     #[arg(long)]
     json: bool,
+    /// A metric parameter, `METRIC.KEY=VALUE` (repeatable), e.g. `butteraugli.intensity_target=250`.
+    #[arg(long = "param", value_name = "METRIC.KEY=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String, String)>,
+}
+
+fn parse_param(text: &str) -> Result<(String, String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not METRIC.KEY=VALUE"))?;
+    let (metric, key) = name
+        .split_once('.')
+        .ok_or_else(|| format!("{name:?} is not METRIC.KEY"))?;
+    Ok((metric.to_owned(), key.to_owned(), value.to_owned()))
 }
 
 /// A JSON number, or the strings "inf"/"-inf" (PSNR of identical images is infinite).
@@ -42,6 +55,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport) -> ExitCode {
     let job = ScoreJob {
         metrics: args.metric.clone(),
         backend: args.backend.clone(),
+        params: args.params.clone(),
     };
     let mut failures = 0usize;
     let mut header_printed = false;

@@ -28,6 +28,8 @@ pub(crate) struct MetricDef {
     pub(crate) outputs: &'static [&'static str],
     /// Smallest width and height accepted.
     pub(crate) min_side: u32,
+    /// Parameters the metric accepts.
+    pub(crate) params: &'static [&'static str],
     open: fn(&TaskSpec) -> Result<Box<dyn AnySession>, Error>,
 }
 
@@ -35,30 +37,35 @@ pub(crate) struct MetricDef {
 pub(crate) const METRICS: &[MetricDef] = &[
     MetricDef {
         id: "psnr",
+        params: &[],
         outputs: &["psnr", "psnr_y", "psnr_cb", "psnr_cr"],
         min_side: 1,
         open: |spec| Ok(sdk::boxed(Metered::new(PsnrSession::new(spec)))),
     },
     MetricDef {
         id: "ssim",
+        params: &[],
         outputs: &["ssim"],
         min_side: ssim::WINDOW as u32,
         open: |spec| Ok(sdk::boxed(Metered::new(SsimSession::new(spec)))),
     },
     MetricDef {
         id: "ms_ssim",
+        params: &[],
         outputs: &["ms_ssim"],
         min_side: ms_ssim::MIN_SIZE as u32,
         open: |spec| Ok(sdk::boxed(Metered::new(MsSsimSession::new(spec)))),
     },
     MetricDef {
         id: "ssimulacra2",
+        params: &[],
         outputs: &["ssimulacra2"],
         min_side: 1,
         open: |_| Ok(sdk::boxed(Metered::new(Ssimulacra2Session))),
     },
     MetricDef {
         id: "butteraugli",
+        params: &["intensity_target"],
         outputs: &["butteraugli", "butteraugli_pnorm3"],
         min_side: 8,
         open: |spec| Ok(sdk::boxed(Metered::new(ButteraugliSession::new(spec)?))),
@@ -123,6 +130,18 @@ pub(crate) fn open(spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
         return Err(Error::InvalidInput(format!(
             "{} needs images of at least {}x{}, got {}x{}",
             def.id, def.min_side, def.min_side, spec.width, spec.height
+        )));
+    }
+    if let Some(unknown) = spec.params.iter().find(|p| !def.params.contains(&p.key.as_str())) {
+        let accepted = if def.params.is_empty() {
+            "none".to_owned()
+        } else {
+            def.params.join(", ")
+        };
+        return Err(Error::InvalidInput(format!(
+            "{} has no parameter {:?} (accepted: {accepted})",
+            def.id,
+            unknown.key.as_str()
         )));
     }
     (def.open)(spec)
