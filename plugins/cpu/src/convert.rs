@@ -9,6 +9,8 @@
 //! - linear RGB of YUV (for SSIMULACRA2 and butteraugli): BT.709 limited range,
 //!   chroma upsampled by replication, sRGB transfer curve to linear light.
 
+use std::borrow::Cow;
+
 use qscore_core::{Error, FormatInfo, ImageView, PixelFormat};
 
 use crate::metrics::Plane;
@@ -162,14 +164,19 @@ pub(crate) fn linear_rgb(view: &ImageView<'_>) -> Result<Vec<f32>, Error> {
     Ok(out)
 }
 
-/// Interleaved 8-bit RGB, tightly packed, when the image is 8-bit RGB, RGBA or grey.
-pub(crate) fn rgb8(view: &ImageView<'_>) -> Result<Option<Vec<u8>>, Error> {
+/// Interleaved 8-bit RGB, tightly packed, when the image is 8-bit RGB, RGBA or grey;
+/// borrowed without copying when it already is tightly packed RGB.
+pub(crate) fn rgb8<'a>(view: &ImageView<'a>) -> Result<Option<Cow<'a, [u8]>>, Error> {
     let info = view.validate()?;
     if info.yuv.is_some() || info.sample_bytes != 1 {
         return Ok(None);
     }
     let (w, h) = (view.width as usize, view.height as usize);
     let g = info.plane(0, view.width, view.height);
+    if info.channels == 3 && view.planes[0].stride == g.row_bytes() {
+        let data: &'a [u8] = view.planes[0].data.as_slice();
+        return Ok(Some(Cow::Borrowed(&data[..w * h * 3])));
+    }
     let mut out = Vec::with_capacity(w * h * 3);
     for y in 0..h {
         let row = view.planes[0].row(y, g.row_bytes());
@@ -181,7 +188,7 @@ pub(crate) fn rgb8(view: &ImageView<'_>) -> Result<Option<Vec<u8>>, Error> {
                 .for_each(|px| out.extend(&px[..3])),
         }
     }
-    Ok(Some(out))
+    Ok(Some(Cow::Owned(out)))
 }
 
 #[cfg(test)]
