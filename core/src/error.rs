@@ -8,8 +8,8 @@ use crate::ErrorKind;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The device ran out of memory. The host reacts to this variant (and only
-    /// this one) by stepping down to a leaner memory mode or another device.
+    /// The device ran out of memory. This variant, and only this one, tells a host
+    /// that the same work may succeed in a leaner memory mode or on another device.
     #[error("out of memory: {needed} bytes needed, {available} available ({message})")]
     OutOfMemory {
         /// Bytes the operation needed (0 when the plugin could not tell).

@@ -201,6 +201,45 @@ pub fn check_matches(spec: &TaskSpec, role: &str, image: &ImageView<'_>) -> Resu
     Ok(())
 }
 
+/// Checks `spec` against what a device declared: the metric is offered, its format and
+/// memory mode accepted, its size within bounds. Returns that metric's capabilities.
+/// Call it first in `predict_memory` and `open_session`.
+pub fn check_spec<'c>(caps: &'c [MetricCaps], spec: &TaskSpec) -> Result<&'c MetricCaps, Error> {
+    let metric = spec.metric.as_str();
+    let found = caps
+        .iter()
+        .find(|c| c.metric.as_str() == metric)
+        .ok_or_else(|| {
+            let known: Vec<&str> = caps.iter().map(|c| c.metric.as_str()).collect();
+            Error::Unsupported(format!("metric {metric:?} (offered: {})", known.join(", ")))
+        })?;
+    if !found.formats.contains(&spec.format) {
+        return Err(Error::Unsupported(format!(
+            "{metric} on pixel format {}",
+            spec.format
+        )));
+    }
+    if !found.modes.contains(&spec.mode) {
+        return Err(Error::Unsupported(format!(
+            "{metric} in memory mode {}",
+            spec.mode
+        )));
+    }
+    if spec.width == 0 || spec.height == 0 {
+        return Err(Error::InvalidInput(format!(
+            "image is {}x{}: both sides must be at least 1",
+            spec.width, spec.height
+        )));
+    }
+    if spec.width > found.max_width || spec.height > found.max_height {
+        return Err(Error::Unsupported(format!(
+            "{metric} on {}x{} (at most {}x{})",
+            spec.width, spec.height, found.max_width, found.max_height
+        )));
+    }
+    Ok(found)
+}
+
 /// Exports `$ty`, built by `$ctor` on first use, as this library's qscore root module.
 ///
 /// ```ignore
@@ -257,6 +296,54 @@ macro_rules! export_root_module_fn {
 
 #[cfg(test)]
 mod tests {
+    use crate::{MemoryMode, MetricCaps, PixelFormat, TaskSpec};
+
+    fn caps() -> Vec<MetricCaps> {
+        vec![MetricCaps {
+            metric: "m".into(),
+            outputs: vec!["m".into()].into(),
+            formats: vec![PixelFormat::RGB8].into(),
+            modes: vec![MemoryMode::FULL].into(),
+            reusable_reference: true,
+            temporal_depth: 0,
+            max_width: 100,
+            max_height: 50,
+        }]
+    }
+
+    #[test]
+    fn specs_are_checked_against_declared_capabilities() {
+        let caps = caps();
+        let ok = TaskSpec::new("m", 100, 50, PixelFormat::RGB8, MemoryMode::FULL);
+        assert!(super::check_spec(&caps, &ok).is_ok());
+        let cases = [
+            (
+                TaskSpec::new("x", 10, 10, PixelFormat::RGB8, MemoryMode::FULL),
+                "offered: m",
+            ),
+            (
+                TaskSpec::new("m", 10, 10, PixelFormat::GRAY8, MemoryMode::FULL),
+                "pixel format gray8",
+            ),
+            (
+                TaskSpec::new("m", 10, 10, PixelFormat::RGB8, MemoryMode::STRIP),
+                "memory mode strip",
+            ),
+            (
+                TaskSpec::new("m", 0, 10, PixelFormat::RGB8, MemoryMode::FULL),
+                "at least 1",
+            ),
+            (
+                TaskSpec::new("m", 101, 10, PixelFormat::RGB8, MemoryMode::FULL),
+                "at most 100x50",
+            ),
+        ];
+        for (spec, expected) in cases {
+            let error = super::check_spec(&caps, &spec).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
     #[test]
     fn export_name_is_abi_stables_loader_symbol() {
         assert_eq!(

@@ -3,7 +3,7 @@
 use qscore_core::{
     BackendFamily, DeviceInfo, DeviceKind, DeviceList, Error, MemoryMode, MetricCaps, PixelFormat,
     TaskSpec,
-    sdk::{AnySession, Identity, Plugin},
+    sdk::{self, AnySession, Identity, Plugin},
 };
 
 use crate::{sessions, system};
@@ -16,12 +16,30 @@ const MAX_SIDE: u32 = 1 << 16;
 pub(crate) struct CpuPlugin {
     vendor: String,
     model: String,
+    caps: Vec<MetricCaps>,
 }
 
 impl CpuPlugin {
     pub(crate) fn new() -> Self {
         let (vendor, model) = system::cpu_model();
-        Self { vendor, model }
+        let caps = sessions::METRICS
+            .iter()
+            .map(|m| MetricCaps {
+                metric: m.id.into(),
+                outputs: m.outputs.iter().map(|&o| o.into()).collect(),
+                formats: all_formats().into(),
+                modes: vec![MemoryMode::FULL].into(),
+                reusable_reference: true,
+                temporal_depth: 0,
+                max_width: MAX_SIDE,
+                max_height: MAX_SIDE,
+            })
+            .collect();
+        Self {
+            vendor,
+            model,
+            caps,
+        }
     }
 
     fn check_device(device: u32) -> Result<(), Error> {
@@ -76,24 +94,12 @@ impl Plugin for CpuPlugin {
 
     fn capabilities(&self, device: u32) -> Result<Vec<MetricCaps>, Error> {
         Self::check_device(device)?;
-        Ok(sessions::METRICS
-            .iter()
-            .map(|m| MetricCaps {
-                metric: m.id.into(),
-                outputs: m.outputs.iter().map(|&o| o.into()).collect(),
-                formats: all_formats().into(),
-                modes: vec![MemoryMode::FULL].into(),
-                reusable_reference: true,
-                temporal_depth: 0,
-                max_width: MAX_SIDE,
-                max_height: MAX_SIDE,
-            })
-            .collect())
+        Ok(self.caps.clone())
     }
 
     fn predict_memory(&self, device: u32, spec: &TaskSpec) -> Result<u64, Error> {
         Self::check_device(device)?;
-        check_mode(spec)?;
+        sdk::check_spec(&self.caps, spec)?;
         Ok(sessions::predict(
             sessions::find(spec.metric.as_str())?,
             spec,
@@ -102,27 +108,7 @@ impl Plugin for CpuPlugin {
 
     fn open_session(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
         Self::check_device(device)?;
-        check_mode(spec)?;
-        if qscore_core::FormatInfo::of(spec.format).is_none() {
-            return Err(Error::Unsupported(format!("pixel format {}", spec.format)));
-        }
-        if spec.width > MAX_SIDE || spec.height > MAX_SIDE {
-            return Err(Error::Unsupported(format!(
-                "{}x{} is larger than {MAX_SIDE} on a side",
-                spec.width, spec.height
-            )));
-        }
+        sdk::check_spec(&self.caps, spec)?;
         sessions::open(spec)
-    }
-}
-
-fn check_mode(spec: &TaskSpec) -> Result<(), Error> {
-    if spec.mode == MemoryMode::FULL {
-        Ok(())
-    } else {
-        Err(Error::Unsupported(format!(
-            "memory mode {} (the cpu plugin works on whole images)",
-            spec.mode
-        )))
     }
 }

@@ -132,7 +132,11 @@ pub(crate) fn open(spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
             def.id, def.min_side, def.min_side, spec.width, spec.height
         )));
     }
-    if let Some(unknown) = spec.params.iter().find(|p| !def.params.contains(&p.key.as_str())) {
+    if let Some(unknown) = spec
+        .params
+        .iter()
+        .find(|p| !def.params.contains(&p.key.as_str()))
+    {
         let accepted = if def.params.is_empty() {
             "none".to_owned()
         } else {
@@ -470,12 +474,21 @@ mod tests {
                 (0..g.row_bytes() * g.height)
                     .map(|n| {
                         let v = (n as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 24;
-                        if info.sample_bytes == 2 && n % 2 == 1 { (v & 3) as u8 } else { v as u8 }
+                        if info.sample_bytes == 2 && n % 2 == 1 {
+                            (v & 3) as u8
+                        } else {
+                            v as u8
+                        }
                     })
                     .collect()
             })
             .collect();
-        OwnedImage { format, width, height, planes }
+        OwnedImage {
+            format,
+            width,
+            height,
+            planes,
+        }
     }
 
     /// Runs a session like the host does and returns its measured peak bytes.
@@ -485,7 +498,9 @@ mod tests {
         let reference = image(format, width, height, 1);
         let distorted = image(format, width, height, 2);
         let prepared = reference.with_view(|v| session.prepare_any(v)).unwrap();
-        distorted.with_view(|v| session.compare_any(prepared.as_ref(), v)).unwrap();
+        distorted
+            .with_view(|v| session.compare_any(prepared.as_ref(), v))
+            .unwrap();
         session.peak_memory_any().unwrap()
     }
 
@@ -494,7 +509,13 @@ mod tests {
         let yuv = PixelFormat::yuv(ChromaSubsampling::Yuv420, 10);
         let mut failures = Vec::new();
         for def in METRICS {
-            for format in [PixelFormat::RGB8, PixelFormat::RGBA8, PixelFormat::GRAY8, PixelFormat::RGB16, yuv] {
+            for format in [
+                PixelFormat::RGB8,
+                PixelFormat::RGBA8,
+                PixelFormat::GRAY8,
+                PixelFormat::RGB16,
+                yuv,
+            ] {
                 for (w, h) in [(256, 192), (640, 480)] {
                     let spec = TaskSpec::new(def.id, w, h, format, MemoryMode::FULL);
                     let predicted = predict(def, &spec);
