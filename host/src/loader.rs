@@ -178,7 +178,10 @@ fn summarize_incompatibility(text: &str) -> String {
         let head: String = text.chars().take(300).collect();
         return format!("root module differs from this host's: {head}…");
     }
-    format!("root module layout differs from this host's: {}", detail.join("; "))
+    format!(
+        "root module layout differs from this host's: {}",
+        detail.join("; ")
+    )
 }
 
 /// Loads one plugin file.
@@ -260,6 +263,15 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("plugin ABI 2.0"), "{text}");
         assert!(text.contains("ABI 1.x"), "{text}");
-        assert!(check_abi(path, AbiVersion { major: 1, minor: 40 }).is_ok());
+        assert!(
+            check_abi(
+                path,
+                AbiVersion {
+                    major: 1,
+                    minor: 40
+                }
+            )
+            .is_ok()
+        );
     }
 }

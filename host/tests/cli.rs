@@ -16,12 +16,16 @@ fn qscore(args: &[&str]) -> std::process::Output {
 }
 
 fn image(name: &str) -> String {
-    support::data(&format!("images/{name}")).display().to_string()
+    support::data(&format!("images/{name}"))
+        .display()
+        .to_string()
 }
 
 fn golden_pair(distorted: &str) -> Value {
-    let golden: Value =
-        serde_json::from_str(&std::fs::read_to_string(support::data("images/golden.json")).unwrap()).unwrap();
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::data("images/golden.json")).unwrap(),
+    )
+    .unwrap();
     golden["pairs"]
         .as_array()
         .unwrap()
@@ -57,21 +61,35 @@ fn json_lines_carry_reference_distorted_backend_and_scores() {
         "psnr,ssim,ssimulacra2",
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 2);
-    for (line, name) in lines.iter().zip(["flower_512__jpeg_q10.png", "flower_512__noise_a12.png"]) {
+    for (line, name) in lines
+        .iter()
+        .zip(["flower_512__jpeg_q10.png", "flower_512__noise_a12.png"])
+    {
         assert_eq!(line["reference"], image("flower_512.png"));
         assert_eq!(line["distorted"], image(name));
         assert_eq!(line["backend"]["plugin"], "cpu");
-        assert!(line["backend"]["device"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(
+            line["backend"]["device"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
         let golden = golden_pair(name);
         let scores = line["scores"].as_object().unwrap();
         assert_eq!(scores.len(), 3, "{scores:?}");
         for (key, bound) in [("psnr", 1e-6), ("ssim", 1e-5), ("ssimulacra2", 1e-4)] {
             let ours = scores[key].as_f64().unwrap();
             let expected = golden[key].as_f64().unwrap();
-            assert!((ours - expected).abs() <= bound, "{name} {key}: {ours} vs {expected}");
+            assert!(
+                (ours - expected).abs() <= bound,
+                "{name} {key}: {ours} vs {expected}"
+            );
         }
     }
 }
@@ -86,13 +104,22 @@ fn an_output_name_selects_only_that_value() {
         "butteraugli_pnorm3",
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = &json_lines(&out.stdout)[0];
     let scores = line["scores"].as_object().unwrap();
     assert_eq!(scores.keys().collect::<Vec<_>>(), ["butteraugli_pnorm3"]);
-    let expected = golden_pair("flower_517x389__blur_s1.png")["butteraugli_pnorm3"].as_f64().unwrap();
+    let expected = golden_pair("flower_517x389__blur_s1.png")["butteraugli_pnorm3"]
+        .as_f64()
+        .unwrap();
     let ours = scores["butteraugli_pnorm3"].as_f64().unwrap();
-    assert!((ours - expected).abs() <= 1e-4 * expected, "{ours} vs {expected}");
+    assert!(
+        (ours - expected).abs() <= 1e-4 * expected,
+        "{ours} vs {expected}"
+    );
 }
 
 #[test]
@@ -131,7 +158,10 @@ fn bad_inputs_are_named_and_the_good_ones_still_scored() {
     ]);
     assert_eq!(out.status.code(), Some(2), "some inputs failed: exit 2");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("qscore: error:")).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("qscore: error:"))
+        .collect();
     assert_eq!(errors.len(), 6, "{stderr}");
     for (path, problem) in [
         (&missing, "No such file"),
@@ -142,7 +172,9 @@ fn bad_inputs_are_named_and_the_good_ones_still_scored() {
         (&folder, "directory"),
     ] {
         assert!(
-            errors.iter().any(|e| e.contains(path.as_str()) && e.contains(problem)),
+            errors
+                .iter()
+                .any(|e| e.contains(path.as_str()) && e.contains(problem)),
             "no error naming {path} with {problem:?} in:\n{stderr}"
         );
     }
@@ -150,14 +182,22 @@ fn bad_inputs_are_named_and_the_good_ones_still_scored() {
     let scored: Vec<&Value> = lines.iter().filter(|l| l.get("scores").is_some()).collect();
     assert_eq!(scored.len(), 1);
     assert_eq!(scored[0]["distorted"], good.as_str());
-    let expected = golden_pair("flower_512__jpeg_q40.png")["psnr"].as_f64().unwrap();
+    let expected = golden_pair("flower_512__jpeg_q40.png")["psnr"]
+        .as_f64()
+        .unwrap();
     assert!((scored[0]["scores"]["psnr"].as_f64().unwrap() - expected).abs() < 1e-6);
     assert_eq!(lines.iter().filter(|l| l.get("error").is_some()).count(), 6);
 }
 
 #[test]
 fn an_unknown_metric_fails_fast_and_lists_what_exists() {
-    let out = qscore(&["score", &image("flower_512.png"), &image("flower_512__blur_s1.png"), "--metric", "psnr,vmaff"]);
+    let out = qscore(&[
+        "score",
+        &image("flower_512.png"),
+        &image("flower_512__blur_s1.png"),
+        "--metric",
+        "psnr,vmaff",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown metric \"vmaff\""), "{stderr}");
@@ -167,7 +207,13 @@ fn an_unknown_metric_fails_fast_and_lists_what_exists() {
 
 #[test]
 fn an_unusable_reference_fails_the_command() {
-    let out = qscore(&["score", "/nonexistent/ref.png", &image("flower_512__blur_s1.png"), "--metric", "psnr"]);
+    let out = qscore(&[
+        "score",
+        "/nonexistent/ref.png",
+        &image("flower_512__blur_s1.png"),
+        "--metric",
+        "psnr",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/ref.png"), "{stderr}");
@@ -200,9 +246,18 @@ fn the_table_shows_every_requested_value() {
         "--backend",
         "cpu",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for column in ["ms_ssim", "butteraugli", "butteraugli_pnorm3", "flower_512__rescale_half.png"] {
+    for column in [
+        "ms_ssim",
+        "butteraugli",
+        "butteraugli_pnorm3",
+        "flower_512__rescale_half.png",
+    ] {
         assert!(stdout.contains(column), "{column} missing from:\n{stdout}");
     }
 }
@@ -212,12 +267,25 @@ fn plugins_lists_the_cpu_plugin_with_live_memory() {
     let out = qscore(&["plugins", "--json"]);
     assert!(out.status.success());
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let cpu = json["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "cpu").expect("cpu plugin");
+    let cpu = json["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "cpu")
+        .expect("cpu plugin");
     assert_eq!(cpu["abi"], "1.1");
     let device = &cpu["devices"][0];
     assert!(device["free_memory"].as_u64().unwrap() > 0);
-    let metrics: Vec<&str> = device["metrics"].as_array().unwrap().iter().map(|m| m["metric"].as_str().unwrap()).collect();
-    assert_eq!(metrics, ["psnr", "ssim", "ms_ssim", "ssimulacra2", "butteraugli"]);
+    let metrics: Vec<&str> = device["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics,
+        ["psnr", "ssim", "ms_ssim", "ssimulacra2", "butteraugli"]
+    );
 }
 
 #[test]
@@ -225,14 +293,29 @@ fn metric_parameters_reach_the_plugin_and_typos_are_refused() {
     let reference = image("flower_512.png");
     let distorted = image("flower_512__blur_s1.png");
     let score = |extra: &[&str]| {
-        let mut args = vec!["score", reference.as_str(), distorted.as_str(), "--metric", "butteraugli", "--json"];
+        let mut args = vec![
+            "score",
+            reference.as_str(),
+            distorted.as_str(),
+            "--metric",
+            "butteraugli",
+            "--json",
+        ];
         args.extend_from_slice(extra);
         qscore(&args)
     };
-    let default = json_lines(&score(&[]).stdout)[0]["scores"]["butteraugli"].as_f64().unwrap();
+    let default = json_lines(&score(&[]).stdout)[0]["scores"]["butteraugli"]
+        .as_f64()
+        .unwrap();
     let bright = score(&["--param", "butteraugli.intensity_target=250"]);
-    assert!(bright.status.success(), "{}", String::from_utf8_lossy(&bright.stderr));
-    let bright = json_lines(&bright.stdout)[0]["scores"]["butteraugli"].as_f64().unwrap();
+    assert!(
+        bright.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bright.stderr)
+    );
+    let bright = json_lines(&bright.stdout)[0]["scores"]["butteraugli"]
+        .as_f64()
+        .unwrap();
     // A brighter display makes the same blur more visible.
     assert!(bright > default, "{bright} vs {default}");
     let typo = score(&["--param", "butteraugli.intensity=250"]);

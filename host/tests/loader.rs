@@ -28,15 +28,18 @@ fn foreign_library() -> PathBuf {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libthiserror_impl") && n.ends_with(std::env::consts::DLL_SUFFIX))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("libthiserror_impl") && n.ends_with(std::env::consts::DLL_SUFFIX)
+            })
         })
         .expect("thiserror's proc-macro library in deps")
 }
 
 fn gray(width: u32, height: u32, f: impl Fn(u32, u32) -> u8) -> OwnedImage {
-    let bytes = (0..height).flat_map(|y| (0..width).map(move |x| (x, y))).map(|(x, y)| f(x, y)).collect();
+    let bytes = (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .map(|(x, y)| f(x, y))
+        .collect();
     OwnedImage {
         format: PixelFormat::GRAY8,
         width,
@@ -80,7 +83,10 @@ fn a_file_that_is_not_a_library_is_refused() {
 fn a_root_module_with_another_layout_is_refused() {
     let error = load_plugin(&fixture("incompatible")).unwrap_err();
     assert!(matches!(error, LoadError::Incompatible { .. }), "{error}");
-    assert!(error.to_string().contains("incompatible plugin interface"), "{error}");
+    assert!(
+        error.to_string().contains("incompatible plugin interface"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -143,7 +149,11 @@ fn every_load_error_is_reported_and_good_plugins_still_load() {
         explicit: vec![dir],
         defaults: false,
     });
-    let mut names: Vec<_> = report.plugins.iter().map(|p| p.identity().name.clone()).collect();
+    let mut names: Vec<_> = report
+        .plugins
+        .iter()
+        .map(|p| p.identity().name.clone())
+        .collect();
     names.sort();
     assert_eq!(names, ["cpu", "older", "panicking"]);
     assert_eq!(report.errors.len(), 3, "{:#?}", report.errors);
@@ -156,8 +166,16 @@ fn every_load_error_is_reported_and_good_plugins_still_load() {
             _ => "other",
         })
         .collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "not-a-plugin").count(), 2, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "incompatible").count(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "not-a-plugin").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "incompatible").count(),
+        1,
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -167,12 +185,18 @@ fn a_missing_plugin_directory_is_reported() {
         defaults: false,
     });
     assert!(report.plugins.is_empty());
-    assert!(matches!(report.errors.as_slice(), [LoadError::Directory { .. }]));
+    assert!(matches!(
+        report.errors.as_slice(),
+        [LoadError::Directory { .. }]
+    ));
 }
 
 #[test]
 fn a_panic_while_loading_is_a_load_error_in_the_cli() {
-    let dir = support::plugin_dir("panic-at-load", &[support::cpu_plugin(), fixture("panicking")]);
+    let dir = support::plugin_dir(
+        "panic-at-load",
+        &[support::cpu_plugin(), fixture("panicking")],
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
         .args(["plugins", "--json", "--plugin-dir"])
         .arg(&dir)
@@ -184,7 +208,9 @@ fn a_panic_while_loading_is_a_load_error_in_the_cli() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let errors = json["errors"].as_array().unwrap();
     assert!(
-        errors.iter().any(|e| e.as_str().unwrap().contains("panic in devices")),
+        errors
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("panic in devices")),
         "{errors:?}"
     );
     let names: Vec<&str> = json["plugins"]
@@ -214,7 +240,13 @@ fn the_cpu_plugin_reports_real_devices_and_measured_memory() {
     let peak = session.peak_memory().expect("cpu plugin measures").unwrap();
     assert!(peak > 64 * 48 * 8, "peak {peak}");
     let unsupported = plugin
-        .open_session(0, &TaskSpec::new("ssim", 64, 48, PixelFormat::GRAY8, MemoryMode::STRIP))
+        .open_session(
+            0,
+            &TaskSpec::new("ssim", 64, 48, PixelFormat::GRAY8, MemoryMode::STRIP),
+        )
         .unwrap_err();
-    assert!(matches!(unsupported, Error::Unsupported(_)), "{unsupported}");
+    assert!(
+        matches!(unsupported, Error::Unsupported(_)),
+        "{unsupported}"
+    );
 }

@@ -25,7 +25,11 @@ fn plugins() -> Vec<Arc<Plugin>> {
         .map(|(_, lib)| Arc::new(load_plugin(&support::library(lib)).expect("plugin loads")))
         .filter(|p| {
             if p.devices().is_empty() {
-                eprintln!("skipping {}: no devices ({})", p.identity().name, p.device_note());
+                eprintln!(
+                    "skipping {}: no devices ({})",
+                    p.identity().name,
+                    p.device_note()
+                );
                 false
             } else {
                 true
@@ -48,7 +52,8 @@ struct Checker {
 impl Checker {
     fn check(&mut self, plugin: &str, key: &str, what: &str, ours: f64, golden: f64) {
         let Some(declared) = declared(plugin, key) else {
-            self.failures.push(format!("{plugin}: no tolerance declared for {key}"));
+            self.failures
+                .push(format!("{plugin}: no tolerance declared for {key}"));
             return;
         };
         self.checked += 1;
@@ -86,23 +91,45 @@ fn images_match_scikit_image_and_libjxl() {
     for plugin in plugins() {
         let name = plugin.identity().name.clone();
         let mut checker = Checker::default();
-        let mut references: Vec<&str> = pairs.iter().map(|p| p["reference"].as_str().unwrap()).collect();
+        let mut references: Vec<&str> = pairs
+            .iter()
+            .map(|p| p["reference"].as_str().unwrap())
+            .collect();
         references.dedup();
         for reference_name in references {
-            let reference = decode_image(&support::data(&format!("images/{reference_name}"))).unwrap();
+            let reference =
+                decode_image(&support::data(&format!("images/{reference_name}"))).unwrap();
             for metric in ["psnr", "ssim", "ssimulacra2", "butteraugli"] {
-                let spec = TaskSpec::new(metric, reference.width, reference.height, reference.format, MemoryMode::FULL);
+                let spec = TaskSpec::new(
+                    metric,
+                    reference.width,
+                    reference.height,
+                    reference.format,
+                    MemoryMode::FULL,
+                );
                 let mut session = plugin.open_session(0, &spec).unwrap();
                 // Prepared once, compared with every distortion of this reference.
                 let prepared = reference.with_view(|v| session.prepare(v)).unwrap();
                 for pair in pairs.iter().filter(|p| p["reference"] == reference_name) {
                     let distorted_name = pair["distorted"].as_str().unwrap();
-                    let distorted = decode_image(&support::data(&format!("images/{distorted_name}"))).unwrap();
-                    let scores = distorted.with_view(|v| session.compare(prepared, v)).unwrap();
+                    let distorted =
+                        decode_image(&support::data(&format!("images/{distorted_name}"))).unwrap();
+                    let scores = distorted
+                        .with_view(|v| session.compare(prepared, v))
+                        .unwrap();
                     for score in scores {
-                        let (_, golden_key) = values.iter().find(|(n, _)| *n == score.name.as_str()).unwrap();
+                        let (_, golden_key) = values
+                            .iter()
+                            .find(|(n, _)| *n == score.name.as_str())
+                            .unwrap();
                         let expected = pair[*golden_key].as_f64().unwrap();
-                        checker.check(&name, score.name.as_str(), distorted_name, score.value, expected);
+                        checker.check(
+                            &name,
+                            score.name.as_str(),
+                            distorted_name,
+                            score.value,
+                            expected,
+                        );
                     }
                 }
             }
@@ -118,7 +145,12 @@ fn read_yuv420p10(path: &Path, width: u32, height: u32, frames: usize) -> Vec<Ow
     let luma = w * h * 2;
     let chroma = w.div_ceil(2) * h.div_ceil(2) * 2;
     let frame_bytes = luma + 2 * chroma;
-    assert_eq!(bytes.len(), frame_bytes * frames, "{} has the expected size", path.display());
+    assert_eq!(
+        bytes.len(),
+        frame_bytes * frames,
+        "{} has the expected size",
+        path.display()
+    );
     bytes
         .chunks_exact(frame_bytes)
         .map(|frame| {
@@ -147,8 +179,18 @@ fn video_matches_libvmaf_float_features() {
     let golden = golden("video/golden.json");
     let (width, height) = (576, 324);
     let frames = golden["frames"].as_u64().unwrap() as usize;
-    let reference = read_yuv420p10(&support::data("video/src01_hrc00_576x324.yuv420p10le.yuv"), width, height, frames);
-    let distorted = read_yuv420p10(&support::data("video/src01_hrc01_576x324.yuv420p10le.yuv"), width, height, frames);
+    let reference = read_yuv420p10(
+        &support::data("video/src01_hrc00_576x324.yuv420p10le.yuv"),
+        width,
+        height,
+        frames,
+    );
+    let distorted = read_yuv420p10(
+        &support::data("video/src01_hrc01_576x324.yuv420p10le.yuv"),
+        width,
+        height,
+        frames,
+    );
     let baseline = &golden["libvmaf_v2.3.1_to_v3.1.0"];
     let features = [
         ("psnr", "psnr_y", "psnr_y", "float_psnr_score"),
@@ -160,7 +202,8 @@ fn video_matches_libvmaf_float_features() {
         let mut checker = Checker::default();
         for (case, dist) in [("distorted", &distorted), ("identity", &reference)] {
             for (metric, value, key, golden_key) in features {
-                let spec = TaskSpec::new(metric, width, height, reference[0].format, MemoryMode::FULL);
+                let spec =
+                    TaskSpec::new(metric, width, height, reference[0].format, MemoryMode::FULL);
                 // Frame by frame, each frame's reference prepared and compared…
                 let mut session = plugin.open_session(0, &spec).unwrap();
                 let mut sum = 0.0;
@@ -168,18 +211,34 @@ fn video_matches_libvmaf_float_features() {
                     let prepared = r.with_view(|v| session.prepare(v)).unwrap();
                     let scores = d.with_view(|v| session.compare(prepared, v)).unwrap();
                     session.release(prepared);
-                    sum += scores.iter().find(|s| s.name.as_str() == value).unwrap().value;
+                    sum += scores
+                        .iter()
+                        .find(|s| s.name.as_str() == value)
+                        .unwrap()
+                        .value;
                 }
                 let expected = baseline[case][golden_key].as_f64().unwrap();
-                checker.check(&name, key, &format!("{case} frames"), sum / frames as f64, expected);
+                checker.check(
+                    &name,
+                    key,
+                    &format!("{case} frames"),
+                    sum / frames as f64,
+                    expected,
+                );
                 // …and as a clip pushed in order, pooled by the plugin.
                 let mut clip = plugin.open_clip(0, &spec).unwrap();
                 for (r, d) in reference.iter().zip(dist.iter()) {
-                    r.with_view(|rv| d.with_view(|dv| clip.push(rv, dv))).unwrap();
+                    r.with_view(|rv| d.with_view(|dv| clip.push(rv, dv)))
+                        .unwrap();
                 }
                 let pooled = clip.finish().unwrap();
                 assert_eq!(pooled.frames.len(), frames);
-                let mean = pooled.pooled.iter().find(|s| s.name.as_str() == value).unwrap().value;
+                let mean = pooled
+                    .pooled
+                    .iter()
+                    .find(|s| s.name.as_str() == value)
+                    .unwrap()
+                    .value;
                 checker.check(&name, key, &format!("{case} clip"), mean, expected);
             }
         }

@@ -84,5 +84,7 @@ pub(crate) const DECLARED: &[Declared] = &[
 
 /// The declaration for `value` on `plugin`.
 pub(crate) fn declared(plugin: &str, value: &str) -> Option<&'static Declared> {
-    DECLARED.iter().find(|d| d.plugin == plugin && d.value == value)
+    DECLARED
+        .iter()
+        .find(|d| d.plugin == plugin && d.value == value)
 }

@@ -2,8 +2,8 @@
 //! metric, `sum_abs_diff` (sum of |reference − distorted| over every 8-bit sample).
 
 use qscore_core::{
-    BackendFamily, DeviceInfo, DeviceKind, DeviceList, Error, FormatInfo, ImageView,
-    MemoryMode, MetricCaps, NamedValue, PixelFormat, TaskSpec,
+    BackendFamily, DeviceInfo, DeviceKind, DeviceList, Error, FormatInfo, ImageView, MemoryMode,
+    MetricCaps, NamedValue, PixelFormat, TaskSpec,
     sdk::{self, AnySession, Identity, Plugin, Session, Values},
 };
 
@@ -58,7 +58,8 @@ impl Plugin for Fixture {
     }
 
     fn predict_memory(&self, _device: u32, spec: &TaskSpec) -> Result<u64, Error> {
-        let info = FormatInfo::of(spec.format).ok_or_else(|| Error::Unsupported("format".into()))?;
+        let info =
+            FormatInfo::of(spec.format).ok_or_else(|| Error::Unsupported("format".into()))?;
         Ok(info.packed_size(spec.width, spec.height))
     }
 
