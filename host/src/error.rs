@@ -83,7 +83,15 @@ pub enum ScoreError {
         /// Why each candidate was refused.
         why: String,
     },
-    /// A plugin returned an error.
+    /// Every backend failed for one input (the ladder's tries are listed).
+    #[error("{context}: {failure}")]
+    Scheduling {
+        /// Which file and metric.
+        context: String,
+        /// What the scheduler tried and why it failed.
+        failure: crate::sched::ScoreFailure,
+    },
+    /// A plugin refused the request itself (e.g. an unknown parameter).
     #[error("{context}: {error}")]
     Plugin {
         /// What was being done (file, metric, plugin).
@@ -91,4 +99,7 @@ pub enum ScoreError {
         /// The plugin's typed error.
         error: qscore_core::Error,
     },
+    /// The worker pool refused a task (it is shutting down).
+    #[error("worker pool: {0}")]
+    Pool(String),
 }

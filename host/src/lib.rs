@@ -6,10 +6,14 @@ mod decode;
 mod error;
 mod loader;
 mod plugin;
+pub mod pool;
+pub mod sched;
 mod score;
 
 pub use decode::{decode_image, decode_image_as};
 pub use error::{InputError, LoadError, ScoreError};
 pub use loader::{LoadReport, PLUGIN_PATH_VAR, PluginSearch, load_plugin, load_plugins};
 pub use plugin::{Clip, Device, Identity, Plugin, PreparedRef, Session};
-pub use score::{Backend, PairResult, ScoreJob, resolve_metrics, score_images};
+pub use score::{
+    Backend, MetricRequest, PairResult, PairScores, ScoreJob, resolve_metrics, score_images,
+};

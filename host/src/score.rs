@@ -1,13 +1,15 @@
-//! Scoring distorted images against one reference: the reference is decoded
-//! and prepared once per metric, then every distorted image is compared with it.
+//! Scoring distorted images against one reference through the scheduler: the
+//! reference is decoded and hashed once, every (distorted image, metric) becomes a
+//! task, and tasks sharing the reference run where it is already prepared.
 
 use std::{path::Path, sync::Arc};
 
-use qscore_core::{BackendFamily, ImageView, MemoryMode, OwnedImage, Param, TaskSpec};
+use qscore_core::Param;
 
 use crate::{
-    InputError, LoadReport, Plugin, PreparedRef, ScoreError, Session,
+    InputError, LoadReport, ScoreError,
     decode::{decode_image, decode_image_as},
+    sched::{ChoiceTask, Reference, Scheduler, ScoreRequest},
 };
 
 /// A metric to run and which of its outputs to keep.
@@ -44,8 +46,17 @@ pub struct ScoreJob {
 pub struct PairResult<'a> {
     /// The distorted file.
     pub distorted: &'a Path,
-    /// Named values in the order asked, or why this input failed.
-    pub outcome: Result<Vec<(String, f64)>, ScoreError>,
+    /// Named values in the order asked, with the backend of each metric, or why this input failed.
+    pub outcome: Result<PairScores, ScoreError>,
+}
+
+/// The values of one distorted input.
+#[derive(Debug, Clone, Default)]
+pub struct PairScores {
+    /// Named values in the order asked.
+    pub values: Vec<(String, f64)>,
+    /// Which backend ran each metric, in the order asked.
+    pub backends: Vec<(String, Backend)>,
 }
 
 /// Maps requested names to metrics: a metric id keeps all its outputs, an output name keeps just itself.
@@ -103,234 +114,235 @@ pub fn resolve_metrics(
     Ok(requests)
 }
 
-/// Picks one plugin and device that runs every request on `image`. The CPU plugin
-/// (the numerical reference) is preferred; `--backend` picks another.
-fn choose_backend(
-    report: &LoadReport,
-    job: &ScoreJob,
-    requests: &[MetricRequest],
-    image: &OwnedImage,
-) -> Result<(Arc<Plugin>, u32), ScoreError> {
-    let mut refusals = Vec::new();
-    let mut candidates: Vec<&Arc<Plugin>> = report
-        .plugins
+/// One metric's kept values and the backend that produced them.
+type MetricScores = (Vec<(String, f64)>, Backend);
+
+/// What is known so far about one distorted input.
+#[derive(Debug)]
+enum Slot {
+    Waiting {
+        remaining: usize,
+        metrics: Vec<Option<MetricScores>>,
+    },
+    Failed(ScoreError),
+}
+
+fn params_for(job: &ScoreJob, metric: &str) -> Vec<Param> {
+    job.params
         .iter()
-        .filter(|p| {
-            job.backend
-                .as_deref()
-                .is_none_or(|b| p.identity().name == b)
+        .filter(|(m, _, _)| m == metric)
+        .map(|(_, key, value)| Param {
+            key: key.as_str().into(),
+            value: value.as_str().into(),
         })
-        .collect();
-    candidates.sort_by_key(|p| p.identity().family != BackendFamily::CPU);
-    for plugin in candidates {
-        for device in plugin.devices() {
-            let missing: Vec<String> = requests
-                .iter()
-                .filter_map(|r| {
-                    let caps = plugin.metric_caps(device.info.id, &r.metric);
-                    let why = match caps {
-                        None => "not offered",
-                        Some(c) if !c.formats.contains(&image.format) => "format not accepted",
-                        Some(c) if !c.modes.contains(&MemoryMode::FULL) => "no full mode",
-                        Some(c) if image.width > c.max_width || image.height > c.max_height => {
-                            "image too large"
-                        }
-                        Some(_) => return None,
-                    };
-                    Some(format!("{} {why}", r.metric))
-                })
-                .collect();
-            if missing.is_empty() {
-                return Ok((Arc::clone(plugin), device.info.id));
-            }
-            refusals.push(format!(
-                "{}/{}: {}",
-                plugin.identity().name,
-                device.info.id,
-                missing.join(", ")
-            ));
-        }
-        if plugin.devices().is_empty() {
-            refusals.push(format!(
-                "{}: no devices ({})",
-                plugin.identity().name,
-                plugin.device_note()
-            ));
-        }
-    }
-    if let Some(name) = job.backend.as_ref().filter(|n| report.plugin(n).is_none()) {
-        refusals.push(format!("no plugin named {name:?} is loaded"));
-    }
-    let what: Vec<_> = requests.iter().map(|r| r.metric.as_str()).collect();
-    Err(ScoreError::NoBackend {
-        what: format!(
-            "{} on {}x{} {}",
-            what.join(","),
-            image.width,
-            image.height,
-            image.format
-        ),
-        why: if refusals.is_empty() {
-            "no plugin loaded".into()
-        } else {
-            refusals.join("; ")
-        },
-    })
+        .collect()
 }
 
-/// One open session with its prepared reference.
-struct Prepared {
-    request: MetricRequest,
-    session: Session,
-    reference: PreparedRef,
-}
-
-fn plugin_error(context: String, error: qscore_core::Error) -> ScoreError {
-    ScoreError::Plugin { context, error }
-}
-
-/// Scores every distorted file against `reference`, calling `emit` as each finishes.
+/// Scores every distorted file against `reference`, calling `emit` for each in input order.
 ///
-/// Returns the backend used, or the error that stopped the whole job (reference
-/// unusable, unknown metric, no backend). A bad distorted input is reported
-/// through `emit` and does not stop the others.
+/// Returns the error that stopped the whole job (reference unusable, unknown metric, no
+/// backend for a metric). A bad distorted input is reported through `emit` and does not
+/// stop the others.
 pub fn score_images<'a>(
     report: &LoadReport,
+    scheduler: &Scheduler,
     job: &ScoreJob,
     reference: &Path,
     distorted: &'a [impl AsRef<Path>],
-    mut emit: impl FnMut(&Backend, PairResult<'a>),
-) -> Result<Backend, ScoreError> {
+    mut emit: impl FnMut(PairResult<'a>),
+) -> Result<(), ScoreError> {
     let requests = resolve_metrics(report, &job.metrics)?;
-    let reference_image = decode_image(reference)?;
-    let (plugin, device) = choose_backend(report, job, &requests, &reference_image)?;
-    let backend = Backend {
-        plugin: plugin.identity().name.clone(),
-        device: plugin
-            .devices()
-            .iter()
-            .find(|d| d.info.id == device)
-            .map(|d| d.info.model.to_string())
-            .unwrap_or_default(),
-    };
-    let mut prepared = Vec::new();
-    for request in requests {
-        let mut spec = TaskSpec::new(
-            &request.metric,
-            reference_image.width,
-            reference_image.height,
-            reference_image.format,
-            MemoryMode::FULL,
-        );
-        spec.params = job
-            .params
-            .iter()
-            .filter(|(metric, _, _)| *metric == request.metric)
-            .map(|(_, key, value)| Param {
-                key: key.as_str().into(),
-                value: value.as_str().into(),
-            })
-            .collect();
-        let context = || {
-            format!(
-                "{}: {} on {}",
-                reference.display(),
-                request.metric,
-                backend.plugin
-            )
+    let image = Arc::new(decode_image(reference)?);
+    let comparisons = u32::try_from(distorted.len()).unwrap_or(u32::MAX);
+    for request in &requests {
+        let task = ChoiceTask {
+            metric: request.metric.clone(),
+            width: image.width,
+            height: image.height,
+            format: image.format,
+            references: 1,
+            comparisons,
         };
-        let mut session = plugin
-            .open_session(device, &spec)
-            .map_err(|e| plugin_error(context(), e))?;
-        let prepared_ref = reference_image
-            .with_view(|view| session.prepare(view))
-            .map_err(|e| plugin_error(context(), e))?;
-        prepared.push(Prepared {
-            request,
-            session,
-            reference: prepared_ref,
-        });
-    }
-    for path in distorted {
-        let path = path.as_ref();
-        let outcome = score_one(reference, &reference_image, path, &mut prepared, &backend);
-        emit(
-            &backend,
-            PairResult {
-                distorted: path,
-                outcome,
-            },
-        );
-    }
-    Ok(backend)
-}
-
-fn score_one(
-    reference_path: &Path,
-    reference: &OwnedImage,
-    path: &Path,
-    prepared: &mut [Prepared],
-    backend: &Backend,
-) -> Result<Vec<(String, f64)>, ScoreError> {
-    let image = decode_image_as(path, reference.format)?;
-    if (image.width, image.height) != (reference.width, reference.height) {
-        return Err(InputError {
-            path: path.to_path_buf(),
-            reason: format!(
-                "is {}x{} but the reference {} is {}x{}",
+        let params = params_for(job, &request.metric);
+        let ranking = scheduler.explain(&task, &params);
+        if ranking.ranked.is_empty() {
+            let mut why: Vec<String> = ranking
+                .considered
+                .iter()
+                .map(|c| format!("{}/{} {}: {}", c.plugin, c.device, c.mode, c.reason))
+                .collect();
+            if let Some(name) = job.backend.as_ref().filter(|n| report.plugin(n).is_none()) {
+                why.push(format!("no plugin named {name:?} is loaded"));
+            }
+            return Err(ScoreError::NoBackend {
+                what: format!(
+                    "{} on {}x{} {}",
+                    request.metric, image.width, image.height, image.format
+                ),
+                why: if why.is_empty() {
+                    "no plugin loaded".into()
+                } else {
+                    why.join("; ")
+                },
+            });
+        }
+        // Bad parameters fail the whole command now rather than every input later.
+        let top = &ranking.ranked[0];
+        if let Some(plugin) = report.plugin(&top.plugin) {
+            let mut spec = qscore_core::TaskSpec::new(
+                &request.metric,
                 image.width,
                 image.height,
-                reference_path.display(),
-                reference.width,
-                reference.height
-            ),
+                image.format,
+                top.mode,
+            );
+            spec.params = params.into();
+            if let Err(error @ qscore_core::Error::InvalidInput(_)) =
+                plugin.open_session(top.device, &spec)
+            {
+                return Err(ScoreError::Plugin {
+                    context: format!(
+                        "{}: {} on {}",
+                        reference.display(),
+                        request.metric,
+                        top.plugin
+                    ),
+                    error,
+                });
+            }
         }
-        .into());
     }
-    image.with_view(|view| {
-        let mut values = Vec::new();
-        for p in prepared.iter_mut() {
-            values.extend(compare(p, view, path, backend)?);
+    let shared_reference = Reference::new(Arc::clone(&image));
+    let metrics = requests.len();
+    let mut slots: Vec<Option<Slot>> = (0..distorted.len()).map(|_| None).collect();
+    let mut next = 0;
+    let mut flush = |slots: &mut Vec<Option<Slot>>, next: &mut usize| {
+        while *next < slots.len() {
+            let done = match &slots[*next] {
+                Some(Slot::Failed(_)) => true,
+                Some(Slot::Waiting { remaining, .. }) => *remaining == 0,
+                None => false,
+            };
+            if !done {
+                break;
+            }
+            let outcome = match slots[*next].take() {
+                Some(Slot::Failed(error)) => Err(error),
+                Some(Slot::Waiting { metrics, .. }) => {
+                    let mut scores = PairScores::default();
+                    for (request, entry) in requests.iter().zip(metrics) {
+                        if let Some((values, backend)) = entry {
+                            scores.values.extend(values);
+                            scores.backends.push((request.metric.clone(), backend));
+                        }
+                    }
+                    Ok(scores)
+                }
+                None => unreachable!("checked above"),
+            };
+            emit(PairResult {
+                distorted: distorted[*next].as_ref(),
+                outcome,
+            });
+            *next += 1;
         }
-        Ok(values)
-    })
+    };
+    let collect = |outcome: crate::sched::ScoreOutcome, slots: &mut Vec<Option<Slot>>| {
+        let index = (outcome.tag as usize) / metrics;
+        let metric = (outcome.tag as usize) % metrics;
+        let path = distorted[index].as_ref();
+        let Some(Slot::Waiting {
+            remaining,
+            metrics: values,
+        }) = &mut slots[index]
+        else {
+            return;
+        };
+        match outcome.result {
+            Ok(scored) => {
+                let request = &requests[metric];
+                let kept = scored
+                    .values
+                    .into_iter()
+                    .map(|v| (v.name.into_string(), v.value))
+                    .filter(|(name, _)| {
+                        request.only.as_ref().is_none_or(|only| only.contains(name))
+                    })
+                    .collect();
+                let backend = Backend {
+                    plugin: scored.plugin,
+                    device: scored.device_name,
+                };
+                values[metric] = Some((kept, backend));
+                *remaining -= 1;
+            }
+            Err(failure) => {
+                slots[index] = Some(Slot::Failed(ScoreError::Scheduling {
+                    context: format!("{}: {}", path.display(), requests[metric].metric),
+                    failure,
+                }));
+            }
+        }
+    };
+    for (index, path) in distorted.iter().enumerate() {
+        let path = path.as_ref();
+        match decode_image_as(path, image.format)
+            .and_then(|d| same_size(reference, &image, path, d))
+        {
+            Err(error) => slots[index] = Some(Slot::Failed(error.into())),
+            Ok(decoded) => {
+                slots[index] = Some(Slot::Waiting {
+                    remaining: metrics,
+                    metrics: vec![None; metrics],
+                });
+                let decoded = Arc::new(decoded);
+                for (m, request) in requests.iter().enumerate() {
+                    let submitted = scheduler.submit(ScoreRequest {
+                        reference: shared_reference.clone(),
+                        distorted: Arc::clone(&decoded),
+                        metric: request.metric.clone(),
+                        params: params_for(job, &request.metric),
+                        comparisons,
+                        tag: (index * metrics + m) as u64,
+                    });
+                    if let Err(error) = submitted {
+                        slots[index] = Some(Slot::Failed(ScoreError::Pool(error.to_string())));
+                        break;
+                    }
+                }
+            }
+        }
+        while let Some(outcome) = scheduler.poll() {
+            collect(outcome, &mut slots);
+        }
+        flush(&mut slots, &mut next);
+    }
+    while let Some(outcome) = scheduler.poll_blocking() {
+        collect(outcome, &mut slots);
+        flush(&mut slots, &mut next);
+    }
+    flush(&mut slots, &mut next);
+    Ok(())
 }
 
-fn compare(
-    p: &mut Prepared,
-    view: &ImageView<'_>,
+fn same_size(
+    reference_path: &Path,
+    reference: &qscore_core::OwnedImage,
     path: &Path,
-    backend: &Backend,
-) -> Result<Vec<(String, f64)>, ScoreError> {
-    let context = || {
-        format!(
-            "{}: {} on {}",
-            path.display(),
-            p.request.metric,
-            backend.plugin
-        )
-    };
-    let values = p
-        .session
-        .compare(p.reference, view)
-        .map_err(|e| plugin_error(context(), e))?;
-    let mut kept = Vec::new();
-    for v in values {
-        let name = v.name.into_string();
-        if p.request
-            .only
-            .as_ref()
-            .is_some_and(|only| !only.contains(&name))
-        {
-            continue;
-        }
-        if v.value.is_nan() {
-            return Err(plugin_error(
-                context(),
-                qscore_core::Error::Internal(format!("{name} is NaN")),
-            ));
-        }
-        kept.push((name, v.value));
+    image: qscore_core::OwnedImage,
+) -> Result<qscore_core::OwnedImage, InputError> {
+    if (image.width, image.height) == (reference.width, reference.height) {
+        return Ok(image);
     }
-    Ok(kept)
+    Err(InputError {
+        path: path.to_path_buf(),
+        reason: format!(
+            "is {}x{} but the reference {} is {}x{}",
+            image.width,
+            image.height,
+            reference_path.display(),
+            reference.width,
+            reference.height
+        ),
+    })
 }

@@ -2,13 +2,18 @@
 //! itself failed (bad arguments, unusable reference, unknown metric, no
 //! backend); 2 some inputs failed while the others were scored.
 
+mod bench;
+mod explain;
 mod plugins;
 mod score;
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use qscore_host::{LoadReport, PluginSearch, load_plugins};
+use qscore_host::{
+    LoadReport, PluginSearch, load_plugins,
+    sched::{Scheduler, SchedulerOptions},
+};
 
 /// Image and video quality metrics on every backend a machine has.
 #[derive(Debug, Parser)]
@@ -17,6 +22,10 @@ pub(crate) struct Cli {
     /// Also load plugins from this directory (repeatable; `QSCORE_PLUGIN_PATH` adds more).
     #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
     plugin_dirs: Vec<PathBuf>,
+    /// Where the capability cache lives (default: `$QSCORE_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/qscore`, else `~/.cache/qscore`).
+    #[arg(long = "cache-dir", global = true, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,14 +36,40 @@ enum Command {
     Plugins(plugins::Args),
     /// Score distorted images against one reference.
     Score(score::Args),
+    /// Measure every backend (the capability cache the chooser uses).
+    Bench(bench::Args),
+    /// Show how the backends rank for a task, and why any are set aside.
+    Explain(explain::Args),
 }
 
 /// Runs a parsed command line.
 pub(crate) fn run(cli: Cli) -> ExitCode {
     let report = load_plugins(&PluginSearch::standard(&cli.plugin_dirs));
+    let mut options = SchedulerOptions::default();
+    if let Some(dir) = cli.cache_dir {
+        options.cache_dir = Some(dir);
+    }
     match cli.command {
         Command::Plugins(args) => plugins::run(&args, &report),
-        Command::Score(args) => score::run(&args, &report),
+        Command::Score(args) => score::run(&args, &report, options),
+        Command::Bench(args) => bench::run(&args, &report, options),
+        Command::Explain(args) => explain::run(&args, &report, options),
+    }
+}
+
+/// Starts the scheduler, reporting a cache file that had to be set aside.
+fn scheduler(report: &LoadReport, options: SchedulerOptions) -> Option<Scheduler> {
+    match Scheduler::new(report.plugins.clone(), options) {
+        Ok(scheduler) => {
+            if let Some(problem) = scheduler.cache_problem() {
+                eprintln!("qscore: warning: {problem}");
+            }
+            Some(scheduler)
+        }
+        Err(error) => {
+            eprintln!("qscore: error: cannot start workers: {error}");
+            None
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use qscore_host::{Backend, LoadReport, PairResult, ScoreJob, score_images};
+use qscore_host::{LoadReport, PairResult, ScoreJob, sched::SchedulerOptions, score_images};
 use serde_json::{Map, Value, json};
 
 /// Arguments of `qscore score`.
@@ -25,6 +25,18 @@ pub(crate) struct Args {
     /// A metric parameter, `METRIC.KEY=VALUE` (repeatable), e.g. `butteraugli.intensity_target=250`.
     #[arg(long = "param", value_name = "METRIC.KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String, String)>,
+    /// Prepare the reference for every comparison instead of once (for comparison).
+    #[arg(long = "no-ref-cache")]
+    no_ref_cache: bool,
+    /// Fail on the first backend error instead of falling back (use with --backend).
+    #[arg(long = "no-fallback")]
+    no_fallback: bool,
+    /// CPU worker threads (default: logical CPUs).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Do not measure backends before the first multi-task run.
+    #[arg(long = "no-bench")]
+    no_bench: bool,
 }
 
 fn parse_param(text: &str) -> Result<(String, String, String), String> {
@@ -50,42 +62,79 @@ fn width(name: &str) -> usize {
     name.len().max(11) + 2
 }
 
-pub(crate) fn run(args: &Args, report: &LoadReport) -> ExitCode {
+pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOptions) -> ExitCode {
     super::warn_load_errors(report);
+    options.reuse_references = !args.no_ref_cache;
+    options.strict = args.no_fallback;
+    options.backend = args.backend.clone();
+    if let Some(workers) = args.workers {
+        options.cpu_workers = workers.max(1);
+    }
+    let Some(scheduler) = super::scheduler(report, options) else {
+        return ExitCode::from(1);
+    };
     let job = ScoreJob {
         metrics: args.metric.clone(),
         backend: args.backend.clone(),
         params: args.params.clone(),
     };
+    if !args.no_bench && args.distorted.len() > 1 {
+        super::bench::measure_if_needed(&scheduler, report, &job.metrics);
+    }
     let mut failures = 0usize;
+    let mut scored = 0usize;
     let mut header_printed = false;
     let reference = args.reference.display().to_string();
-    let emit = |backend: &Backend, result: PairResult<'_>| {
+    let emit = |result: PairResult<'_>| {
         let distorted = result.distorted.display().to_string();
         match result.outcome {
-            Ok(values) if args.json => {
-                let scores: Map<String, Value> =
-                    values.into_iter().map(|(k, v)| (k, number(v))).collect();
-                let line = json!({
+            Ok(scores) if args.json => {
+                scored += 1;
+                let backend = scores.backends.first().map(|(_, b)| b.clone());
+                let values: Map<String, Value> = scores
+                    .values
+                    .into_iter()
+                    .map(|(k, v)| (k, number(v)))
+                    .collect();
+                let mut line = json!({
                     "reference": reference,
                     "distorted": distorted,
                     "backend": backend,
-                    "scores": scores,
+                    "scores": values,
                 });
+                if scores
+                    .backends
+                    .iter()
+                    .any(|(_, b)| Some(b) != backend.as_ref())
+                {
+                    let per_metric: Map<String, Value> = scores
+                        .backends
+                        .iter()
+                        .map(|(m, b)| (m.clone(), json!(b)))
+                        .collect();
+                    line["backends"] = Value::Object(per_metric);
+                }
                 println!("{line}");
             }
-            Ok(values) => {
+            Ok(scores) => {
+                scored += 1;
                 if !header_printed {
-                    println!(
-                        "reference {reference} on {} ({})",
-                        backend.plugin, backend.device
-                    );
-                    let names: Vec<String> =
-                        values.iter().map(|(k, _)| format!("{k:>18}")).collect();
+                    let backends: Vec<String> = scores
+                        .backends
+                        .iter()
+                        .map(|(m, b)| format!("{m} on {} ({})", b.plugin, b.device))
+                        .collect();
+                    println!("reference {reference}; {}", backends.join(", "));
+                    let names: Vec<String> = scores
+                        .values
+                        .iter()
+                        .map(|(k, _)| format!("{k:>w$}", w = width(k)))
+                        .collect();
                     println!("{:<40} {}", "distorted", names.join(""));
                     header_printed = true;
                 }
-                let cells: Vec<String> = values
+                let cells: Vec<String> = scores
+                    .values
                     .iter()
                     .map(|(k, v)| format!("{v:>w$.6}", w = width(k)))
                     .collect();
@@ -105,12 +154,29 @@ pub(crate) fn run(args: &Args, report: &LoadReport) -> ExitCode {
             }
         }
     };
-    match score_images(report, &job, &args.reference, &args.distorted, emit) {
+    let result = score_images(
+        report,
+        &scheduler,
+        &job,
+        &args.reference,
+        &args.distorted,
+        emit,
+    );
+    let (hits, misses) = scheduler.reference_counts();
+    match result {
         Err(error) => {
             eprintln!("qscore: error: {error}");
             ExitCode::from(1)
         }
-        Ok(_) if failures > 0 => ExitCode::from(2),
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(()) => {
+            eprintln!(
+                "qscore: {scored} scored, {failures} failed; prepared references: {hits} reused, {misses} prepared"
+            );
+            if failures > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
     }
 }

@@ -1,0 +1,171 @@
+//! Quick-bench: measures every (plugin, device, metric, memory mode) at a few sizes,
+//! within a time budget, and fits the cost model's fixed and per-pixel terms.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use qscore_core::{Error, MemoryMode, PixelFormat, TaskSpec};
+
+use super::{
+    cache::{Cell, Sample},
+    synthetic::synthetic_image,
+};
+use crate::Plugin;
+
+/// How a quick-bench runs.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Square sizes measured, smallest first (at least two fit the per-pixel term).
+    pub sides: Vec<u32>,
+    /// Timed repetitions per size (the fastest counts).
+    pub repeats: u32,
+    /// Time budget for everything; each cell gets an equal share and stops growing
+    /// sizes when it has used it.
+    pub budget: Duration,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            sides: vec![96, 256, 512],
+            repeats: 3,
+            budget: Duration::from_secs(25),
+        }
+    }
+}
+
+/// What measuring one cell gave.
+#[derive(Debug)]
+pub struct CellReport {
+    /// The fitted cell (possibly only an out-of-memory record).
+    pub cell: Cell,
+    /// Why it stopped early or failed, if it did.
+    pub note: Option<String>,
+}
+
+/// One (plugin, device, metric, mode) to measure.
+#[derive(Debug, Clone)]
+pub struct BenchTarget {
+    /// The plugin.
+    pub plugin: Arc<Plugin>,
+    /// Device id.
+    pub device: u32,
+    /// Metric id.
+    pub metric: String,
+    /// Memory mode.
+    pub mode: MemoryMode,
+    /// Format measured with.
+    pub format: PixelFormat,
+}
+
+/// Every target the loaded plugins offer, measured in RGB8 where accepted.
+pub fn targets(plugins: &[Arc<Plugin>]) -> Vec<BenchTarget> {
+    let mut out = Vec::new();
+    for plugin in plugins {
+        for device in plugin.devices() {
+            for caps in &device.caps {
+                let format = [PixelFormat::RGB8, PixelFormat::GRAY8]
+                    .into_iter()
+                    .find(|f| caps.formats.contains(f))
+                    .or_else(|| caps.formats.first().copied());
+                let Some(format) = format else { continue };
+                for &mode in caps.modes.iter() {
+                    out.push(BenchTarget {
+                        plugin: Arc::clone(plugin),
+                        device: device.info.id,
+                        metric: caps.metric.to_string(),
+                        mode,
+                        format,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn seconds(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}
+
+/// Measures one size: open, prepare and compare, fastest of `repeats`.
+fn measure(target: &BenchTarget, side: u32, repeats: u32) -> Result<Sample, Error> {
+    let spec = TaskSpec::new(&target.metric, side, side, target.format, target.mode);
+    let reference = synthetic_image(target.format, side, side, 1)
+        .ok_or_else(|| Error::Unsupported(format!("cannot synthesise {}", target.format)))?;
+    let distorted = synthetic_image(target.format, side, side, 2)
+        .ok_or_else(|| Error::Unsupported(format!("cannot synthesise {}", target.format)))?;
+    let mut best = Sample {
+        width: side,
+        height: side,
+        open_s: f64::INFINITY,
+        prepare_s: f64::INFINITY,
+        compare_s: f64::INFINITY,
+        peak_bytes: None,
+    };
+    for _ in 0..repeats.max(1) {
+        let start = Instant::now();
+        let mut session = target.plugin.open_session(target.device, &spec)?;
+        best.open_s = best.open_s.min(seconds(start));
+        let start = Instant::now();
+        let prepared = reference.with_view(|v| session.prepare(v))?;
+        best.prepare_s = best.prepare_s.min(seconds(start));
+        let start = Instant::now();
+        distorted.with_view(|v| session.compare(prepared, v))?;
+        best.compare_s = best.compare_s.min(seconds(start));
+        if let Some(Ok(peak)) = session.peak_memory() {
+            best.peak_bytes = Some(best.peak_bytes.unwrap_or(0).max(peak));
+        }
+    }
+    Ok(best)
+}
+
+/// Measures `target` within `budget`.
+pub fn bench_cell(target: &BenchTarget, options: &BenchOptions, budget: Duration) -> CellReport {
+    let plugin = target.plugin.identity().name.clone();
+    let mode = target.mode.to_string();
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    let mut note = None;
+    let mut out_of_memory = None;
+    for &side in &options.sides {
+        if samples.len() >= 2 && start.elapsed() > budget {
+            note = Some(format!("stopped before {side}x{side}: time budget used"));
+            break;
+        }
+        match measure(target, side, options.repeats) {
+            Ok(sample) => samples.push(sample),
+            Err(Error::OutOfMemory { .. }) => {
+                out_of_memory = Some(u64::from(side) * u64::from(side));
+                note = Some(format!("out of memory at {side}x{side}"));
+                break;
+            }
+            Err(error) => {
+                note = Some(format!("failed at {side}x{side}: {error}"));
+                break;
+            }
+        }
+    }
+    let mut cell = Cell::fit(&plugin, target.device, &target.metric, &mode, samples);
+    cell.out_of_memory_at_pixels = out_of_memory;
+    CellReport { cell, note }
+}
+
+/// Measures every target, sharing `options.budget` equally.
+pub fn quick_bench(
+    targets: &[BenchTarget],
+    options: &BenchOptions,
+    mut progress: impl FnMut(&BenchTarget, &CellReport),
+) -> Vec<CellReport> {
+    let share = options.budget / u32::try_from(targets.len().max(1)).unwrap_or(u32::MAX);
+    targets
+        .iter()
+        .map(|target| {
+            let report = bench_cell(target, options, share);
+            progress(target, &report);
+            report
+        })
+        .collect()
+}

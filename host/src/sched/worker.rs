@@ -1,0 +1,144 @@
+//! What each pool worker keeps between tasks: open sessions and the references they
+//! have prepared, so tasks that share a reference (routed here by affinity) reuse it.
+
+use std::sync::Arc;
+
+use qscore_core::{Error, MemoryMode, NamedValue, OwnedImage, PixelFormat, TaskSpec};
+
+use super::{Reference, ReferenceStats};
+use crate::{Plugin, PreparedRef, Session};
+
+/// Sessions a worker keeps open at most (least recently used closed first).
+const MAX_SESSIONS: usize = 8;
+/// Prepared references a session keeps at most (oldest released first).
+const MAX_REFERENCES: usize = 2;
+
+#[derive(Debug, Clone, PartialEq)]
+struct SessionKey {
+    plugin: String,
+    device: u32,
+    metric: String,
+    params: Vec<(String, String)>,
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+    mode: MemoryMode,
+}
+
+impl SessionKey {
+    fn of(plugin: &str, device: u32, spec: &TaskSpec) -> Self {
+        Self {
+            plugin: plugin.to_owned(),
+            device,
+            metric: spec.metric.to_string(),
+            params: spec
+                .params
+                .iter()
+                .map(|p| (p.key.to_string(), p.value.to_string()))
+                .collect(),
+            width: spec.width,
+            height: spec.height,
+            format: spec.format,
+            mode: spec.mode,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    key: SessionKey,
+    session: Session,
+    references: Vec<(u64, PreparedRef)>,
+    used: u64,
+}
+
+/// Whether prepared references are reused, and where hits and misses are counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Reuse<'a> {
+    /// Reuse prepared references.
+    pub enabled: bool,
+    /// Hit and miss counters.
+    pub stats: &'a ReferenceStats,
+}
+
+/// A worker's sessions and prepared references.
+#[derive(Debug, Default)]
+pub struct WorkerState {
+    slots: Vec<Slot>,
+    clock: u64,
+}
+
+impl WorkerState {
+    /// Compares `distorted` with `reference` on `plugin`/`device` as `spec` says, reusing
+    /// an open session and a prepared reference when this worker has them and `reuse` is on.
+    pub fn compare(
+        &mut self,
+        plugin: &Arc<Plugin>,
+        device: u32,
+        spec: &TaskSpec,
+        reference: &Reference,
+        distorted: &OwnedImage,
+        reuse: Reuse<'_>,
+    ) -> Result<Vec<NamedValue>, Error> {
+        let Reuse {
+            enabled: reuse,
+            stats,
+        } = reuse;
+        self.clock += 1;
+        let key = SessionKey::of(&plugin.identity().name, device, spec);
+        let index = match self.slots.iter().position(|s| s.key == key) {
+            Some(index) => index,
+            None => {
+                if self.slots.len() >= MAX_SESSIONS {
+                    let oldest = (0..self.slots.len())
+                        .min_by_key(|&i| self.slots[i].used)
+                        .unwrap_or(0);
+                    self.slots.swap_remove(oldest);
+                }
+                let session = plugin.open_session(device, spec)?;
+                self.slots.push(Slot {
+                    key,
+                    session,
+                    references: Vec::new(),
+                    used: 0,
+                });
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        slot.used = self.clock;
+        if !reuse {
+            stats.miss();
+            return reference
+                .image
+                .with_view(|r| distorted.with_view(|d| slot.session.compare_pair(r, d)));
+        }
+        let prepared = match slot.references.iter().find(|(k, _)| *k == reference.key) {
+            Some((_, prepared)) => {
+                stats.hit();
+                *prepared
+            }
+            None => {
+                stats.miss();
+                let prepared = reference.image.with_view(|r| slot.session.prepare(r))?;
+                if slot.references.len() >= MAX_REFERENCES {
+                    let (_, old) = slot.references.remove(0);
+                    slot.session.release(old);
+                }
+                slot.references.push((reference.key, prepared));
+                prepared
+            }
+        };
+        distorted.with_view(|d| slot.session.compare(prepared, d))
+    }
+
+    /// Closes every session of `plugin` (after it failed mid-call, its state is suspect).
+    pub fn forget_plugin(&mut self, plugin: &str) {
+        self.slots.retain(|s| s.key.plugin != plugin);
+    }
+
+    /// Open sessions.
+    pub fn open_sessions(&self) -> usize {
+        self.slots.len()
+    }
+}
