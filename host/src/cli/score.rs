@@ -119,12 +119,21 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
             Ok(scores) => {
                 scored += 1;
                 if !header_printed {
-                    let backends: Vec<String> = scores
-                        .backends
-                        .iter()
-                        .map(|(m, b)| format!("{m} on {} ({})", b.plugin, b.device))
-                        .collect();
-                    println!("reference {reference}; {}", backends.join(", "));
+                    let first = scores.backends.first().map(|(_, b)| b);
+                    let backends: Vec<String> =
+                        if scores.backends.iter().all(|(_, b)| Some(b) == first) {
+                            first
+                                .map(|b| format!("on {} ({})", b.plugin, b.device))
+                                .into_iter()
+                                .collect()
+                        } else {
+                            scores
+                                .backends
+                                .iter()
+                                .map(|(m, b)| format!("{m} on {} ({})", b.plugin, b.device))
+                                .collect()
+                        };
+                    println!("reference {reference} {}", backends.join(", "));
                     let names: Vec<String> = scores
                         .values
                         .iter()
