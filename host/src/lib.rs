@@ -9,6 +9,7 @@ mod plugin;
 pub mod pool;
 pub mod sched;
 mod score;
+pub mod video;
 
 pub use decode::{decode_image, decode_image_as};
 pub use error::{InputError, LoadError, ScoreError};

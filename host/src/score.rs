@@ -115,7 +115,22 @@ pub fn resolve_metrics(
 }
 
 /// One metric's kept values and the backend that produced them.
-type MetricScores = (Vec<(String, f64)>, Backend);
+pub(crate) type MetricScores = (Vec<(String, f64)>, Backend);
+
+/// The values of `scored` that `request` asked for, and who produced them.
+pub(crate) fn kept_values(request: &MetricRequest, scored: crate::sched::Scored) -> MetricScores {
+    let kept = scored
+        .values
+        .into_iter()
+        .map(|v| (v.name.into_string(), v.value))
+        .filter(|(name, _)| request.only.as_ref().is_none_or(|only| only.contains(name)))
+        .collect();
+    let backend = Backend {
+        plugin: scored.plugin,
+        device: scored.device_name,
+    };
+    (kept, backend)
+}
 
 /// What is known so far about one distorted input.
 #[derive(Debug)]
@@ -128,7 +143,12 @@ enum Slot {
 }
 
 fn params_for(job: &ScoreJob, metric: &str) -> Vec<Param> {
-    job.params
+    metric_params(&job.params, metric)
+}
+
+/// The parameters of `metric` among (metric, key, value) triples.
+pub(crate) fn metric_params(params: &[(String, String, String)], metric: &str) -> Vec<Param> {
+    params
         .iter()
         .filter(|(m, _, _)| m == metric)
         .map(|(_, key, value)| Param {
@@ -260,20 +280,7 @@ pub fn score_images<'a>(
         };
         match outcome.result {
             Ok(scored) => {
-                let request = &requests[metric];
-                let kept = scored
-                    .values
-                    .into_iter()
-                    .map(|v| (v.name.into_string(), v.value))
-                    .filter(|(name, _)| {
-                        request.only.as_ref().is_none_or(|only| only.contains(name))
-                    })
-                    .collect();
-                let backend = Backend {
-                    plugin: scored.plugin,
-                    device: scored.device_name,
-                };
-                values[metric] = Some((kept, backend));
+                values[metric] = Some(kept_values(&requests[metric], scored));
                 *remaining -= 1;
             }
             Err(failure) => {

@@ -6,6 +6,7 @@ mod bench;
 mod explain;
 mod plugins;
 mod score;
+mod video;
 
 use std::{path::PathBuf, process::ExitCode};
 

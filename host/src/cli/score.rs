@@ -2,29 +2,31 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use qscore_host::{LoadReport, PairResult, ScoreJob, sched::SchedulerOptions, score_images};
+use qscore_host::{
+    LoadReport, PairResult, ScoreJob, sched::SchedulerOptions, score_images, video::is_video_path,
+};
 use serde_json::{Map, Value, json};
 
 /// Arguments of `qscore score`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The reference image.
-    reference: PathBuf,
-    /// Distorted images, each scored against the reference.
+    /// The reference image or clip (`.y4m`, or raw `.yuv` with --size and --pix-fmt).
+    pub(crate) reference: PathBuf,
+    /// Distorted images or clips, each scored against the reference.
     #[arg(required = true)]
-    distorted: Vec<PathBuf>,
+    pub(crate) distorted: Vec<PathBuf>,
     /// Metrics (comma-separated): psnr, ssim, ms_ssim, ssimulacra2, butteraugli, butteraugli_pnorm3…
     #[arg(long, short, value_delimiter = ',', required = true)]
-    metric: Vec<String>,
+    pub(crate) metric: Vec<String>,
     /// Use only this plugin (e.g. `cpu`).
     #[arg(long)]
     backend: Option<String>,
     /// One JSON object per distorted input, one per line.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// A metric parameter, `METRIC.KEY=VALUE` (repeatable), e.g. `butteraugli.intensity_target=250`.
     #[arg(long = "param", value_name = "METRIC.KEY=VALUE", value_parser = parse_param)]
-    params: Vec<(String, String, String)>,
+    pub(crate) params: Vec<(String, String, String)>,
     /// Prepare the reference for every comparison instead of once (for comparison).
     #[arg(long = "no-ref-cache")]
     no_ref_cache: bool,
@@ -37,6 +39,18 @@ pub(crate) struct Args {
     /// Do not measure backends before the first multi-task run.
     #[arg(long = "no-bench")]
     no_bench: bool,
+    /// Frame size of raw YUV inputs, `WxH` (Y4M files describe themselves).
+    #[arg(long, value_name = "WxH", requires = "pix_fmt")]
+    pub(crate) size: Option<String>,
+    /// Pixel format of raw YUV inputs: yuv420p, yuv422p, yuv444p, with 10le/12le/16le for high bit depth.
+    #[arg(long = "pix-fmt", value_name = "FORMAT", requires = "size")]
+    pub(crate) pix_fmt: Option<String>,
+    /// Score only the first N frames of each clip (clips of different lengths are otherwise an error).
+    #[arg(long)]
+    pub(crate) frames: Option<u64>,
+    /// Also print every frame's values (JSON: under "frames").
+    #[arg(long = "per-frame")]
+    pub(crate) per_frame: bool,
 }
 
 fn parse_param(text: &str) -> Result<(String, String, String), String> {
@@ -50,7 +64,7 @@ fn parse_param(text: &str) -> Result<(String, String, String), String> {
 }
 
 /// A JSON number, or the strings "inf"/"-inf" (PSNR of identical images is infinite).
-fn number(value: f64) -> Value {
+pub(crate) fn number(value: f64) -> Value {
     serde_json::Number::from_f64(value).map_or_else(
         || Value::String(if value > 0.0 { "inf" } else { "-inf" }.into()),
         Value::Number,
@@ -58,7 +72,7 @@ fn number(value: f64) -> Value {
 }
 
 /// Column width for a value named `name`: room for the name and for `-123.456789`.
-fn width(name: &str) -> usize {
+pub(crate) fn width(name: &str) -> usize {
     name.len().max(11) + 2
 }
 
@@ -73,6 +87,10 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
     let Some(scheduler) = super::scheduler(report, options) else {
         return ExitCode::from(1);
     };
+    let video = args.size.is_some() || is_video_path(&args.reference);
+    if video {
+        return super::video::run(args, report, &scheduler);
+    }
     let job = ScoreJob {
         metrics: args.metric.clone(),
         backend: args.backend.clone(),

@@ -1,0 +1,16 @@
+//! Video inputs: Y4M and raw planar YUV read one frame at a time, scored frame by
+//! frame in parallel through the scheduler, and pooled per clip.
+
+mod pooling;
+mod raw;
+mod score;
+mod source;
+#[cfg(test)]
+mod tests;
+mod y4m;
+
+pub use pooling::{Pooled, pool};
+pub use raw::RawReader;
+pub use score::{VideoJob, VideoScores, score_video};
+pub use source::{FrameSource, VideoGeometry, is_video_path, open_video};
+pub use y4m::Y4mReader;

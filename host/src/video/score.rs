@@ -1,0 +1,222 @@
+//! Scoring a distorted clip against a reference clip, frames in parallel: every
+//! (frame, metric) is a scheduler task; frames are read as the workers need them
+//! (a bounded number in flight), results are reassembled in frame order and pooled.
+
+use std::{path::Path, sync::Arc};
+
+use qscore_core::Param;
+
+use super::{Pooled, VideoGeometry, open_video, pool};
+use crate::{
+    Backend, InputError, LoadReport, MetricRequest, ScoreError, resolve_metrics,
+    sched::{Reference, Scheduler, ScoreOutcome, ScoreRequest},
+    score::{kept_values, metric_params},
+};
+
+/// What a video scoring job asks for.
+#[derive(Debug, Clone, Default)]
+pub struct VideoJob {
+    /// Metric or output names.
+    pub metrics: Vec<String>,
+    /// Metric parameters: (metric id, key, value).
+    pub params: Vec<(String, String, String)>,
+    /// Geometry of raw inputs (Y4M describes itself).
+    pub geometry: Option<VideoGeometry>,
+    /// Score only the first N frames; without it, clips of different lengths are an error.
+    pub frames: Option<u64>,
+}
+
+/// The result for one distorted clip.
+#[derive(Debug, Clone)]
+pub struct VideoScores {
+    /// Values per frame, in frame order, in the order asked.
+    pub frames: Vec<Vec<(String, f64)>>,
+    /// Pooled statistics per value name, in the order asked.
+    pub pooled: Vec<(String, Pooled)>,
+    /// Which backend ran each metric (of the first frame).
+    pub backends: Vec<(String, Backend)>,
+}
+
+fn params_for(job: &VideoJob, metric: &str) -> Vec<Param> {
+    metric_params(&job.params, metric)
+}
+
+fn clip_error(path: &Path, reason: String) -> ScoreError {
+    ScoreError::Input(InputError {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// One frame's values as they arrive.
+struct Frame {
+    remaining: usize,
+    values: Vec<Option<crate::score::MetricScores>>,
+}
+
+/// Scores `distorted` against `reference` frame by frame.
+pub fn score_video(
+    report: &LoadReport,
+    scheduler: &Scheduler,
+    job: &VideoJob,
+    reference: &Path,
+    distorted: &Path,
+) -> Result<VideoScores, ScoreError> {
+    let requests: Vec<MetricRequest> = resolve_metrics(report, &job.metrics)?;
+    let mut ref_source = open_video(reference, job.geometry)?;
+    let mut dist_source = open_video(distorted, job.geometry)?;
+    let (rg, dg) = (ref_source.geometry(), dist_source.geometry());
+    if rg != dg {
+        return Err(clip_error(
+            distorted,
+            format!(
+                "is {}x{} {} but the reference {} is {}x{} {}",
+                dg.width,
+                dg.height,
+                dg.format,
+                reference.display(),
+                rg.width,
+                rg.height,
+                rg.format
+            ),
+        ));
+    }
+    if let (None, Some(r), Some(d)) = (
+        job.frames,
+        ref_source.frame_count(),
+        dist_source.frame_count(),
+    ) && r != d
+    {
+        return Err(clip_error(
+            distorted,
+            format!(
+                "has {d} frames but the reference {} has {r} (use --frames N to score the first N)",
+                reference.display()
+            ),
+        ));
+    }
+    let metrics = requests.len();
+    let in_flight_limit =
+        4 * metrics.max(1) * std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut failure: Option<ScoreError> = None;
+    let collect =
+        |outcome: ScoreOutcome, frames: &mut Vec<Frame>, failure: &mut Option<ScoreError>| {
+            let (index, metric) = (
+                (outcome.tag as usize) / metrics,
+                (outcome.tag as usize) % metrics,
+            );
+            match outcome.result {
+                Ok(scored) => {
+                    frames[index].values[metric] = Some(kept_values(&requests[metric], scored));
+                    frames[index].remaining -= 1;
+                }
+                Err(error) if failure.is_none() => {
+                    *failure = Some(ScoreError::Scheduling {
+                        context: format!(
+                            "{}: frame {index}: {}",
+                            distorted.display(),
+                            requests[metric].metric
+                        ),
+                        failure: error,
+                    });
+                }
+                Err(_) => {}
+            }
+        };
+    let mut index: u64 = 0;
+    while job.frames.is_none_or(|limit| index < limit) && failure.is_none() {
+        let (r, d) = (ref_source.next_frame()?, dist_source.next_frame()?);
+        let (r, d) = match (r, d) {
+            (Some(r), Some(d)) => (r, d),
+            (None, None) => break,
+            (None, Some(_)) | (Some(_), None) if job.frames.is_some() => break,
+            (None, Some(_)) => {
+                return Err(clip_error(
+                    distorted,
+                    format!(
+                        "has more frames than the reference {} ({index})",
+                        reference.display()
+                    ),
+                ));
+            }
+            (Some(_), None) => {
+                return Err(clip_error(
+                    distorted,
+                    format!(
+                        "has {index} frames, fewer than the reference {}",
+                        reference.display()
+                    ),
+                ));
+            }
+        };
+        let (reference_frame, distorted_frame) = (Reference::new(Arc::new(r)), Arc::new(d));
+        frames.push(Frame {
+            remaining: metrics,
+            values: vec![None; metrics],
+        });
+        for (m, request) in requests.iter().enumerate() {
+            scheduler
+                .submit(ScoreRequest {
+                    reference: reference_frame.clone(),
+                    distorted: Arc::clone(&distorted_frame),
+                    metric: request.metric.clone(),
+                    params: params_for(job, &request.metric),
+                    comparisons: 1,
+                    tag: index * metrics as u64 + m as u64,
+                })
+                .map_err(|e| ScoreError::Pool(e.to_string()))?;
+        }
+        index += 1;
+        while let Some(outcome) = scheduler.poll() {
+            collect(outcome, &mut frames, &mut failure);
+        }
+        while scheduler.pending() > in_flight_limit {
+            match scheduler.poll_blocking() {
+                Some(outcome) => collect(outcome, &mut frames, &mut failure),
+                None => break,
+            }
+        }
+    }
+    while let Some(outcome) = scheduler.poll_blocking() {
+        collect(outcome, &mut frames, &mut failure);
+    }
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    if frames.is_empty() {
+        return Err(clip_error(reference, "has no frames".into()));
+    }
+    let backends = frames[0]
+        .values
+        .iter()
+        .zip(&requests)
+        .filter_map(|(v, r)| v.as_ref().map(|(_, b)| (r.metric.clone(), b.clone())))
+        .collect();
+    let per_frame: Vec<Vec<(String, f64)>> = frames
+        .into_iter()
+        .map(|f| {
+            f.values
+                .into_iter()
+                .flatten()
+                .flat_map(|(values, _)| values)
+                .collect()
+        })
+        .collect();
+    let names: Vec<String> = per_frame[0].iter().map(|(n, _)| n.clone()).collect();
+    let pooled = names
+        .into_iter()
+        .filter_map(|name| {
+            let values: Vec<f64> = per_frame
+                .iter()
+                .filter_map(|f| f.iter().find(|(n, _)| *n == name).map(|(_, v)| *v))
+                .collect();
+            pool(&values).map(|p| (name, p))
+        })
+        .collect();
+    Ok(VideoScores {
+        frames: per_frame,
+        pooled,
+        backends,
+    })
+}

@@ -1,0 +1,178 @@
+//! `qscore score` on clips: raw YUV and Y4M give the same numbers, which match
+//! libvmaf's float features on the Netflix sample, and bad clips are named.
+
+mod support;
+
+use std::{path::PathBuf, process::Command};
+
+use serde_json::Value;
+
+const W: usize = 576;
+const H: usize = 324;
+const FRAME: usize = W * H * 2 * 3 / 2;
+
+fn video(name: &str) -> PathBuf {
+    support::data(&format!("video/{name}"))
+}
+
+fn reference() -> PathBuf {
+    video("src01_hrc00_576x324.yuv420p10le.yuv")
+}
+
+fn distorted() -> PathBuf {
+    video("src01_hrc01_576x324.yuv420p10le.yuv")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = support::profile_dir().join("test-video").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn qscore(args: &[&str]) -> std::process::Output {
+    support::cpu_plugin();
+    Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .args(args)
+        .args(["--no-bench", "--json"])
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .expect("run qscore")
+}
+
+fn raw_args<'a>(reference: &'a str, distorted: &'a str) -> Vec<&'a str> {
+    vec![
+        "score",
+        reference,
+        distorted,
+        "--size",
+        "576x324",
+        "--pix-fmt",
+        "yuv420p10le",
+        "--metric",
+        "psnr_y,ssim,ms_ssim",
+        "--per-frame",
+    ]
+}
+
+fn line(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Wraps a raw 576x324 yuv420p10le file into a Y4M stream.
+fn to_y4m(raw: &PathBuf, out: &PathBuf) {
+    let bytes = std::fs::read(raw).unwrap();
+    let mut y4m = b"YUV4MPEG2 W576 H324 F25:1 Ip A1:1 C420p10 XYSCSS=420P10\n".to_vec();
+    for frame in bytes.chunks_exact(FRAME) {
+        y4m.extend_from_slice(b"FRAME\n");
+        y4m.extend_from_slice(frame);
+    }
+    std::fs::write(out, y4m).unwrap();
+}
+
+#[test]
+fn raw_clips_match_libvmaf_float_features() {
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(video("golden.json")).unwrap()).unwrap();
+    let baseline = &golden["libvmaf_v2.3.1_to_v3.1.0"];
+    for (case, dist) in [("distorted", distorted()), ("identity", reference())] {
+        let (r, d) = (
+            reference().display().to_string(),
+            dist.display().to_string(),
+        );
+        let json = line(&qscore(&raw_args(&r, &d)));
+        assert_eq!(json["frame_count"], 3);
+        assert_eq!(json["frames"].as_array().unwrap().len(), 3);
+        for (ours, theirs) in [
+            ("psnr_y", "float_psnr_score"),
+            ("ssim", "float_ssim_score"),
+            ("ms_ssim", "float_ms_ssim_score"),
+        ] {
+            let value = json["scores"][ours].as_f64().unwrap();
+            let expected = baseline[case][theirs].as_f64().unwrap();
+            assert!(
+                (value - expected).abs() < 5e-5,
+                "{case} {ours}: {value} vs {expected}"
+            );
+            assert_eq!(json["pooled"][ours]["mean"], json["scores"][ours]);
+        }
+    }
+}
+
+#[test]
+fn y4m_and_raw_give_identical_scores() {
+    let dir = scratch("y4m");
+    let (ry, dy) = (dir.join("ref.y4m"), dir.join("dist.y4m"));
+    to_y4m(&reference(), &ry);
+    to_y4m(&distorted(), &dy);
+    let (r, d) = (
+        reference().display().to_string(),
+        distorted().display().to_string(),
+    );
+    let raw = line(&qscore(&raw_args(&r, &d)));
+    let (ry, dy) = (ry.display().to_string(), dy.display().to_string());
+    let y4m = line(&qscore(&[
+        "score",
+        &ry,
+        &dy,
+        "--metric",
+        "psnr_y,ssim,ms_ssim",
+        "--per-frame",
+    ]));
+    assert_eq!(raw["scores"], y4m["scores"]);
+    assert_eq!(raw["frames"], y4m["frames"]);
+    assert_eq!(raw["pooled"], y4m["pooled"]);
+}
+
+#[test]
+fn clips_of_different_lengths_need_frames() {
+    let dir = scratch("lengths");
+    let short = dir.join("two_frames.yuv");
+    std::fs::write(&short, &std::fs::read(distorted()).unwrap()[..2 * FRAME]).unwrap();
+    let (r, s) = (
+        reference().display().to_string(),
+        short.display().to_string(),
+    );
+    let out = qscore(&raw_args(&r, &s));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&s) && stderr.contains("has 2 frames but the reference"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--frames"), "{stderr}");
+    let mut args = raw_args(&r, &s);
+    args.extend(["--frames", "2"]);
+    let json = line(&qscore(&args));
+    assert_eq!(json["frame_count"], 2);
+}
+
+#[test]
+fn a_wrong_raw_size_is_named() {
+    let dir = scratch("wrong-size");
+    let odd = dir.join("odd.yuv");
+    std::fs::write(&odd, vec![0u8; FRAME + 10]).unwrap();
+    let (r, o) = (reference().display().to_string(), odd.display().to_string());
+    let out = qscore(&raw_args(&r, &o));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad distorted clip fails only itself"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&o) && stderr.contains("not a whole number of 576x324 yuv420p10le frames"),
+        "{stderr}"
+    );
+    let out = qscore(&raw_args(&o, &r));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a bad reference fails the command"
+    );
+}
