@@ -65,7 +65,7 @@ fn line(out: &std::process::Output) -> Value {
 }
 
 /// Wraps a raw 576x324 yuv420p10le file into a Y4M stream.
-fn to_y4m(raw: &PathBuf, out: &PathBuf) {
+fn to_y4m(raw: &std::path::Path, out: &std::path::Path) {
     let bytes = std::fs::read(raw).unwrap();
     let mut y4m = b"YUV4MPEG2 W576 H324 F25:1 Ip A1:1 C420p10 XYSCSS=420P10\n".to_vec();
     for frame in bytes.chunks_exact(FRAME) {
@@ -174,5 +174,176 @@ fn a_wrong_raw_size_is_named() {
         out.status.code(),
         Some(1),
         "a bad reference fails the command"
+    );
+}
+
+/// ffmpeg is needed for these tests (`.ci/run` installs it).
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-nostdin"])
+        .args(args)
+        .status()
+        .expect("ffmpeg is needed for the video tests (apt-get install ffmpeg)");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+/// Encodes a raw 576x324 yuv420p10le clip as lossless 10-bit H.264.
+fn encode_lossless(raw: &std::path::Path, out: &std::path::Path) {
+    let (raw, out) = (raw.display().to_string(), out.display().to_string());
+    ffmpeg(&[
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-s",
+        "576x324",
+        "-i",
+        &raw,
+        "-c:v",
+        "libx264",
+        "-qp",
+        "0",
+        "-pix_fmt",
+        "yuv420p10le",
+        &out,
+    ]);
+}
+
+/// Processes whose command line mentions `needle` (to prove no decoder is left behind).
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .filter(|cmd| cmd.contains(needle) && !cmd.contains("cargo"))
+        .collect()
+}
+
+#[test]
+fn an_h264_encode_decoded_by_ffmpeg_scores_like_the_raw_frames() {
+    let dir = scratch("ffmpeg");
+    let (rm, dm) = (dir.join("ref.mp4"), dir.join("dist.mp4"));
+    encode_lossless(&reference(), &rm);
+    encode_lossless(&distorted(), &dm);
+    let (r, d) = (
+        reference().display().to_string(),
+        distorted().display().to_string(),
+    );
+    let raw = line(&qscore(&raw_args(&r, &d)));
+    let (rm, dm) = (rm.display().to_string(), dm.display().to_string());
+    // No geometry given: ffprobe finds 576x324 yuv420p10le.
+    let decoded = line(&qscore(&[
+        "score",
+        &rm,
+        &dm,
+        "--metric",
+        "psnr_y,ssim,ms_ssim",
+        "--per-frame",
+    ]));
+    assert_eq!(raw["scores"], decoded["scores"]);
+    assert_eq!(raw["frames"], decoded["frames"]);
+    assert!(processes_mentioning(&rm).is_empty() && processes_mentioning(&dm).is_empty());
+}
+
+#[test]
+fn a_failing_or_killed_ffmpeg_is_a_clear_error_and_is_reaped() {
+    let dir = scratch("ffmpeg-failures");
+    let good = dir.join("ref.mp4");
+    encode_lossless(&reference(), &good);
+    let broken = dir.join("broken.mp4");
+    std::fs::write(&broken, b"this is not an mp4 file at all").unwrap();
+    let truncated = dir.join("truncated.mp4");
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let g = good.display().to_string();
+    for (path, expected) in [(&broken, "cannot read it"), (&truncated, "ffmpeg")] {
+        let p = path.display().to_string();
+        let out = qscore(&["score", &g, &p, "--metric", "psnr_y"]);
+        assert_eq!(out.status.code(), Some(2), "{p}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&p) && stderr.contains(expected), "{stderr}");
+    }
+    // Killed mid-stream: the reader reports it, and dropping the source leaves nothing behind.
+    let long = dir.join("long.mkv");
+    let l = long.display().to_string();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=576x324:rate=25:duration=20",
+        "-c:v",
+        "ffv1",
+        &l,
+    ]);
+    let mut source = qscore_host::video::open_video(&long, None).unwrap();
+    assert!(source.next_frame().unwrap().is_some());
+    let pids: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|pid| pid.chars().all(|c| c.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|b| {
+                String::from_utf8_lossy(&b).starts_with("ffmpeg")
+                    && String::from_utf8_lossy(&b).contains(&l)
+            })
+        })
+        .collect();
+    assert_eq!(pids.len(), 1, "one decoder runs");
+    assert!(
+        Command::new("kill")
+            .args(["-9", &pids[0]])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let error = loop {
+        match source.next_frame() {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("a killed decoder must not look like a clean end"),
+            Err(error) => break error.to_string(),
+        }
+    };
+    assert!(
+        error.contains(&l) && error.contains("ffmpeg failed"),
+        "{error}"
+    );
+    drop(source);
+    assert!(processes_mentioning(&l).is_empty(), "decoder reaped");
+    // Dropping a source early stops its decoder too.
+    let mut early = qscore_host::video::open_video(&long, None).unwrap();
+    assert!(early.next_frame().unwrap().is_some());
+    drop(early);
+    assert!(
+        processes_mentioning(&l).is_empty(),
+        "decoder stopped on drop"
+    );
+}
+
+#[test]
+fn a_missing_ffmpeg_is_named() {
+    let dir = scratch("no-ffmpeg");
+    let clip = dir.join("clip.mp4");
+    std::fs::write(&clip, b"whatever").unwrap();
+    let c = clip.display().to_string();
+    support::cpu_plugin();
+    let out = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .args(["score", &c, &c, "--metric", "psnr_y", "--no-bench"])
+        .env("PATH", &dir)
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs `ffprobe`") && stderr.contains("not installed"),
+        "{stderr}"
     );
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use qscore_core::{FormatInfo, OwnedImage, PixelFormat};
 
-use super::{RawReader, Y4mReader};
+use super::{FfmpegSource, RawReader, Y4mReader};
 use crate::InputError;
 
 /// Largest side accepted, in pixels (16K video is 15360 wide).
@@ -140,6 +140,10 @@ pub fn open_video(
             )),
             _ => Ok(Box::new(reader)),
         }
+    } else if is_container(path) || (geometry.is_none() && !has_extension(path, "yuv")) {
+        // Containers always go through ffmpeg; a file of unknown kind does too unless a
+        // raw geometry was given.
+        Ok(Box::new(FfmpegSource::open(path, geometry)?))
     } else {
         let geometry = geometry.ok_or_else(|| {
             input_error(
@@ -152,9 +156,20 @@ pub fn open_video(
     }
 }
 
-/// Whether `path` looks like video by extension (`.y4m`, `.yuv`), in any case.
+/// Container and elementary-stream extensions decoded through ffmpeg.
+const CONTAINERS: &[&str] = &[
+    "mp4", "m4v", "mkv", "webm", "mov", "avi", "ts", "m2ts", "mxf", "ivf", "obu", "h264", "264",
+    "h265", "265", "hevc", "av1", "vp9", "nut",
+];
+
+fn is_container(path: &Path) -> bool {
+    CONTAINERS.iter().any(|ext| has_extension(path, ext))
+}
+
+/// Whether `path` looks like video by extension: `.y4m`, `.yuv`, or a container or
+/// stream ffmpeg decodes (`.mp4`, `.mkv`, `.webm`, `.mov`, `.ivf`, `.h264`…), in any case.
 pub fn is_video_path(path: &Path) -> bool {
-    has_extension(path, "y4m") || has_extension(path, "yuv")
+    has_extension(path, "y4m") || has_extension(path, "yuv") || is_container(path)
 }
 
 fn has_extension(path: &Path, wanted: &str) -> bool {
