@@ -601,6 +601,11 @@ impl Scheduler {
         self.pool.pending()
     }
 
+    /// What the worker pool has done: tasks run, affinity routes, admission waits per lane.
+    pub fn pool_stats(&self) -> crate::pool::PoolStats {
+        self.pool.stats()
+    }
+
     /// `(hits, misses)` of prepared references so far.
     pub fn reference_counts(&self) -> (u64, u64) {
         self.shared.stats.counts()
