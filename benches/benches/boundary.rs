@@ -63,6 +63,27 @@ fn seconds(f: &mut impl FnMut()) -> f64 {
 /// Runs `plugin` and `direct` alternately (swapping which goes first every round)
 /// and prints both medians and the median per-round overhead of `plugin`.
 /// Skipped unless benchmarking (`cargo test --benches` runs each function once).
+/// Times the same comparison through the plugin and called directly: a criterion group
+/// with both, then the paired rounds.
+fn compare_paths(
+    c: &mut Criterion,
+    id: &str,
+    pixels: u64,
+    measurement: Duration,
+    plugin: &mut dyn FnMut(),
+    direct: &mut dyn FnMut(),
+) {
+    let mut group = c.benchmark_group(id);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .throughput(Throughput::Elements(pixels))
+        .measurement_time(measurement);
+    group.bench_function("plugin", |b| b.iter(&mut *plugin));
+    group.bench_function("direct", |b| b.iter(&mut *direct));
+    group.finish();
+    paired(id, plugin, direct);
+}
+
 fn paired(id: &str, mut plugin: impl FnMut(), mut direct: impl FnMut()) {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -108,37 +129,19 @@ fn boundary(c: &mut Criterion) {
     let called_directly = direct.compare(&distorted_slice).expect("direct");
     assert_eq!(value(&through_plugin, "ssimulacra2"), called_directly);
 
-    let id = format!("boundary/ssimulacra2/{}", pair.label);
-    let mut group = c.benchmark_group(&id);
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .throughput(Throughput::Elements(pair.pixels()))
-        .measurement_time(Duration::from_secs(5));
-    group.bench_function("plugin", |b| {
-        b.iter(|| {
-            session
-                .compare(prepared, black_box(&distorted))
-                .expect("plugin compare")
-        })
-    });
-    group.bench_function("direct", |b| {
-        b.iter(|| {
-            direct
-                .compare(black_box(&distorted_slice))
-                .expect("direct compare")
-        })
-    });
-    group.finish();
-    paired(
-        &id,
-        || {
+    compare_paths(
+        c,
+        &format!("boundary/ssimulacra2/{}", pair.label),
+        pair.pixels(),
+        Duration::from_secs(5),
+        &mut || {
             black_box(
                 session
                     .compare(prepared, black_box(&distorted))
                     .expect("plugin"),
             );
         },
-        || {
+        &mut || {
             black_box(direct.compare(black_box(&distorted_slice)).expect("direct"));
         },
     );
@@ -164,37 +167,19 @@ fn boundary(c: &mut Criterion) {
         called_directly.pnorm_3
     );
 
-    let id = format!("boundary/butteraugli/{}", pair.label);
-    let mut group = c.benchmark_group(&id);
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .throughput(Throughput::Elements(pair.pixels()))
-        .measurement_time(Duration::from_secs(8));
-    group.bench_function("plugin", |b| {
-        b.iter(|| {
-            session
-                .compare(prepared, black_box(&distorted))
-                .expect("plugin compare")
-        })
-    });
-    group.bench_function("direct", |b| {
-        b.iter(|| {
-            direct
-                .compare(black_box(distorted_rgb))
-                .expect("direct compare")
-        })
-    });
-    group.finish();
-    paired(
-        &id,
-        || {
+    compare_paths(
+        c,
+        &format!("boundary/butteraugli/{}", pair.label),
+        pair.pixels(),
+        Duration::from_secs(8),
+        &mut || {
             black_box(
                 session
                     .compare(prepared, black_box(&distorted))
                     .expect("plugin"),
             );
         },
-        || {
+        &mut || {
             black_box(direct.compare(black_box(distorted_rgb)).expect("direct"));
         },
     );

@@ -175,14 +175,7 @@ pub fn score_images<'a>(
     let image = Arc::new(decode_image(reference)?);
     let comparisons = u32::try_from(distorted.len()).unwrap_or(u32::MAX);
     for request in &requests {
-        let task = ChoiceTask {
-            metric: request.metric.clone(),
-            width: image.width,
-            height: image.height,
-            format: image.format,
-            references: 1,
-            comparisons,
-        };
+        let task = ChoiceTask::for_image(&request.metric, &image, comparisons);
         let params = params_for(job, &request.metric);
         let ranking = scheduler.explain(&task, &params);
         if ranking.ranked.is_empty() {

@@ -44,14 +44,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
     };
     let comparisons = u32::try_from(args.distorted.len().max(1)).unwrap_or(u32::MAX);
     for request in requests {
-        let task = ChoiceTask {
-            metric: request.metric.clone(),
-            width: image.width,
-            height: image.height,
-            format: image.format,
-            references: 1,
-            comparisons,
-        };
+        let task = ChoiceTask::for_image(&request.metric, &image, comparisons);
         let ranking = scheduler.explain(&task, &[]);
         println!(
             "{} on {}x{} {}, {comparisons} comparison(s) per reference:",

@@ -27,6 +27,18 @@ pub struct ChoiceTask {
 }
 
 impl ChoiceTask {
+    /// One reference of `image`'s size and format, compared `comparisons` times (at least once).
+    pub fn for_image(metric: &str, image: &qscore_core::OwnedImage, comparisons: u32) -> Self {
+        Self {
+            metric: metric.to_owned(),
+            width: image.width,
+            height: image.height,
+            format: image.format,
+            references: 1,
+            comparisons: comparisons.max(1),
+        }
+    }
+
     fn pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
@@ -124,7 +136,9 @@ pub struct Ranking {
     pub considered: Vec<Considered>,
 }
 
-fn mode_rank(mode: MemoryMode) -> u32 {
+/// Leanness of a memory mode: full 0, strip 1, strip-pair 2, modes this build does not
+/// know after those. The ladder never steps back to a lower rank on a device.
+pub(crate) fn mode_rank(mode: MemoryMode) -> u32 {
     match mode {
         MemoryMode::FULL => 0,
         MemoryMode::STRIP => 1,

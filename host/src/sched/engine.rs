@@ -540,15 +540,11 @@ impl Scheduler {
 
     /// Queues one comparison; blocks while the chosen worker's queue is full.
     pub fn submit(&self, request: ScoreRequest) -> Result<TaskId, PoolError> {
-        let image = &request.reference.image;
-        let task = ChoiceTask {
-            metric: request.metric.clone(),
-            width: image.width,
-            height: image.height,
-            format: image.format,
-            references: 1,
-            comparisons: request.comparisons.max(1),
-        };
+        let task = ChoiceTask::for_image(
+            &request.metric,
+            &request.reference.image,
+            request.comparisons,
+        );
         let ranking = self.shared.rank_cached(&task, &request.params);
         let (lane, memory) = ranking.ranked.first().map_or((0, 0), |c| {
             (self.lane_of(&c.plugin, c.device), c.predicted_bytes)

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use qscore_core::{Error, MemoryMode};
 
-use super::Choice;
+use super::{Choice, chooser::mode_rank};
 
 /// One try on the ladder.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,15 +81,6 @@ impl LadderError {
             | Self::Strict { attempts }
             | Self::InvalidInput { attempts, .. } => attempts,
         }
-    }
-}
-
-fn mode_rank(mode: MemoryMode) -> u32 {
-    match mode {
-        MemoryMode::FULL => 0,
-        MemoryMode::STRIP => 1,
-        MemoryMode::STRIP_PAIR => 2,
-        MemoryMode(other) => 3 + other,
     }
 }
 
