@@ -7,9 +7,11 @@ use std::{path::PathBuf, process::Command};
 use serde_json::Value;
 
 fn qscore(args: &[&str]) -> std::process::Output {
-    support::cpu_plugin();
     Command::new(env!("CARGO_BIN_EXE_qscore"))
         .args(args)
+        .arg("--plugin-dir")
+        .arg(support::cpu_only_dir())
+        .arg("--no-default-plugins")
         .env_remove("QSCORE_PLUGIN_PATH")
         .output()
         .expect("run qscore")

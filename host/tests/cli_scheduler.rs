@@ -28,6 +28,7 @@ fn qscore(dir: &PathBuf, cache: &PathBuf, sim_config: &str, args: &[&str]) -> st
     Command::new(env!("CARGO_BIN_EXE_qscore"))
         .arg("--plugin-dir")
         .arg(dir)
+        .arg("--no-default-plugins")
         .arg("--cache-dir")
         .arg(cache)
         .args(args)

@@ -31,10 +31,15 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn qscore(args: &[&str]) -> std::process::Output {
-    support::cpu_plugin();
     Command::new(env!("CARGO_BIN_EXE_qscore"))
         .args(args)
-        .args(["--no-bench", "--json"])
+        .args([
+            "--no-bench",
+            "--json",
+            "--no-default-plugins",
+            "--plugin-dir",
+        ])
+        .arg(support::cpu_only_dir())
         .env_remove("QSCORE_PLUGIN_PATH")
         .output()
         .expect("run qscore")
@@ -333,9 +338,18 @@ fn a_missing_ffmpeg_is_named() {
     let clip = dir.join("clip.mp4");
     std::fs::write(&clip, b"whatever").unwrap();
     let c = clip.display().to_string();
-    support::cpu_plugin();
     let out = Command::new(env!("CARGO_BIN_EXE_qscore"))
-        .args(["score", &c, &c, "--metric", "psnr_y", "--no-bench"])
+        .args([
+            "score",
+            &c,
+            &c,
+            "--metric",
+            "psnr_y",
+            "--no-bench",
+            "--no-default-plugins",
+        ])
+        .arg("--plugin-dir")
+        .arg(support::cpu_only_dir())
         .env("PATH", &dir)
         .env_remove("QSCORE_PLUGIN_PATH")
         .output()

@@ -23,6 +23,10 @@ pub(crate) struct Cli {
     /// Also load plugins from this directory (repeatable; `QSCORE_PLUGIN_PATH` adds more).
     #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
     plugin_dirs: Vec<PathBuf>,
+    /// Load plugins only from `--plugin-dir` and QSCORE_PLUGIN_PATH, not from the
+    /// directories next to the executable.
+    #[arg(long = "no-default-plugins", global = true)]
+    no_default_plugins: bool,
     /// Where the capability cache lives (default: `$QSCORE_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/qscore`, else `~/.cache/qscore`).
     #[arg(long = "cache-dir", global = true, value_name = "DIR")]
@@ -45,7 +49,9 @@ enum Command {
 
 /// Runs a parsed command line.
 pub(crate) fn run(cli: Cli) -> ExitCode {
-    let report = load_plugins(&PluginSearch::standard(&cli.plugin_dirs));
+    let mut search = PluginSearch::standard(&cli.plugin_dirs);
+    search.defaults = !cli.no_default_plugins;
+    let report = load_plugins(&search);
     let mut options = SchedulerOptions::default();
     if let Some(dir) = cli.cache_dir {
         options.cache_dir = Some(dir);

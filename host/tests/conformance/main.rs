@@ -15,27 +15,61 @@ use serde_json::Value;
 use tolerances::declared;
 
 /// Plugin packages built in this workspace: (package, library name).
-const PLUGINS: &[(&str, &str)] = &[("qscore-cpu", "qscore_plugin_cpu")];
+const PLUGINS: &[(&str, &str)] = &[
+    ("qscore-cpu", "qscore_plugin_cpu"),
+    ("qscore-wgpu", "qscore_plugin_wgpu"),
+    ("qscore-cuda", "qscore_plugin_cuda"),
+    ("qscore-hip", "qscore_plugin_hip"),
+];
+
+/// Plugins that must have a device here (comma-separated names), so that a machine meant to
+/// run their kernels (CI runs wgpu on lavapipe) fails instead of skipping them.
+const REQUIRE_ENV: &str = "QSCORE_REQUIRE_DEVICES";
 
 fn plugins() -> Vec<Arc<Plugin>> {
     let packages: Vec<&str> = PLUGINS.iter().map(|(p, _)| *p).collect();
     support::build(&packages);
+    let required = std::env::var(REQUIRE_ENV).unwrap_or_default();
+    let required: Vec<&str> = required.split(',').filter(|s| !s.is_empty()).collect();
+    let prebuilt = std::env::var_os("QSCORE_TEST_PREBUILT").is_some();
     PLUGINS
         .iter()
+        // Copied test binaries bring only the plugins that machine needs.
+        .filter(|(_, lib)| !prebuilt || support::library(lib).exists())
         .map(|(_, lib)| Arc::new(load_plugin(&support::library(lib)).expect("plugin loads")))
         .filter(|p| {
+            let name = p.identity().name.as_str();
             if p.devices().is_empty() {
-                eprintln!(
-                    "skipping {}: no devices ({})",
-                    p.identity().name,
+                assert!(
+                    !required.contains(&name),
+                    "{name} must have a device here ({REQUIRE_ENV}) but has none: {}",
                     p.device_note()
                 );
+                eprintln!("skipping {name}: no devices ({})", p.device_note());
                 false
             } else {
                 true
             }
         })
         .collect()
+}
+
+/// The memory modes `plugin` declares for `metric` (none when it lacks the metric).
+fn modes(plugin: &Plugin, metric: &str) -> Vec<MemoryMode> {
+    plugin
+        .metric_caps(0, metric)
+        .map(|c| c.modes.iter().copied().collect())
+        .unwrap_or_default()
+}
+
+/// A memory mode must never change a score: every mode is checked against FULL.
+fn same_as_full(failures: &mut Vec<String>, what: &str, full: f64, other: f64) {
+    let scale = full.abs().max(1e-12);
+    if (full - other).abs() > 1e-6 * scale && !(full.is_infinite() && full == other) {
+        failures.push(format!(
+            "{what}: {other} differs from FULL's {full} by more than 1e-6 relative"
+        ));
+    }
 }
 
 fn golden(path: &str) -> Value {
@@ -91,50 +125,66 @@ fn images_match_scikit_image_and_libjxl() {
     for plugin in plugins() {
         let name = plugin.identity().name.clone();
         let mut checker = Checker::default();
+        let mut expected_checks = 0;
         let mut references: Vec<&str> = pairs
             .iter()
             .map(|p| p["reference"].as_str().unwrap())
             .collect();
         references.dedup();
+        for metric in ["psnr", "ssim", "ssimulacra2", "butteraugli"] {
+            let outputs = if metric == "butteraugli" { 2 } else { 1 };
+            expected_checks += pairs.len() * outputs * modes(&plugin, metric).len();
+        }
         for reference_name in references {
             let reference =
                 decode_image(&support::data(&format!("images/{reference_name}"))).unwrap();
             for metric in ["psnr", "ssim", "ssimulacra2", "butteraugli"] {
-                let spec = TaskSpec::new(
-                    metric,
-                    reference.width,
-                    reference.height,
-                    reference.format,
-                    MemoryMode::FULL,
-                );
-                let mut session = plugin.open_session(0, &spec).unwrap();
-                // Prepared once, compared with every distortion of this reference.
-                let prepared = reference.with_view(|v| session.prepare(v)).unwrap();
-                for pair in pairs.iter().filter(|p| p["reference"] == reference_name) {
-                    let distorted_name = pair["distorted"].as_str().unwrap();
-                    let distorted =
-                        decode_image(&support::data(&format!("images/{distorted_name}"))).unwrap();
-                    let scores = distorted
-                        .with_view(|v| session.compare(prepared, v))
-                        .unwrap();
-                    for score in scores {
-                        let (_, golden_key) = values
-                            .iter()
-                            .find(|(n, _)| *n == score.name.as_str())
+                let mut full_scores: Vec<f64> = Vec::new();
+                for mode in modes(&plugin, metric) {
+                    let spec = TaskSpec::new(
+                        metric,
+                        reference.width,
+                        reference.height,
+                        reference.format,
+                        mode,
+                    );
+                    let mut session = plugin.open_session(0, &spec).unwrap();
+                    // Prepared once, compared with every distortion of this reference.
+                    let prepared = reference.with_view(|v| session.prepare(v)).unwrap();
+                    let mut index = 0;
+                    for pair in pairs.iter().filter(|p| p["reference"] == reference_name) {
+                        let distorted_name = pair["distorted"].as_str().unwrap();
+                        let distorted =
+                            decode_image(&support::data(&format!("images/{distorted_name}")))
+                                .unwrap();
+                        let scores = distorted
+                            .with_view(|v| session.compare(prepared, v))
                             .unwrap();
-                        let expected = pair[*golden_key].as_f64().unwrap();
-                        checker.check(
-                            &name,
-                            score.name.as_str(),
-                            distorted_name,
-                            score.value,
-                            expected,
-                        );
+                        for score in scores {
+                            let (_, golden_key) = values
+                                .iter()
+                                .find(|(n, _)| *n == score.name.as_str())
+                                .unwrap();
+                            let expected = pair[*golden_key].as_f64().unwrap();
+                            let what = format!("{distorted_name} ({mode})");
+                            checker.check(&name, score.name.as_str(), &what, score.value, expected);
+                            if mode == MemoryMode::FULL {
+                                full_scores.push(score.value);
+                            } else {
+                                same_as_full(
+                                    &mut checker.failures,
+                                    &format!("{name} {metric} {what}"),
+                                    full_scores[index],
+                                    score.value,
+                                );
+                            }
+                            index += 1;
+                        }
                     }
                 }
             }
         }
-        checker.finish(pairs.len() * values.len());
+        checker.finish(expected_checks);
     }
 }
 
@@ -200,48 +250,51 @@ fn video_matches_libvmaf_float_features() {
     for plugin in plugins() {
         let name = plugin.identity().name.clone();
         let mut checker = Checker::default();
+        let mut expected_checks = 0;
         for (case, dist) in [("distorted", &distorted), ("identity", &reference)] {
             for (metric, value, key, golden_key) in features {
-                let spec =
-                    TaskSpec::new(metric, width, height, reference[0].format, MemoryMode::FULL);
-                // Frame by frame, each frame's reference prepared and compared…
-                let mut session = plugin.open_session(0, &spec).unwrap();
-                let mut sum = 0.0;
-                for (r, d) in reference.iter().zip(dist.iter()) {
-                    let prepared = r.with_view(|v| session.prepare(v)).unwrap();
-                    let scores = d.with_view(|v| session.compare(prepared, v)).unwrap();
-                    session.release(prepared);
-                    sum += scores
+                for mode in modes(&plugin, metric) {
+                    expected_checks += 2;
+                    let spec = TaskSpec::new(metric, width, height, reference[0].format, mode);
+                    // Frame by frame, each frame's reference prepared and compared…
+                    let mut session = plugin.open_session(0, &spec).unwrap();
+                    let mut sum = 0.0;
+                    for (r, d) in reference.iter().zip(dist.iter()) {
+                        let prepared = r.with_view(|v| session.prepare(v)).unwrap();
+                        let scores = d.with_view(|v| session.compare(prepared, v)).unwrap();
+                        session.release(prepared);
+                        sum += scores
+                            .iter()
+                            .find(|s| s.name.as_str() == value)
+                            .unwrap()
+                            .value;
+                    }
+                    let expected = baseline[case][golden_key].as_f64().unwrap();
+                    checker.check(
+                        &name,
+                        key,
+                        &format!("{case} frames ({mode})"),
+                        sum / frames as f64,
+                        expected,
+                    );
+                    // …and as a clip pushed in order, pooled by the plugin.
+                    let mut clip = plugin.open_clip(0, &spec).unwrap();
+                    for (r, d) in reference.iter().zip(dist.iter()) {
+                        r.with_view(|rv| d.with_view(|dv| clip.push(rv, dv)))
+                            .unwrap();
+                    }
+                    let pooled = clip.finish().unwrap();
+                    assert_eq!(pooled.frames.len(), frames);
+                    let mean = pooled
+                        .pooled
                         .iter()
                         .find(|s| s.name.as_str() == value)
                         .unwrap()
                         .value;
+                    checker.check(&name, key, &format!("{case} clip ({mode})"), mean, expected);
                 }
-                let expected = baseline[case][golden_key].as_f64().unwrap();
-                checker.check(
-                    &name,
-                    key,
-                    &format!("{case} frames"),
-                    sum / frames as f64,
-                    expected,
-                );
-                // …and as a clip pushed in order, pooled by the plugin.
-                let mut clip = plugin.open_clip(0, &spec).unwrap();
-                for (r, d) in reference.iter().zip(dist.iter()) {
-                    r.with_view(|rv| d.with_view(|dv| clip.push(rv, dv)))
-                        .unwrap();
-                }
-                let pooled = clip.finish().unwrap();
-                assert_eq!(pooled.frames.len(), frames);
-                let mean = pooled
-                    .pooled
-                    .iter()
-                    .find(|s| s.name.as_str() == value)
-                    .unwrap()
-                    .value;
-                checker.check(&name, key, &format!("{case} clip"), mean, expected);
             }
         }
-        checker.finish(2 * 2 * features.len());
+        checker.finish(expected_checks);
     }
 }

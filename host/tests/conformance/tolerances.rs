@@ -80,10 +80,58 @@ pub(crate) const DECLARED: &[Declared] = &[
         tolerance: Tolerance::Absolute(5e-5),
         reason: "libvmaf's golden is asserted to 4 decimal places",
     },
+    // The cube kernels, declared once for every runtime that runs them (wgpu, cuda, hip).
+    Declared {
+        plugin: "cube",
+        value: "psnr",
+        tolerance: Tolerance::Absolute(1e-4),
+        reason: "squared errors summed in f32 per 4096 samples, partials added in f64",
+    },
+    Declared {
+        plugin: "cube",
+        value: "ssim",
+        tolerance: Tolerance::Absolute(1e-5),
+        reason: "f32 filtering and statistics (scikit-image uses f64); map mean finished in f64",
+    },
+    Declared {
+        plugin: "cube",
+        value: "ssimulacra2",
+        tolerance: Tolerance::Absolute(1e-4),
+        reason: "libjxl's recursive blur, XYB and quotients reproduced bit for bit in f32; \
+                 only the order of the final f32/f64 sums differs",
+    },
+    Declared {
+        plugin: "cube",
+        value: "psnr_y",
+        tolerance: Tolerance::Absolute(5e-5),
+        reason: "libvmaf's golden is asserted to 4 decimal places; both sum in f32",
+    },
+    Declared {
+        plugin: "cube",
+        value: "ssim@yuv",
+        tolerance: Tolerance::Absolute(5e-5),
+        reason: "the CPU plugin's definition (exact Gaussian taps) is 1.3e-5 from libvmaf's \
+                 rounded taps; asserted to 4 places",
+    },
+    Declared {
+        plugin: "cube",
+        value: "ms_ssim",
+        tolerance: Tolerance::Absolute(5e-5),
+        reason: "libvmaf's golden is asserted to 4 decimal places; f32 like libvmaf",
+    },
 ];
+
+/// Plugins that run the same cube kernels share one declaration.
+fn declaring(plugin: &str) -> &str {
+    match plugin {
+        "wgpu" | "cuda" | "hip" => "cube",
+        other => other,
+    }
+}
 
 /// The declaration for `value` on `plugin`.
 pub(crate) fn declared(plugin: &str, value: &str) -> Option<&'static Declared> {
+    let plugin = declaring(plugin);
     DECLARED
         .iter()
         .find(|d| d.plugin == plugin && d.value == value)

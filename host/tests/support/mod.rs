@@ -18,9 +18,12 @@ pub fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The repository's root.
+/// The repository's root: `QSCORE_REPO_ROOT` when the test binaries run on a machine
+/// they were copied to (a GPU machine without a Rust toolchain), else the source tree.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("QSCORE_REPO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 
 /// Test data shipped in the repository.
@@ -29,7 +32,13 @@ pub fn data(path: &str) -> PathBuf {
 }
 
 /// Builds `packages` (their cdylibs) in the tests' own profile, once per process.
+///
+/// With `QSCORE_TEST_PREBUILT` set, nothing is built: the libraries were copied into the
+/// profile directory beside the test binaries (a machine without a Rust toolchain).
 pub fn build(packages: &[&str]) {
+    if std::env::var_os("QSCORE_TEST_PREBUILT").is_some() {
+        return;
+    }
     static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
     let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
     let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
@@ -74,6 +83,13 @@ pub fn library(lib_name: &str) -> PathBuf {
 pub fn cpu_plugin() -> PathBuf {
     build(&["qscore-cpu"]);
     library("qscore_plugin_cpu")
+}
+
+/// A directory holding only the CPU plugin, for runs that pass it with
+/// `--plugin-dir DIR --no-default-plugins` so that the GPU plugins built beside the
+/// executable stay out of tests that are not about them.
+pub fn cpu_only_dir() -> PathBuf {
+    plugin_dir("cpu-only", &[cpu_plugin()])
 }
 
 /// A fresh directory containing links (copies where links fail) to `files`.

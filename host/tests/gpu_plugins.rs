@@ -1,0 +1,180 @@
+//! The GPU plugins as the `qscore` command loads them: drivers probed before use, devices
+//! whose liveness kernel answers wrong refused, and the wgpu plugin (lavapipe without a
+//! GPU) scoring through the scheduler like any other backend.
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The four plugins in one directory, made once per process: the tests run in parallel and
+/// must not replace files another test's `qscore` is loading.
+fn gpu_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        support::build(&["qscore-cpu", "qscore-wgpu", "qscore-cuda", "qscore-hip"]);
+        support::plugin_dir(
+            "gpu",
+            &[
+                support::library("qscore_plugin_cpu"),
+                support::library("qscore_plugin_wgpu"),
+                support::library("qscore_plugin_cuda"),
+                support::library("qscore_plugin_hip"),
+            ],
+        )
+    })
+    .clone()
+}
+
+fn qscore(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let cache = tempdir(&format!("gpu-cache-{}-{n}", std::process::id()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qscore"));
+    cmd.args(args)
+        .arg("--plugin-dir")
+        .arg(gpu_dir())
+        .arg("--no-default-plugins")
+        .arg("--cache-dir")
+        .arg(cache)
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .env_remove("QSCORE_CUBE_FAULT");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run qscore")
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = support::profile_dir().join("test-tmp").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn listing(envs: &[(&str, &str)]) -> Value {
+    let out = qscore(&["plugins", "--json"], envs);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("plugins --json is JSON")
+}
+
+fn plugin<'a>(listing: &'a Value, name: &str) -> &'a Value {
+    listing["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not loaded: {listing}"))
+}
+
+/// Whether this machine is expected to give the wgpu plugin a device (CI installs lavapipe).
+fn wgpu_required() -> bool {
+    std::env::var("QSCORE_REQUIRE_DEVICES").is_ok_and(|v| v.split(',').any(|p| p == "wgpu"))
+}
+
+#[test]
+fn every_gpu_plugin_loads_and_says_why_it_has_no_device() {
+    let json = listing(&[]);
+    assert!(json["errors"].as_array().unwrap().is_empty(), "{json}");
+    for (name, library) in [
+        ("cuda", "libcuda"),
+        ("hip", "amdhip64"),
+        ("wgpu", "wgpu adapter"),
+    ] {
+        let p = plugin(&json, name);
+        let devices = p["devices"].as_array().unwrap();
+        if devices.is_empty() {
+            let note = p["device_note"].as_str().unwrap_or_default();
+            assert!(
+                note.contains(library),
+                "{name} has no device but its note does not say why: {p}"
+            );
+        }
+    }
+    if wgpu_required() {
+        assert_eq!(
+            plugin(&json, "wgpu")["devices"].as_array().unwrap().len(),
+            1,
+            "{json}"
+        );
+    }
+}
+
+#[test]
+fn a_device_whose_liveness_kernel_does_nothing_is_refused() {
+    let json = listing(&[("QSCORE_CUBE_FAULT", "liveness")]);
+    let wgpu = plugin(&json, "wgpu");
+    assert!(wgpu["devices"].as_array().unwrap().is_empty(), "{wgpu}");
+    let note = wgpu["device_note"].as_str().unwrap();
+    if wgpu_required() || note.contains("unusable") {
+        assert!(
+            note.contains("unusable") && note.contains("liveness kernel"),
+            "{note}"
+        );
+    }
+}
+
+#[test]
+fn the_wgpu_plugin_scores_through_the_scheduler_like_the_cpu() {
+    if !wgpu_required() {
+        eprintln!("skipped: QSCORE_REQUIRE_DEVICES does not name wgpu");
+        return;
+    }
+    let image = |n: &str| support::data(&format!("images/{n}")).display().to_string();
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::data("images/golden.json")).unwrap(),
+    )
+    .unwrap();
+    let out = qscore(
+        &[
+            "score",
+            &image("flower_517x389.png"),
+            &image("flower_517x389__jpeg_q40.png"),
+            &image("flower_517x389__noise_a12.png"),
+            "--metric",
+            "psnr,ssim,ssimulacra2",
+            "--backend",
+            "wgpu",
+            "--no-fallback",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut seen = 0;
+    for line in stdout.lines().filter(|l| l.starts_with('{')) {
+        let row: Value = serde_json::from_str(line).unwrap();
+        let Some(distorted) = row["distorted"].as_str() else {
+            continue;
+        };
+        let name = std::path::Path::new(distorted)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let pair = golden["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["distorted"] == name)
+            .unwrap();
+        for (key, tolerance) in [("psnr", 1e-4), ("ssim", 1e-5), ("ssimulacra2", 1e-3)] {
+            let ours = row["scores"][key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key} in {row}"));
+            let want = pair[key].as_f64().unwrap();
+            assert!(
+                (ours - want).abs() <= tolerance,
+                "{name} {key}: {ours} vs {want}"
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 6, "{stdout}");
+    assert!(
+        stdout.contains("\"backend\":{\"plugin\":\"wgpu\""),
+        "scored elsewhere: {stdout}"
+    );
+}

@@ -1,0 +1,41 @@
+//! What a runtime plugin crate supplies: its runtime, its devices and their live memory.
+
+use cubecl::prelude::*;
+use qscore_core::{BackendFamily, DeviceInfo, Error};
+
+/// A device a backend found, with what it takes to make a client for it.
+#[derive(Debug, Clone)]
+pub struct FoundDevice<D> {
+    /// What the host is told (its `id` is reassigned by the plugin).
+    pub info: DeviceInfo,
+    /// The runtime's own handle for the device.
+    pub device: D,
+}
+
+/// One cubecl runtime as seen by a plugin: thin crates (`plugins/wgpu`, `plugins/cuda`,
+/// `plugins/hip`) implement this and hand it to [`crate::plugin::CubePlugin`].
+pub trait Backend: Send + Sync + 'static {
+    /// The cubecl runtime.
+    type Runtime: Runtime;
+
+    /// Plugin name (`wgpu`, `cuda`, `hip`).
+    fn name(&self) -> &'static str;
+
+    /// Backend family reported to the host.
+    fn family(&self) -> BackendFamily;
+
+    /// The devices, or why there are none. Must never touch the runtime when its driver is
+    /// missing: some runtimes abort the process instead of failing.
+    fn discover(&self) -> Result<Vec<FoundDevice<<Self::Runtime as Runtime>::Device>>, String>;
+
+    /// A client for a discovered device.
+    fn client(&self, device: &<Self::Runtime as Runtime>::Device) -> ComputeClient<Self::Runtime> {
+        Self::Runtime::client(device)
+    }
+
+    /// Free device memory now, in bytes.
+    fn free_memory(
+        &self,
+        found: &FoundDevice<<Self::Runtime as Runtime>::Device>,
+    ) -> Result<u64, Error>;
+}

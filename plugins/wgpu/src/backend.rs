@@ -1,0 +1,86 @@
+//! The wgpu runtime: the platform's default adapter.
+
+use cubecl::wgpu::{AutoGraphicsApi, WgpuDevice, WgpuRuntime};
+use qscore_core::{BackendFamily, DeviceInfo, DeviceKind, Error};
+use qscore_cube::{Backend, FoundDevice};
+
+/// wgpu's default adapter, set up once per process.
+#[derive(Debug)]
+pub(crate) struct WgpuBackend;
+
+/// Available RAM, for adapters that use the host's memory (software and integrated GPUs).
+fn available_ram() -> Result<u64, Error> {
+    let text = std::fs::read_to_string("/proc/meminfo")
+        .map_err(|e| Error::Unsupported(format!("cannot read /proc/meminfo: {e}")))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+        .ok_or_else(|| Error::Internal("/proc/meminfo has no MemAvailable".into()))
+}
+
+impl Backend for WgpuBackend {
+    type Runtime = WgpuRuntime;
+
+    fn name(&self) -> &'static str {
+        "wgpu"
+    }
+
+    fn family(&self) -> BackendFamily {
+        BackendFamily::WGPU
+    }
+
+    fn discover(&self) -> Result<Vec<FoundDevice<WgpuDevice>>, String> {
+        // Vulkan loaders look for a runtime directory; a headless machine may not set one.
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            // SAFETY: set during discovery, before this plugin starts any thread of its own.
+            unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+        }
+        let device = WgpuDevice::DefaultDevice;
+        let setup = std::panic::catch_unwind(|| {
+            cubecl::wgpu::init_setup::<AutoGraphicsApi>(&device, Default::default())
+        })
+        .map_err(|p| {
+            let text = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            format!("no wgpu adapter could be opened: {text}")
+        })?;
+        let info = setup.adapter.get_info();
+        let kind = match info.device_type {
+            wgpu::DeviceType::DiscreteGpu => DeviceKind::DISCRETE_GPU,
+            wgpu::DeviceType::IntegratedGpu => DeviceKind::INTEGRATED_GPU,
+            wgpu::DeviceType::Cpu => DeviceKind::SOFTWARE_GPU,
+            _ => DeviceKind::OTHER,
+        };
+        let total = match kind {
+            DeviceKind::DISCRETE_GPU => setup.adapter.limits().max_buffer_size,
+            _ => available_ram().unwrap_or(0),
+        };
+        Ok(vec![FoundDevice {
+            info: DeviceInfo {
+                id: 0,
+                kind,
+                vendor: format!("{:#06x}", info.vendor).into(),
+                model: format!("{} ({:?})", info.name, info.backend).into(),
+                driver_version: format!("{} {}", info.driver, info.driver_info)
+                    .trim()
+                    .into(),
+                total_memory: total,
+            },
+            device,
+        }])
+    }
+
+    fn free_memory(&self, found: &FoundDevice<WgpuDevice>) -> Result<u64, Error> {
+        match found.info.kind {
+            // wgpu has no query for a discrete GPU's free memory.
+            DeviceKind::DISCRETE_GPU => Err(Error::Unsupported(
+                "wgpu cannot report a discrete GPU's free memory".into(),
+            )),
+            _ => available_ram(),
+        }
+    }
+}
