@@ -15,9 +15,12 @@ use qscore_host::{Plugin, Session};
 /// The CPU plugin's metrics, in the order the benchmarks report them.
 pub const CPU_METRICS: [&str; 5] = ["psnr", "ssim", "ms_ssim", "ssimulacra2", "butteraugli"];
 
-/// The repository's root.
+/// The repository's root: `QSCORE_REPO_ROOT` when the benchmark runs on a machine it was
+/// copied to (a GPU machine without a Rust toolchain), else the source tree.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("QSCORE_REPO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 
 /// The profile directory this benchmark was built into (`target/release` for `cargo bench`,
@@ -31,18 +34,25 @@ fn profile_dir() -> PathBuf {
 }
 
 /// Loads the CPU plugin's cdylib from the profile directory this benchmark was built into.
+pub fn cpu_plugin() -> Arc<Plugin> {
+    plugin("qscore-cpu", "qscore_plugin_cpu")
+}
+
+/// Loads plugin package `package` (library `lib`) from the profile directory this benchmark
+/// was built into.
 ///
 /// Cargo does not build a workspace's cdylibs for `cargo bench -p qscore-benches`, so
-/// `cargo build -p qscore-cpu` runs first, in the same profile and target directory. It is
+/// `cargo build -p PACKAGE` runs first, in the same profile and target directory. It is
 /// run every time (it does nothing when the library is up to date) so that numbers are
-/// not taken from a stale plugin; if that build fails but a library is already there,
-/// the benchmark warns and uses it rather than giving up.
-pub fn cpu_plugin() -> Arc<Plugin> {
+/// not taken from a stale plugin; if that build fails (or there is no cargo, as on a
+/// machine the benchmark was copied to) but a library is already there, the benchmark
+/// warns and uses it rather than giving up.
+pub fn plugin(package: &str, lib: &str) -> Arc<Plugin> {
     let profile = profile_dir();
     let target = profile.parent().expect("profile directory has a parent");
     let mut cargo = Command::new(env!("CARGO"));
     cargo
-        .args(["build", "--quiet", "-p", "qscore-cpu", "--manifest-path"])
+        .args(["build", "--quiet", "-p", package, "--manifest-path"])
         .arg(repo_root().join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target);
@@ -51,18 +61,18 @@ pub fn cpu_plugin() -> Arc<Plugin> {
     }
     let built = cargo.status().is_ok_and(|status| status.success());
     let library = profile.join(format!(
-        "{}qscore_plugin_cpu.{}",
+        "{}{lib}.{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_EXTENSION
     ));
     if !built {
         assert!(
             library.is_file(),
-            "cargo build -p qscore-cpu failed and there is no {}",
+            "cargo build -p {package} failed and there is no {}",
             library.display()
         );
         eprintln!(
-            "warning: cargo build -p qscore-cpu failed; benchmarking the existing {}, \
+            "warning: cargo build -p {package} failed; benchmarking the existing {}, \
              which may be stale",
             library.display()
         );
