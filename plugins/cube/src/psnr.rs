@@ -175,7 +175,9 @@ impl Psnr {
             let chroma_rows = (rows * chroma.height).div_ceil(height as usize);
             (chroma.row_bytes() * chroma_rows) as f64
         } else {
-            (f64::from(width) * rows as f64 * (info.channels * info.sample_bytes) as f64).ceil()
+            let row_bytes = width as usize * info.channels * info.sample_bytes;
+            let chunk_rows = (unpack::CHUNK_BYTES / row_bytes.max(1)).max(1);
+            (row_bytes * rows.min(chunk_rows)) as f64
         };
         (8.0 * samples + staging + (samples / reduce::PER_CUBE as f64 + 3.0) * 4.0) as u64
     }

@@ -85,3 +85,21 @@ fn psnr_matches_the_scikit_image_goldens() {
     eprintln!("psnr: largest |Δ| vs scikit-image {worst:.2e} dB");
     assert!(worst <= 1e-4, "{worst}");
 }
+
+#[test]
+fn large_images_go_up_in_chunks_without_seams() {
+    let client = support::client();
+    // 2048×1000 RGB8 is 6 MB: more than one upload chunk.
+    let (w, h) = (2048usize, 1000usize);
+    let bytes: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 + i / 4099) as u8).collect();
+    let planes = [PlaneView::new(&bytes, w * 3)];
+    let view = ImageView::new(PixelFormat::RGB8, w as u32, h as u32, &planes);
+    let source = HostSource::new(&view, Conversion::Channels).unwrap();
+    let green = source.rows(&client, 3, h).unwrap()[1].read(&client);
+    let expected: Vec<f32> = (3 * w..h * w)
+        .map(|p| f32::from(bytes[p * 3 + 1]))
+        .collect();
+    assert_eq!(green.len(), expected.len());
+    let first_bad = green.iter().zip(&expected).position(|(a, b)| a != b);
+    assert_eq!(first_bad, None, "first differing pixel");
+}
