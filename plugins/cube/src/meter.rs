@@ -40,6 +40,13 @@ pub(crate) fn upload<R: Runtime>(client: &ComputeClient<R>, data: &[u8]) -> Hand
     handle
 }
 
+/// Device memory holding `data`, handed over without the copy `upload` makes.
+pub(crate) fn upload_vec<R: Runtime>(client: &ComputeClient<R>, data: Vec<u8>) -> Handle {
+    let handle = client.create(cubecl::bytes::Bytes::from_bytes_vec(data));
+    checkpoint(client);
+    handle
+}
+
 /// Starts metering this thread's allocations: returns the bytes in use now, the baseline
 /// that [`peak`] is compared with.
 pub fn start<R: Runtime>(client: &ComputeClient<R>) -> u64 {

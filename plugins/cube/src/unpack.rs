@@ -213,7 +213,7 @@ fn upload_rows<R: Runtime>(
     }
     bytes.resize(bytes.len().next_multiple_of(4).max(4), 0);
     let words = bytes.len() / 4;
-    (crate::meter::upload(client, &bytes), words)
+    (crate::meter::upload_vec(client, bytes), words)
 }
 
 /// A host image read through a [`Conversion`], band by band.
