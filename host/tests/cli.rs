@@ -324,3 +324,34 @@ fn metric_parameters_reach_the_plugin_and_typos_are_refused() {
     assert_eq!(typo.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&typo.stderr).contains("no parameter \"intensity\""));
 }
+
+#[test]
+fn bench_measures_a_metric_past_the_sizes_it_refuses() {
+    // MS-SSIM refuses the bench's 96x96 size; the larger sizes must still be measured.
+    let cache = support::profile_dir()
+        .join("test-tmp")
+        .join("bench-ms-ssim");
+    let _ = std::fs::remove_dir_all(&cache);
+    let cache_arg = cache.display().to_string();
+    let out = qscore(&[
+        "bench",
+        "--metric",
+        "ms_ssim",
+        "--json",
+        "--cache-dir",
+        &cache_arg,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cell = &json["cells"][0];
+    assert_eq!(cell["cell"]["metric"], "ms_ssim", "{json}");
+    assert_eq!(
+        cell["cell"]["samples"].as_array().unwrap().len(),
+        2,
+        "{json}"
+    );
+    assert!(
+        cell["note"].as_str().unwrap().contains("skipped 96x96"),
+        "{json}"
+    );
+}

@@ -142,6 +142,11 @@ pub fn bench_cell(target: &BenchTarget, options: &BenchOptions, budget: Duration
                 note = Some(format!("out of memory at {side}x{side}"));
                 break;
             }
+            // A size below the metric's minimum (MS-SSIM needs 176²) says nothing about the
+            // larger ones: measure those instead of leaving the cell empty.
+            Err(error @ Error::InvalidInput(_)) => {
+                note = Some(format!("skipped {side}x{side}: {error}"));
+            }
             Err(error) => {
                 note = Some(format!("failed at {side}x{side}: {error}"));
                 break;
