@@ -88,8 +88,13 @@ pub fn cpu_plugin() -> PathBuf {
 /// A directory holding only the CPU plugin, for runs that pass it with
 /// `--plugin-dir DIR --no-default-plugins` so that the GPU plugins built beside the
 /// executable stay out of tests that are not about them.
+///
+/// Made once per process: tests run in parallel, and one must not replace the library
+/// while another test's `qscore` is loading it.
 pub fn cpu_only_dir() -> PathBuf {
-    plugin_dir("cpu-only", &[cpu_plugin()])
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| plugin_dir("cpu-only", &[cpu_plugin()]))
+        .clone()
 }
 
 /// A fresh directory containing links (copies where links fail) to `files`.
