@@ -309,16 +309,11 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
             let (luma, luma_words) = upload_rows(client, self.view, &self.info, 0, y0, y1);
             if self.conversion == Conversion::Luma {
                 let scale = 1.0 / (1u32 << (bits - 8)) as f32;
-                launch_packed(
+                Unpacker::new(client, scale, 1, bytes, CODED).launch(
                     client,
-                    &luma,
-                    luma_words,
+                    (&luma, luma_words),
                     &out,
                     (pixels, 0),
-                    scale,
-                    1,
-                    bytes,
-                    CODED,
                 );
                 return Ok(out.into_iter().take(1).collect());
             }
@@ -366,64 +361,79 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
             .plane(0, self.view.width, self.view.height)
             .row_bytes();
         let chunk = (CHUNK_BYTES / row_bytes.max(1)).max(1);
+        let unpacker = Unpacker::new(client, scale, channels, bytes, mode);
         for c0 in (y0..y1).step_by(chunk) {
             let c1 = (c0 + chunk).min(y1);
             let (raw, words) = upload_rows(client, self.view, &self.info, 0, c0, c1);
-            let offset = (c0 - y0) * w;
-            launch_packed(
-                client,
-                &raw,
-                words,
-                &out,
-                (w * (c1 - c0), offset),
-                scale,
-                channels,
-                bytes,
-                mode,
-            );
+            unpacker.launch(client, (&raw, words), &out, (w * (c1 - c0), (c0 - y0) * w));
         }
         debug_assert_eq!(pixels, w * rows);
         Ok(out.into_iter().take(n).collect())
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn launch_packed<R: Runtime>(
-    client: &ComputeClient<R>,
-    raw: &Handle,
-    words: usize,
-    out: &[DevicePlane],
-    (pixels, offset): (usize, usize),
+/// How `packed_planes` converts one image, with its sRGB table already on the device so
+/// that an image uploaded in several chunks sends the table once.
+struct Unpacker {
+    lut: Handle,
+    lut_len: usize,
     scale: f32,
     channels: u32,
     bytes: u32,
     mode: u32,
-) {
-    let table: &[f32] = if mode == SRGB_TO_LINEAR && bytes <= 2 {
-        linear_table(bytes)
-    } else {
-        &[0.0]
-    };
-    let lut = crate::meter::upload(client, f32::as_bytes(table));
-    // SAFETY: `raw` holds `words` 32-bit words, `lut` its table and every output its length.
-    unsafe {
-        packed_planes::launch::<R>(
-            client,
-            crate::grid::cubes_for_units(pixels, 256),
-            CubeDim::new_1d(256),
-            ArrayArg::from_raw_parts(raw.clone(), words),
-            ArrayArg::from_raw_parts(lut, table.len()),
-            out[0].arg(),
-            out[1].arg(),
-            out[2].arg(),
-            pixels,
-            offset,
+}
+
+impl Unpacker {
+    fn new<R: Runtime>(
+        client: &ComputeClient<R>,
+        scale: f32,
+        channels: u32,
+        bytes: u32,
+        mode: u32,
+    ) -> Self {
+        let table: &[f32] = if mode == SRGB_TO_LINEAR && bytes <= 2 {
+            linear_table(bytes)
+        } else {
+            &[0.0]
+        };
+        Self {
+            lut: crate::meter::upload(client, f32::as_bytes(table)),
+            lut_len: table.len(),
             scale,
             channels,
             bytes,
             mode,
-        )
-    };
+        }
+    }
+
+    /// Converts `pixels` pixels of `raw` (`words` 32-bit words) into `out` from `offset` on.
+    fn launch<R: Runtime>(
+        &self,
+        client: &ComputeClient<R>,
+        (raw, words): (&Handle, usize),
+        out: &[DevicePlane],
+        (pixels, offset): (usize, usize),
+    ) {
+        // SAFETY: `raw` holds `words` 32-bit words, `lut` its table and every output its length.
+        unsafe {
+            packed_planes::launch::<R>(
+                client,
+                crate::grid::cubes_for_units(pixels, 256),
+                CubeDim::new_1d(256),
+                ArrayArg::from_raw_parts(raw.clone(), words),
+                ArrayArg::from_raw_parts(self.lut.clone(), self.lut_len),
+                out[0].arg(),
+                out[1].arg(),
+                out[2].arg(),
+                pixels,
+                offset,
+                self.scale,
+                self.channels,
+                self.bytes,
+                self.mode,
+            )
+        };
+    }
 }
 
 /// Plane `index` of a YUV image (rows `y0..y1` of that plane) as integer sample values.
@@ -445,16 +455,11 @@ pub fn yuv_plane<R: Runtime>(
     let (raw, words) = upload_rows(client, view, &info, index, y0, y1);
     let out = outputs(client, g.width, y1 - y0, 1);
     let pixels = g.width * (y1 - y0);
-    launch_packed(
+    Unpacker::new(client, 1.0, 1, g.sample_bytes as u32, CODED).launch(
         client,
-        &raw,
-        words,
+        (&raw, words),
         &out,
         (pixels, 0),
-        1.0,
-        1,
-        g.sample_bytes as u32,
-        CODED,
     );
     Ok(out.into_iter().next().expect("one output"))
 }
