@@ -6,6 +6,7 @@
 //! kernels, memory modes, predictions and the liveness check.
 
 pub mod backend;
+pub mod driver;
 mod filter;
 pub mod grid;
 pub mod kernel_cache;

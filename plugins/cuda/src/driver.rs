@@ -3,6 +3,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void};
 
 use libloading::{Library, Symbol};
+use qscore_cube::driver::{DriverDevice, DriverLibrary};
 
 /// The driver library's file name.
 #[cfg(windows)]
@@ -20,14 +21,6 @@ pub(crate) struct Driver {
     lib: Library,
 }
 
-/// What the plugin reports of one device.
-#[derive(Debug, Clone)]
-pub(crate) struct Device {
-    pub(crate) ordinal: usize,
-    pub(crate) name: String,
-    pub(crate) total_memory: u64,
-}
-
 fn check(what: &str, code: CuResult) -> Result<(), String> {
     if code == 0 {
         Ok(())
@@ -37,8 +30,23 @@ fn check(what: &str, code: CuResult) -> Result<(), String> {
 }
 
 impl Driver {
+    fn symbol<T>(&self, name: &[u8]) -> Result<Symbol<'_, T>, String> {
+        // SAFETY: callers name the symbol's exact C signature as `T`.
+        unsafe { self.lib.get(name) }.map_err(|e| {
+            format!(
+                "the CUDA driver lacks {}: {e}",
+                String::from_utf8_lossy(&name[..name.len() - 1])
+            )
+        })
+    }
+}
+
+impl DriverLibrary for Driver {
+    const WHAT: &'static str = "CUDA driver";
+    const VENDOR: &'static str = "NVIDIA";
+
     /// Loads the driver library and initialises it.
-    pub(crate) fn load() -> Result<Self, String> {
+    fn load() -> Result<Self, String> {
         // SAFETY: loading the vendor's driver runs its initialisers, which is what every
         // CUDA program does; nothing else is executed.
         let lib = unsafe { Library::new(LIBRARY) }
@@ -53,18 +61,8 @@ impl Driver {
         Ok(driver)
     }
 
-    fn symbol<T>(&self, name: &[u8]) -> Result<Symbol<'_, T>, String> {
-        // SAFETY: callers name the symbol's exact C signature as `T`.
-        unsafe { self.lib.get(name) }.map_err(|e| {
-            format!(
-                "the CUDA driver lacks {}: {e}",
-                String::from_utf8_lossy(&name[..name.len() - 1])
-            )
-        })
-    }
-
     /// The driver's version, as `major.minor`.
-    pub(crate) fn version(&self) -> Result<String, String> {
+    fn version(&self) -> Result<String, String> {
         let mut v: c_int = 0;
         // SAFETY: `CUresult cuDriverGetVersion(int*)`.
         unsafe {
@@ -76,7 +74,7 @@ impl Driver {
     }
 
     /// Every device the driver sees.
-    pub(crate) fn devices(&self) -> Result<Vec<Device>, String> {
+    fn devices(&self) -> Result<Vec<DriverDevice>, String> {
         let mut count: c_int = 0;
         // SAFETY: the signatures below are the driver API's:
         // `cuDeviceGetCount(int*)`, `cuDeviceGet(CUdevice*, int)`,
@@ -99,7 +97,7 @@ impl Driver {
                     check("cuDeviceGetName", get_name(name.as_mut_ptr(), 256, device))?;
                     let mut total = 0usize;
                     check("cuDeviceTotalMem", total_mem(&mut total, device))?;
-                    Ok(Device {
+                    Ok(DriverDevice {
                         ordinal: ordinal as usize,
                         name: std::ffi::CStr::from_ptr(name.as_ptr())
                             .to_string_lossy()
@@ -113,7 +111,7 @@ impl Driver {
 
     /// Free memory of device `ordinal` now, through its primary context (the one cubecl
     /// uses too, so no second context is created).
-    pub(crate) fn free_memory(&self, ordinal: usize) -> Result<u64, String> {
+    fn free_memory(&self, ordinal: usize) -> Result<u64, String> {
         // SAFETY: driver API signatures: `cuDeviceGet(CUdevice*, int)`,
         // `cuDevicePrimaryCtxRetain(CUcontext*, CUdevice)`, `cuCtxPushCurrent_v2(CUcontext)`,
         // `cuMemGetInfo_v2(size_t*, size_t*)`, `cuCtxPopCurrent_v2(CUcontext*)`,

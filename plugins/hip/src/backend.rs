@@ -1,26 +1,15 @@
 //! The HIP runtime, behind a probe of its library.
 
-use std::sync::OnceLock;
-
 use cubecl::hip::{AmdDevice, HipRuntime};
-use qscore_core::{BackendFamily, DeviceInfo, DeviceKind, Error};
-use qscore_cube::{Backend, FoundDevice};
+use qscore_core::{BackendFamily, Error};
+use qscore_cube::{Backend, FoundDevice, driver::Probed};
 
 use crate::driver::Driver;
 
 /// HIP devices, found through the runtime library loaded at run time.
 #[derive(Debug, Default)]
 pub(crate) struct HipBackend {
-    driver: OnceLock<Result<Driver, String>>,
-}
-
-impl HipBackend {
-    fn driver(&self) -> Result<&Driver, String> {
-        self.driver
-            .get_or_init(Driver::load)
-            .as_ref()
-            .map_err(Clone::clone)
-    }
+    driver: Probed<Driver>,
 }
 
 impl Backend for HipBackend {
@@ -35,31 +24,10 @@ impl Backend for HipBackend {
     }
 
     fn discover(&self) -> Result<Vec<FoundDevice<AmdDevice>>, String> {
-        let driver = self.driver()?;
-        let version = driver.version()?;
-        let devices = driver.devices()?;
-        if devices.is_empty() {
-            return Err(format!("the HIP runtime {version} sees no device"));
-        }
-        Ok(devices
-            .into_iter()
-            .map(|d| FoundDevice {
-                info: DeviceInfo {
-                    id: d.ordinal as u32,
-                    kind: DeviceKind::DISCRETE_GPU,
-                    vendor: "AMD".into(),
-                    model: d.name.into(),
-                    driver_version: version.as_str().into(),
-                    total_memory: d.total_memory,
-                },
-                device: AmdDevice { index: d.ordinal },
-            })
-            .collect())
+        self.driver.discover(|index| AmdDevice { index })
     }
 
     fn free_memory(&self, found: &FoundDevice<AmdDevice>) -> Result<u64, Error> {
-        self.driver()
-            .and_then(|d| d.free_memory(found.device.index))
-            .map_err(Error::DeviceLost)
+        self.driver.free_memory(found.device.index)
     }
 }

@@ -3,6 +3,7 @@
 use std::ffi::{c_char, c_int, c_uint};
 
 use libloading::{Library, Symbol};
+use qscore_cube::driver::{DriverDevice, DriverLibrary};
 
 /// The HIP runtime library's file names, most specific first.
 #[cfg(windows)]
@@ -18,14 +19,6 @@ pub(crate) struct Driver {
     lib: Library,
 }
 
-/// What the plugin reports of one device.
-#[derive(Debug, Clone)]
-pub(crate) struct Device {
-    pub(crate) ordinal: usize,
-    pub(crate) name: String,
-    pub(crate) total_memory: u64,
-}
-
 fn check(what: &str, code: HipError) -> Result<(), String> {
     if code == 0 {
         Ok(())
@@ -35,8 +28,23 @@ fn check(what: &str, code: HipError) -> Result<(), String> {
 }
 
 impl Driver {
+    fn symbol<T>(&self, name: &[u8]) -> Result<Symbol<'_, T>, String> {
+        // SAFETY: callers name the symbol's exact C signature as `T`.
+        unsafe { self.lib.get(name) }.map_err(|e| {
+            format!(
+                "the HIP runtime lacks {}: {e}",
+                String::from_utf8_lossy(&name[..name.len() - 1])
+            )
+        })
+    }
+}
+
+impl DriverLibrary for Driver {
+    const WHAT: &'static str = "HIP runtime";
+    const VENDOR: &'static str = "AMD";
+
     /// Loads the HIP runtime and initialises it.
-    pub(crate) fn load() -> Result<Self, String> {
+    fn load() -> Result<Self, String> {
         let mut errors = Vec::new();
         for name in LIBRARIES {
             // SAFETY: loading the vendor's runtime runs its initialisers, as any HIP program does.
@@ -60,18 +68,8 @@ impl Driver {
         ))
     }
 
-    fn symbol<T>(&self, name: &[u8]) -> Result<Symbol<'_, T>, String> {
-        // SAFETY: callers name the symbol's exact C signature as `T`.
-        unsafe { self.lib.get(name) }.map_err(|e| {
-            format!(
-                "the HIP runtime lacks {}: {e}",
-                String::from_utf8_lossy(&name[..name.len() - 1])
-            )
-        })
-    }
-
     /// The driver's version number as HIP reports it.
-    pub(crate) fn version(&self) -> Result<String, String> {
+    fn version(&self) -> Result<String, String> {
         let mut v: c_int = 0;
         // SAFETY: `hipError_t hipDriverGetVersion(int*)`.
         unsafe {
@@ -83,7 +81,7 @@ impl Driver {
     }
 
     /// Every device the runtime sees.
-    pub(crate) fn devices(&self) -> Result<Vec<Device>, String> {
+    fn devices(&self) -> Result<Vec<DriverDevice>, String> {
         let mut count: c_int = 0;
         // SAFETY: HIP runtime signatures: `hipGetDeviceCount(int*)`,
         // `hipDeviceGetName(char*, int, hipDevice_t)`, `hipDeviceTotalMem(size_t*, hipDevice_t)`.
@@ -104,7 +102,7 @@ impl Driver {
                     )?;
                     let mut total = 0usize;
                     check("hipDeviceTotalMem", total_mem(&mut total, ordinal))?;
-                    Ok(Device {
+                    Ok(DriverDevice {
                         ordinal: ordinal as usize,
                         name: std::ffi::CStr::from_ptr(name.as_ptr())
                             .to_string_lossy()
@@ -117,7 +115,7 @@ impl Driver {
     }
 
     /// Free memory of device `ordinal` now.
-    pub(crate) fn free_memory(&self, ordinal: usize) -> Result<u64, String> {
+    fn free_memory(&self, ordinal: usize) -> Result<u64, String> {
         // SAFETY: `hipSetDevice(int)` and `hipMemGetInfo(size_t*, size_t*)`; the current
         // device is per thread, so setting it here affects only this query's thread.
         unsafe {
