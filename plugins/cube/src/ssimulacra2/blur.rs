@@ -199,8 +199,30 @@ fn fma_probe(x: &mut Array<f32>) {
 }
 
 /// Whether the device's `fma` rounds once: `(1 + ε)² − (1 + 2ε)` is `ε²` fused and 0 when
-/// the product is rounded first. One tiny launch and read-back.
+/// the product is rounded first.
+///
+/// The answer is a property of the runtime's compiler and driver, so it is probed once per
+/// runtime in the process rather than on every prepare (it costs a synchronous read-back).
+/// A plugin drives one runtime and, for wgpu, one adapter.
 pub(crate) fn fma_is_fused<R: Runtime>(client: &ComputeClient<R>) -> bool {
+    static KNOWN: std::sync::Mutex<Vec<(std::any::TypeId, bool)>> =
+        std::sync::Mutex::new(Vec::new());
+    let runtime = std::any::TypeId::of::<R>();
+    let known = |list: &Vec<(std::any::TypeId, bool)>| {
+        list.iter().find(|(t, _)| *t == runtime).map(|(_, f)| *f)
+    };
+    if let Some(fused) = known(&KNOWN.lock().unwrap_or_else(|e| e.into_inner())) {
+        return fused;
+    }
+    let fused = probe_fma(client);
+    KNOWN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((runtime, fused));
+    fused
+}
+
+fn probe_fma<R: Runtime>(client: &ComputeClient<R>) -> bool {
     let a = 1.0f32 + f32::EPSILON;
     let v = [a, a, -(a * a), 0.0];
     let h = client.create_from_slice(f32::as_bytes(&v));
