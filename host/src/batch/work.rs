@@ -148,7 +148,7 @@ impl<'a> Admitter<'a> {
 
     fn resolve(&self, path: &str) -> PathBuf {
         let path = Path::new(path);
-        if path.is_absolute() {
+        if path.is_absolute() || self.folder == Path::new(".") {
             path.to_path_buf()
         } else {
             self.folder.join(path)
