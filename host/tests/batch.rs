@@ -851,3 +851,179 @@ fn video_rows_go_through_the_video_path() {
     );
     assert_eq!(row["width"], "576");
 }
+
+/// Unmounts a test filesystem when dropped.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Fills the filesystem holding `path` by writing zeros to it, leaving about `leave`
+/// bytes free.
+fn fill(path: &Path, leave: u64) {
+    let mut file = std::fs::File::create(path).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    let mut written = 0u64;
+    while file.write_all(&block).is_ok() {
+        written += block.len() as u64;
+    }
+    let _ = file.sync_all();
+    if leave > 0 {
+        file.set_len(written.saturating_sub(leave)).unwrap();
+        file.sync_all().unwrap();
+    }
+}
+
+fn journal_lines_are_whole(journal: &Path) -> usize {
+    let text = std::fs::read_to_string(journal).unwrap_or_default();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "partial line in {}",
+        journal.display()
+    );
+    for line in text.lines() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    }
+    text.lines().count()
+}
+
+#[test]
+fn a_full_disk_stops_the_run_cleanly_and_it_resumes_once_space_is_freed() {
+    let dir = scratch("full-disk");
+    let mnt = dir.join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("QSCORE_REQUIRE_TMPFS").is_none(),
+            "QSCORE_REQUIRE_TMPFS is set but `mount -t tmpfs` failed (the test needs root)"
+        );
+        println!(
+            "skipped: cannot mount a small tmpfs here (needs root; QSCORE_REQUIRE_TMPFS makes this a failure)"
+        );
+        return;
+    }
+    let _mount = Mount(mnt.clone());
+    let manifest = tiny_corpus(&dir, 4, 400);
+    let m = manifest.display().to_string();
+    let reference = dir.join("reference.jsonl");
+    let out = batch(
+        &dir,
+        &[
+            &m,
+            "-o",
+            &reference.display().to_string(),
+            "--metric",
+            "psnr,ssim",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out_path = mnt.join("out.jsonl");
+    let o = out_path.display().to_string();
+    let journal = mnt.join("out.jsonl.journal.jsonl");
+    let filler = mnt.join("filler");
+
+    // Too little space to start: refused up front, nothing written.
+    fill(&filler, 200 * 1024);
+    let out = batch(&dir, &[&m, "-o", &o, "--metric", "psnr,ssim"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("out of disk space"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(&mnt.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!journal.exists());
+    std::fs::remove_file(&filler).unwrap();
+
+    // Space runs out while running: the run stops, every journal line is whole.
+    let mut child = batch_command(&dir, &[&m, "-o", &o, "--metric", "psnr,ssim"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waited = Instant::now();
+    while !std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before any row was journaled"
+        );
+        assert!(waited.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    fill(&filler, 0);
+    let out = child.wait_with_output().unwrap();
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(message.contains("out of disk space"), "{message}");
+    assert!(message.contains(&mnt.display().to_string()), "{message}");
+    let journaled = journal_lines_are_whole(&journal);
+    assert!(journaled < 1600, "the run was not stopped");
+    assert!(!out_path.exists(), "an output was written on a full disk");
+    assert!(!mnt.join("out.jsonl.tmp").exists());
+    println!(
+        "stopped with {journaled} rows journaled: {}",
+        message.trim()
+    );
+
+    // Space freed: the same command finishes the run.
+    std::fs::remove_file(&filler).unwrap();
+    let out = batch(&dir, &[&m, "-o", &o, "--metric", "psnr,ssim"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{journaled} skipped as already done")),
+        "{}",
+        stderr(&out)
+    );
+    let (got, expected) = (rows_of(&out_path), rows_of(&reference));
+    assert_eq!(got.len(), 1600);
+    for (key, row) in &expected {
+        for column in ["distorted", "label", "psnr", "ssim"] {
+            assert_eq!(row[column], got[key][column], "{key} {column}");
+        }
+    }
+}
+
+#[test]
+fn a_pair_over_the_task_timeout_is_a_timeout_failure() {
+    let dir = scratch("timeout");
+    let manifest = tiny_corpus(&dir, 1, 3);
+    let out_path = dir.join("out.csv");
+    let out = batch(
+        &dir,
+        &[
+            &manifest.display().to_string(),
+            "-o",
+            &out_path.display().to_string(),
+            "--metric",
+            "psnr",
+            "--task-timeout",
+            "0.000001",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let ledger = std::fs::read_to_string(dir.join("out.csv.failures.jsonl")).unwrap();
+    let lines: Vec<Value> = ledger
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        assert_eq!(line["stage"], "timeout", "{line}");
+        assert!(
+            line["reason"].as_str().unwrap().contains("--task-timeout"),
+            "{line}"
+        );
+    }
+}

@@ -33,16 +33,17 @@ pub enum BatchError {
     },
     /// The disk is (about to be) full; everything finished so far is in the journal.
     #[error(
-        "{path}: out of disk space ({available} bytes free, about {needed} needed); \
-         free some space and run the same command again to resume"
+        "{path}: out of disk space ({}); free some space and run the same command again \
+         to resume",
+        space_text(*.available, *.needed)
     )]
     OutOfSpace {
         /// The file or folder that needs the space.
         path: PathBuf,
         /// Bytes free.
         available: u64,
-        /// Bytes estimated to be needed.
-        needed: u64,
+        /// Bytes estimated to be needed (`None`: a write found the disk full).
+        needed: Option<u64>,
     },
     /// A request that cannot work for any row (unknown metric, no `--metric` and no
     /// metric column, a bad option).
@@ -71,6 +72,13 @@ pub enum BatchError {
         /// The row key.
         key: String,
     },
+}
+
+fn space_text(available: u64, needed: Option<u64>) -> String {
+    match needed {
+        Some(needed) => format!("{available} bytes free, about {needed} needed"),
+        None => format!("a write failed with {available} bytes free"),
+    }
 }
 
 impl BatchError {

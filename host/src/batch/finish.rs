@@ -35,7 +35,7 @@ fn write_error(path: &Path, error: &io::Error) -> BatchError {
         BatchError::OutOfSpace {
             path: path.to_path_buf(),
             available: available_bytes(&folder_of(path)).unwrap_or(0),
-            needed: 0,
+            needed: None,
         }
     } else {
         BatchError::write(path, error)

@@ -149,7 +149,7 @@ fn open_line_file(path: &Path) -> Result<LineFile, BatchError> {
             BatchError::OutOfSpace {
                 path: path.to_path_buf(),
                 available: available_bytes(&folder_of(path)).unwrap_or(0),
-                needed: 0,
+                needed: None,
             }
         } else {
             BatchError::write(path, &e)
@@ -235,7 +235,7 @@ pub fn run_batch(
         return Err(BatchError::OutOfSpace {
             path: folder,
             available,
-            needed,
+            needed: Some(needed),
         });
     }
 

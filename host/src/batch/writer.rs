@@ -144,7 +144,7 @@ impl Writer {
                 return Err(if is_out_of_space(&error) {
                     BatchError::OutOfSpace {
                         available: available_bytes(&path).unwrap_or(0),
-                        needed: 0,
+                        needed: None,
                         path,
                     }
                 } else {
@@ -168,7 +168,7 @@ impl Writer {
             return Err(BatchError::OutOfSpace {
                 path: self.folder.clone(),
                 available,
-                needed,
+                needed: Some(needed),
             });
         }
         Ok(())
