@@ -129,6 +129,20 @@ fn number(value: &Value) -> f64 {
         .unwrap_or_else(|| panic!("{value} is not a number"))
 }
 
+/// The row keys of a table in its order (after [`rows_of`] converted it).
+fn keys_in_order(table: &Path) -> Vec<String> {
+    std::fs::read_to_string(table.with_extension("check.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["row_key"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 /// A tiny seeded generator (xorshift), so a failing run can be repeated from its seed.
 struct Rng(u64);
 
@@ -174,6 +188,7 @@ fn killed_at_random_moments_then_resumed_gives_exactly_the_uninterrupted_rows() 
     assert!(out.status.success(), "{}", stderr(&out));
     let full_run = started.elapsed();
     let expected = rows_of(&reference);
+    let expected_order = keys_in_order(&reference);
     assert_eq!(expected.len(), 480);
 
     let seed = std::env::var("QSCORE_KILL_SEED")
@@ -248,6 +263,18 @@ fn killed_at_random_moments_then_resumed_gives_exactly_the_uninterrupted_rows() 
         assert!(!PathBuf::from(format!("{out_text}.tmp")).exists());
         let got = rows_of(&out_path);
         assert_eq!(got.len(), expected.len(), "round {round} (seed {seed})");
+        // Manifest order, however the run was cut up.
+        assert_eq!(
+            keys_in_order(&out_path),
+            expected_order,
+            "round {round} (seed {seed})"
+        );
+        if out_path.extension().is_some_and(|e| e == "jsonl") {
+            assert!(
+                std::fs::read(&out_path).unwrap() == std::fs::read(&reference).unwrap(),
+                "round {round}: not byte-identical to the uninterrupted run (seed {seed})"
+            );
+        }
         for (key, row) in &expected {
             let other = &got[key];
             for column in ["reference", "distorted", "label", "backends"] {

@@ -4,14 +4,16 @@
 
 use std::{
     collections::{HashMap, HashSet, hash_map::Entry},
-    fs, io,
+    fs::{self, File},
+    io::{self, BufRead, BufReader},
+    os::unix::fs::FileExt,
     path::{Path, PathBuf},
 };
 
 use super::{
     BatchError,
     journal::{LineFile, read_lines, sync_dir},
-    record::{ledger_key, parse_journal_line},
+    record::{journal_position, ledger_key, parse_journal_line},
     row::{OutRow, SchemaBuilder},
     space::{available_bytes, is_out_of_space},
     table::{Format, TableSink, create_table, read_table},
@@ -51,8 +53,41 @@ fn journal_rows(journal: &Path) -> Result<impl Iterator<Item = OutRow>, BatchErr
         .filter_map(|line| parse_journal_line(&line)))
 }
 
-/// Writes `out` from its previous rows (kept as they are) and the journal's, each key
-/// once, then removes the journal. Returns the keys written.
+/// Where each journal row to write lies, in manifest order: (manifest line, offset,
+/// length). Rows already in the output, and repeats of a key, are left out. This is 20
+/// bytes a row, so the journal itself never has to be held in memory to be sorted.
+fn journal_order(journal: &Path, skip: &HashSet<u64>) -> Result<Vec<(u64, u64, u32)>, BatchError> {
+    let mut order = Vec::new();
+    let file = match File::open(journal) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(order),
+        Err(e) => return Err(BatchError::write(journal, &e)),
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut seen = HashSet::new();
+    let (mut offset, mut buffer) = (0u64, Vec::new());
+    loop {
+        buffer.clear();
+        let n = reader
+            .read_until(b'\n', &mut buffer)
+            .map_err(|e| BatchError::write(journal, &e))?;
+        if n == 0 || buffer.last() != Some(&b'\n') {
+            break;
+        }
+        if let Some((key, line)) = std::str::from_utf8(&buffer).ok().and_then(journal_position)
+            && !skip.contains(&key)
+            && seen.insert(key)
+        {
+            order.push((line, offset, (n - 1) as u32));
+        }
+        offset += n as u64;
+    }
+    order.sort_unstable();
+    Ok(order)
+}
+
+/// Writes `out` from its previous rows (kept as they are, first) and then the journal's
+/// in manifest order, each key once, then removes the journal. Returns the keys written.
 pub(crate) fn assemble(
     out: &Path,
     format: Format,
@@ -90,8 +125,22 @@ pub(crate) fn assemble(
                 }
             }
         }
-        for row in journal_rows(journal)? {
-            if written.insert(row.key) {
+        let order = journal_order(journal, &written)?;
+        if !order.is_empty() {
+            let file = File::open(journal).map_err(|e| BatchError::write(journal, &e))?;
+            let mut buffer = Vec::new();
+            for (_, offset, len) in order {
+                buffer.resize(len as usize, 0);
+                file.read_exact_at(&mut buffer, offset)
+                    .map_err(|e| BatchError::write(journal, &e))?;
+                let row = std::str::from_utf8(&buffer)
+                    .ok()
+                    .and_then(parse_journal_line)
+                    .ok_or_else(|| BatchError::Table {
+                        path: journal.to_path_buf(),
+                        reason: format!("unreadable line at byte {offset}"),
+                    })?;
+                written.insert(row.key);
                 sink.write_row(&row).map_err(|e| write_error(&tmp, &e))?;
             }
         }

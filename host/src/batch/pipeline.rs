@@ -366,6 +366,7 @@ impl<'a> Coordinator<'a> {
         }
         self.emit(Event::Done(DoneRow {
             key: work.key,
+            line: work.line,
             carried: work.carried,
             scores,
             backends,

@@ -13,6 +13,8 @@ use crate::Backend;
 #[derive(Debug, Clone)]
 pub(crate) struct DoneRow {
     pub(crate) key: u64,
+    /// Its manifest line: the final table is in manifest order.
+    pub(crate) line: u64,
     pub(crate) carried: Vec<(String, String)>,
     pub(crate) scores: Vec<(String, f64)>,
     pub(crate) backends: Vec<(String, Backend)>,
@@ -82,12 +84,24 @@ impl DoneRow {
             .collect();
         json!({
             KEY_COLUMN: key_text(self.key),
+            "line": self.line,
             "carried": carried,
             "scores": scores,
             BACKENDS_COLUMN: backends_text(&self.backends),
         })
         .to_string()
     }
+}
+
+/// The key and manifest line of a journal line.
+pub(crate) fn journal_position(line: &str) -> Option<(u64, u64)> {
+    #[derive(serde::Deserialize)]
+    struct Position<'a> {
+        row_key: &'a str,
+        line: u64,
+    }
+    let position: Position<'_> = serde_json::from_str(line).ok()?;
+    Some((parse_key(position.row_key)?, position.line))
 }
 
 /// Reads a journal line back into an output row; `None` for a line that is not one.
@@ -143,6 +157,7 @@ mod tests {
     fn journal_lines_read_back_with_types_and_infinities() {
         let row = DoneRow {
             key: 0x0123_4567_89ab_cdef,
+            line: 7,
             carried: vec![
                 ("reference".into(), "a.png".into()),
                 ("crf".into(), "23".into()),
@@ -157,6 +172,10 @@ mod tests {
             )],
         };
         let back = parse_journal_line(&row.journal_line()).unwrap();
+        assert_eq!(
+            super::journal_position(&row.journal_line()),
+            Some((row.key, 7))
+        );
         assert_eq!(back.key, row.key);
         assert_eq!(back.cells[1], ("crf".into(), Cell::Text("23".into())));
         assert_eq!(back.cells[2], ("psnr".into(), Cell::Num(f64::INFINITY)));
