@@ -112,13 +112,13 @@ pub fn ledger_path(out: &Path) -> PathBuf {
     beside(out, ".failures.jsonl")
 }
 
-/// Keys of rows already finished (the output and the journal), and how many the journal holds.
+/// Keys of rows already finished (the output and the journal), and how many only the
+/// journal holds.
 fn finished_keys(
     out: &Path,
     journal: &Path,
-) -> Result<(std::collections::HashSet<u64>, u64, u64), BatchError> {
+) -> Result<(std::collections::HashSet<u64>, u64), BatchError> {
     let mut done = std::collections::HashSet::new();
-    let mut output_rows = 0;
     if out.exists() {
         for row in read_table(out)?.rows {
             let row = row.map_err(|reason| BatchError::Table {
@@ -126,7 +126,6 @@ fn finished_keys(
                 reason,
             })?;
             done.insert(row.key);
-            output_rows += 1;
         }
     }
     let mut journaled = 0;
@@ -140,7 +139,7 @@ fn finished_keys(
             }
         }
     }
-    Ok((done, output_rows, journaled))
+    Ok((done, journaled))
 }
 
 fn open_line_file(path: &Path) -> Result<LineFile, BatchError> {
@@ -189,7 +188,7 @@ pub fn run_batch(
     // A temporary table left by a run killed while writing it is of no use.
     let _ = std::fs::remove_file(beside(out, ".tmp"));
 
-    let (done, output_rows_before, journaled_before) = finished_keys(out, &journal)?;
+    let (done, journaled_before) = finished_keys(out, &journal)?;
     let mut failed = std::collections::HashSet::new();
     if let Some(lines) = read_lines(&ledger).map_err(|e| BatchError::write(&ledger, &e))? {
         for line in lines.map_while(Result::ok) {
@@ -338,7 +337,6 @@ pub fn run_batch(
         finished_keys(out, &journal)?.0
     };
     summary.output_rows = keys.len() as u64;
-    let _ = output_rows_before;
     summary.failing = compact_ledger(&ledger, &keys)?;
     let (hits, misses) = scheduler.reference_counts();
     summary.reference_hits = hits;

@@ -17,7 +17,10 @@ pub(crate) fn available_bytes(path: &Path) -> io::Result<u64> {
     }
     // SAFETY: statvfs returned 0, so it filled `stats`.
     let stats = unsafe { stats.assume_init() };
-    Ok(u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
+    // The fields are narrower than u64 on some targets.
+    #[allow(clippy::useless_conversion)]
+    let (blocks, size) = (u64::from(stats.f_bavail), u64::from(stats.f_frsize));
+    Ok(blocks.saturating_mul(size))
 }
 
 /// How much a run will write, per row.

@@ -90,7 +90,6 @@ impl Writer {
                         }
                         unsynced = Counts::default();
                         oldest = None;
-                        self.progress.update(&counts);
                     }
                     Err(error) => {
                         stop.store(true, Ordering::SeqCst);
@@ -98,6 +97,8 @@ impl Writer {
                     }
                 }
             }
+            // Also while nothing finishes (a long clip), so that logs show the run is alive.
+            self.progress.update(&counts);
             if failure.is_none() && last_space.elapsed() >= SPACE_EVERY {
                 last_space = Instant::now();
                 let done = counts.scored + counts.failed;
