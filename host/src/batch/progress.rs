@@ -48,10 +48,8 @@ impl Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template("{bar:30} {pos}/{len} rows  {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.enable_steady_tick(Duration::from_millis(250));
             bar
@@ -68,10 +66,17 @@ impl Progress {
     /// Shows the latest counts.
     pub(crate) fn update(&mut self, counts: &Counts) {
         let done = counts.scored + counts.failed;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let rate = done as f64 / elapsed.max(1e-9);
+        let eta = if rate > 0.0 && self.total > done {
+            format!("{:.0} s", (self.total - done) as f64 / rate)
+        } else {
+            "-".into()
+        };
         if let Some(bar) = &self.bar {
             bar.set_position(done);
             bar.set_message(format!(
-                "failed {}  [{}]",
+                "{rate:.1} rows/s  ETA {eta}  failed {}  [{}]",
                 counts.failed,
                 counts.backends_text()
             ));
@@ -81,13 +86,6 @@ impl Progress {
             return;
         }
         self.last_log = Instant::now();
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let rate = done as f64 / elapsed.max(1e-9);
-        let eta = if rate > 0.0 && self.total > done {
-            format!("{:.0} s", (self.total - done) as f64 / rate)
-        } else {
-            "-".into()
-        };
         eprintln!(
             "qscore: batch: {done}/{} rows ({} scored, {} failed), {rate:.1} rows/s, ETA {eta}, backends: {}",
             self.total,
