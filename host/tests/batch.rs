@@ -22,12 +22,21 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Set in a copy of this test process run inside a user and mount namespace (see the
+/// full-disk test): the plugin directory its parent prepared.
+const CHILD_PLUGINS: &str = "QSCORE_BATCH_TEST_PLUGINS";
+
+/// The CPU-only plugin directory (a child process must not rebuild or replace it).
+fn plugin_dir() -> PathBuf {
+    std::env::var_os(CHILD_PLUGINS).map_or_else(support::cpu_only_dir, PathBuf::from)
+}
+
 fn batch_command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qscore"));
     cmd.arg("batch")
         .args(args)
         .arg("--plugin-dir")
-        .arg(support::cpu_only_dir())
+        .arg(plugin_dir())
         .arg("--no-default-plugins")
         .arg("--cache-dir")
         .arg(dir.join("cache"))
@@ -586,16 +595,14 @@ fn every_bad_input_lands_in_the_ledger_with_its_reason_while_good_rows_are_score
         &["manifest.csv", "-o", "out.jsonl", "--metric", "psnr"],
     );
     cmd.current_dir(&dir);
-    // Root reads anything: drop to an unprivileged user so that permissions apply.
+    // Root reads anything: without the capabilities that override file permissions
+    // (still uid 0, so every other file stays reachable), permissions apply to it too.
     let root = unsafe { libc::geteuid() } == 0;
     if root {
-        for path in [&dir, &bad] {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).unwrap();
-        }
         let program = cmd.get_program().to_owned();
         let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
         cmd = Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        cmd.args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
             .arg(program)
             .args(args)
             .current_dir(&dir)
@@ -917,27 +924,83 @@ fn journal_lines_are_whole(journal: &Path) -> usize {
     text.lines().count()
 }
 
-#[test]
-fn a_full_disk_stops_the_run_cleanly_and_it_resumes_once_space_is_freed() {
-    let dir = scratch("full-disk");
-    let mnt = dir.join("mnt");
-    std::fs::create_dir_all(&mnt).unwrap();
-    let mounted = Command::new("mount")
+fn mount_tmpfs(mnt: &Path) -> bool {
+    Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
-        .arg(&mnt)
+        .arg(mnt)
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+        .is_ok_and(|s| s.success())
+}
+
+const FULL_DISK_TEST: &str = "a_full_disk_stops_the_run_cleanly_and_it_resumes_once_space_is_freed";
+
+/// Mounting needs root: as root, the test mounts its tmpfs directly; otherwise it runs
+/// itself again inside a new user and mount namespace (`unshare --user --map-root-user
+/// --mount`), where it may mount. `QSCORE_FULL_DISK_VIA_UNSHARE` forces the second way.
+#[test]
+fn a_full_disk_stops_the_run_cleanly_and_it_resumes_once_space_is_freed() {
+    let in_child = std::env::var_os(CHILD_PLUGINS).is_some();
+    let dir = scratch(if in_child {
+        "full-disk-ns"
+    } else {
+        "full-disk"
+    });
+    let mnt = dir.join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let force_unshare = std::env::var_os("QSCORE_FULL_DISK_VIA_UNSHARE").is_some();
+    if in_child || (!force_unshare && mount_tmpfs(&mnt)) {
+        if in_child {
+            assert!(
+                mount_tmpfs(&mnt),
+                "mount -t tmpfs failed inside the namespace"
+            );
+        }
+        full_disk_scenario(&dir, &mnt);
+        println!("full-disk scenario ran");
+        return;
+    }
+    let plugins = support::cpu_only_dir();
+    let child = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "--"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", FULL_DISK_TEST, "--nocapture", "--test-threads=1"])
+        .env(CHILD_PLUGINS, &plugins)
+        .env("QSCORE_TEST_PREBUILT", "1")
+        .output();
+    let ran = child
+        .as_ref()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("full-disk scenario ran"));
+    if let Ok(out) = &child
+        && !ran
+        && String::from_utf8_lossy(&out.stdout).contains(FULL_DISK_TEST)
+    {
+        // The test ran in the namespace and failed there.
+        panic!(
+            "full-disk test failed inside the namespace:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    if !ran {
+        let why = child.map_or_else(
+            |e| e.to_string(),
+            |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+        );
         assert!(
             std::env::var_os("QSCORE_REQUIRE_TMPFS").is_none(),
-            "QSCORE_REQUIRE_TMPFS is set but `mount -t tmpfs` failed (the test needs root)"
+            "QSCORE_REQUIRE_TMPFS is set but no tmpfs could be mounted (not root, and unshare: {why})"
         );
         println!(
-            "skipped: cannot mount a small tmpfs here (needs root; QSCORE_REQUIRE_TMPFS makes this a failure)"
+            "skipped: cannot mount a small tmpfs here (not root, and unshare: {why}); QSCORE_REQUIRE_TMPFS makes this a failure"
         );
         return;
     }
+    println!("full-disk scenario ran in a user and mount namespace");
+}
+
+fn full_disk_scenario(dir: &Path, mnt: &Path) {
+    let (dir, mnt) = (dir.to_path_buf(), mnt.to_path_buf());
     let _mount = Mount(mnt.clone());
     let manifest = tiny_corpus(&dir, 4, 400);
     let m = manifest.display().to_string();
