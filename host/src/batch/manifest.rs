@@ -109,6 +109,12 @@ impl Manifest {
                 for field in &header {
                     let name = std::str::from_utf8(field)
                         .map_err(|_| manifest_error(&self.path, "header is not valid UTF-8"))?;
+                    // Spreadsheets often start a CSV file with a byte-order mark.
+                    let name = if names.is_empty() {
+                        name.trim_start_matches('\u{feff}')
+                    } else {
+                        name
+                    };
                     names.push(name.trim().to_owned());
                 }
                 check_header(&self.path, &names)?;
