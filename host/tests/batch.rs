@@ -1117,3 +1117,27 @@ fn a_pair_over_the_task_timeout_is_a_timeout_failure() {
         );
     }
 }
+
+#[test]
+fn an_empty_manifest_gives_an_empty_table_that_a_rerun_accepts() {
+    let dir = scratch("empty");
+    let manifest = dir.join("m.csv");
+    std::fs::write(&manifest, "reference,distorted\n").unwrap();
+    for format in ["csv", "jsonl", "parquet"] {
+        let out_path = dir.join(format!("out.{format}"));
+        for _ in 0..2 {
+            let out = batch(
+                &dir,
+                &[
+                    &manifest.display().to_string(),
+                    "-o",
+                    &out_path.display().to_string(),
+                    "--metric",
+                    "psnr",
+                ],
+            );
+            assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        }
+        assert!(rows_of(&out_path).is_empty());
+    }
+}

@@ -134,8 +134,13 @@ impl SchemaBuilder {
         }
     }
 
-    /// The columns: existing order first, new ones grouped, `backends` and `row_key` last.
-    pub(crate) fn columns(&self) -> Vec<Column> {
+    /// The columns: existing order first, new ones grouped, `backends` and `row_key` last
+    /// (present even in a table without rows, so that it reads back as a qscore table).
+    pub(crate) fn columns(&mut self) -> Vec<Column> {
+        for meta in [BACKENDS_COLUMN, KEY_COLUMN] {
+            let i = self.add(Group::Meta, meta);
+            self.text[i] = true;
+        }
         let mut order: Vec<usize> = (0..self.order.len()).collect();
         // Stable: names keep their first-seen order inside each group.
         order.sort_by_key(|&i| self.order[i].0);

@@ -63,7 +63,8 @@ pub(crate) fn read_table(path: &Path) -> Result<TableReader, BatchError> {
         Format::Parquet => super::parquet_table::read(path),
     }
     .map_err(error)?;
-    if !table.columns.iter().any(|c| c.name == KEY_COLUMN) {
+    // An empty JSONL table names no columns.
+    if !table.columns.is_empty() && !table.columns.iter().any(|c| c.name == KEY_COLUMN) {
         return Err(error(format!(
             "has no {KEY_COLUMN:?} column, so it is not a qscore batch output"
         )));
