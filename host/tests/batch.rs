@@ -1141,3 +1141,36 @@ fn an_empty_manifest_gives_an_empty_table_that_a_rerun_accepts() {
         assert!(rows_of(&out_path).is_empty());
     }
 }
+
+#[test]
+fn rows_with_their_own_metrics_share_one_table_with_nulls_where_a_score_is_missing() {
+    let dir = scratch("row-metrics");
+    let manifest = tiny_corpus(&dir, 1, 2);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut lines = text.lines();
+    let mut rewritten = format!("{},metric\n", lines.next().unwrap());
+    for (line, metric) in lines.zip(["psnr", "\"ssim,psnr\""]) {
+        rewritten.push_str(&format!("{line},{metric}\n"));
+    }
+    std::fs::write(&manifest, rewritten).unwrap();
+    let out_path = dir.join("out.parquet");
+    let out = batch(
+        &dir,
+        &[
+            &manifest.display().to_string(),
+            "-o",
+            &out_path.display().to_string(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = rows_of(&out_path);
+    assert_eq!(rows.len(), 2);
+    let only_psnr = rows.values().find(|r| r["metric"] == "psnr").unwrap();
+    let both = rows.values().find(|r| r["metric"] == "ssim,psnr").unwrap();
+    assert!(only_psnr["ssim"].is_null(), "{only_psnr}");
+    assert!(
+        only_psnr["psnr"].as_f64().is_some() && both["ssim"].as_f64().is_some(),
+        "{both}"
+    );
+    assert_eq!(both["backends"], "ssim=cpu,psnr=cpu");
+}
