@@ -46,7 +46,12 @@ fn qscore(args: &[&str], clips: &[&Path]) -> std::process::Output {
         .args(clips)
         .args(["--size", "576x324", "--pix-fmt", "yuv420p10le"])
         .args(args)
-        .args(["--no-bench", "--json", "--no-default-plugins", "--plugin-dir"])
+        .args([
+            "--no-bench",
+            "--json",
+            "--no-default-plugins",
+            "--plugin-dir",
+        ])
         .arg(plugins())
         .env_remove("QSCORE_PLUGIN_PATH")
         .output()
@@ -122,7 +127,11 @@ fn sample_pair_and_identity_give_libvmafs_golden_values() {
             }
         }
         // `scores` holds the means over frames.
-        let mean = frames.iter().map(|f| f["vmaf"].as_f64().unwrap()).sum::<f64>() / 3.0;
+        let mean = frames
+            .iter()
+            .map(|f| f["vmaf"].as_f64().unwrap())
+            .sum::<f64>()
+            / 3.0;
         assert!((line["scores"]["vmaf"].as_f64().unwrap() - mean).abs() < 1e-9);
     }
 }
@@ -171,7 +180,10 @@ fn models_and_threads_are_parameters() {
     let neg = vmaf_with(&["vmaf.model=vmaf_v0.6.1neg"]);
     let four_k = vmaf_with(&["vmaf.model=vmaf_4k_v0.6.1"]);
     assert!((default - 82.5652).abs() < 1e-4, "{default}");
-    assert!(neg < default - 0.5 && neg > 50.0, "neg {neg}, default {default}");
+    assert!(
+        neg < default - 0.5 && neg > 50.0,
+        "neg {neg}, default {default}"
+    );
     assert!(
         (four_k - default).abs() > 0.5 && four_k > 0.0 && four_k <= 100.0,
         "4k {four_k}"
@@ -209,8 +221,30 @@ fn a_bad_clip_fails_alone_and_the_others_are_scored() {
     let golden_d = golden("distorted")["score"].as_f64().unwrap();
     let golden_i = golden("identity")["score"].as_f64().unwrap();
     assert!((lines[0]["scores"]["vmaf"].as_f64().unwrap() - golden_d).abs() < 0.5e-4);
-    assert!(lines[1]["error"].as_str().unwrap().contains("truncated.yuv"));
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("truncated.yuv")
+    );
     assert!((lines[2]["scores"]["vmaf"].as_f64().unwrap() - golden_i).abs() < 0.5e-4);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("truncated.yuv"), "{stderr}");
+}
+
+#[test]
+fn images_are_refused_for_vmaf_with_the_reason() {
+    let image = support::data("images/flower_512.png");
+    let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .arg("score")
+        .args([&image, &image])
+        .args(["--metric", "vmaf", "--no-bench", "--no-default-plugins"])
+        .arg("--plugin-dir")
+        .arg(plugins())
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .expect("run qscore");
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("whole video clips only"), "{stderr}");
 }

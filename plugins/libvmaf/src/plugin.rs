@@ -148,3 +148,44 @@ fn meminfo(key: &str) -> Result<u64, Error> {
         .map(|kib| kib * 1024)
         .ok_or_else(|| Error::Internal(format!("/proc/meminfo has no {key}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use qscore_core::{ErrorKind, sdk::Plugin};
+
+    use super::*;
+
+    fn spec(metric: &str, format: PixelFormat) -> TaskSpec {
+        TaskSpec::new(metric, 64, 48, format, MemoryMode::FULL)
+    }
+
+    #[test]
+    fn yuv_of_8_to_16_bits_is_accepted_and_nothing_else() {
+        let plugin = LibvmafPlugin::new();
+        let caps = plugin.capabilities(0).unwrap();
+        assert_eq!(caps[0].formats.len(), 12);
+        let yuv = PixelFormat::from_name("yuv422p12le").unwrap();
+        assert!(plugin.open_clip(0, &spec("vmaf", yuv)).is_ok());
+        for format in PixelFormat::PACKED {
+            let Err(error) = plugin.open_clip(0, &spec("vmaf", *format)) else {
+                panic!("{format} accepted");
+            };
+            assert_eq!(error.kind(), ErrorKind::UNSUPPORTED, "{format}: {error}");
+        }
+    }
+
+    #[test]
+    fn every_metric_is_sequential_and_refuses_plain_sessions() {
+        let plugin = LibvmafPlugin::new();
+        let sequential = plugin.sequential_metrics(0).unwrap();
+        assert_eq!(
+            sequential,
+            ["vmaf", "float_ssim", "float_ms_ssim", "libvmaf_psnr"]
+        );
+        let yuv = PixelFormat::from_name("yuv420p").unwrap();
+        let Err(error) = plugin.open_session(0, &spec("vmaf", yuv)) else {
+            panic!("a plain session was opened");
+        };
+        assert!(error.to_string().contains("clip session"), "{error}");
+    }
+}
