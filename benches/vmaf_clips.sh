@@ -55,16 +55,19 @@ start=$(now)
 qscore_s=$(elapsed "$start")
 
 echo "== ffmpeg to YUV, then vmaf, per clip, $parallel clips at a time" >&2
+# The tool reads both inputs as raw YUV once a size is given, so the reference is
+# decoded too, once, inside the timed part.
 peer_one() {
     local clip=$1 yuv="${1%.mp4}.yuv"
     ffmpeg -v error -i "$clip" -f rawvideo -pix_fmt yuv420p "$yuv"
-    "$vmaf" -r "$work/ref.y4m" -d "$yuv" -w 640 -h 360 -p 420 -b 8 -q \
+    "$vmaf" -r "$work/ref.yuv" -d "$yuv" -w 640 -h 360 -p 420 -b 8 -q \
         --json -o "${clip%.mp4}.vmaf.json" >/dev/null
     rm -f "$yuv"
 }
 export -f peer_one
 export vmaf work
 start=$(now)
+ffmpeg -v error -i "$work/ref.y4m" -f rawvideo -pix_fmt yuv420p "$work/ref.yuv"
 printf '%s\n' "${inputs[@]}" | xargs -P "$parallel" -I{} bash -c 'peer_one "$1"' _ {}
 peer_s=$(elapsed "$start")
 
