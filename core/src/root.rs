@@ -127,7 +127,10 @@ impl RootModule for PluginModRef {
 /// Extension tables, added in later minor versions. Each id's table is frozen once published;
 /// a change means a new id.
 pub mod ext {
-    use abi_stable::{StableAbi, std_types::RResult};
+    use abi_stable::{
+        StableAbi,
+        std_types::{RResult, RString, RVec},
+    };
 
     use crate::{PluginError, SessionHandle};
 
@@ -152,6 +155,25 @@ pub mod ext {
         pub header: ExtHeader,
         /// Peak bytes the session has held at once since it opened (reference, buffers, scratch).
         pub peak_memory: extern "C" fn(session: SessionHandle) -> RResult<u64, PluginError>,
+    }
+
+    /// Id of [`ClipMetrics`] (ABI 1.2).
+    pub const CLIP_METRICS: u32 = 2;
+
+    /// Metrics that only a clip session can score (ABI 1.2).
+    ///
+    /// Such a metric keeps temporal state inside the plugin (VMAF's motion, for
+    /// one), so its frames must reach one clip session in order: the host routes it
+    /// to `clip_open`/`clip_push` (one clip per worker, different clips in parallel)
+    /// and never asks `session_open` for it. A host without this extension scores
+    /// every metric through sessions, and the plugin refuses those it lists here.
+    #[repr(C)]
+    #[derive(StableAbi, Debug)]
+    pub struct ClipMetrics {
+        /// `{ id: CLIP_METRICS, size: size_of::<ClipMetrics>() }`.
+        pub header: ExtHeader,
+        /// The ids of `device`'s metrics that need a sequential clip session.
+        pub sequential: extern "C" fn(device: u32) -> RResult<RVec<RString>, PluginError>,
     }
 
     /// Reads extension `id` from what a plugin's [`super::PluginMod::extension`] returned.

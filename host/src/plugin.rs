@@ -41,6 +41,8 @@ pub struct Plugin {
     pub(crate) devices: Vec<Device>,
     pub(crate) device_note: String,
     pub(crate) session_stats: Option<&'static ext::SessionStats>,
+    /// Per device, the metrics only a clip session can score (ABI 1.2).
+    pub(crate) sequential: Vec<(u32, Vec<String>)>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -101,6 +103,14 @@ impl Plugin {
             .caps
             .iter()
             .find(|c| c.metric.as_str() == metric)
+    }
+
+    /// Whether `metric` on `device` must be scored through a sequential clip session
+    /// (the plugin keeps temporal state; see `ext::ClipMetrics`).
+    pub fn needs_clip(&self, device: u32, metric: &str) -> bool {
+        self.sequential
+            .iter()
+            .any(|(d, metrics)| *d == device && metrics.iter().any(|m| m == metric))
     }
 
     /// Opens a session on `device`.

@@ -12,6 +12,7 @@ use super::{AnySession, ClipSession, KIT_ABI, Plugin, check_matches, guard::guar
 use crate::{
     ClipHandle, ClipScores, DeviceList, Error, ImageView, MetricCaps, PluginError, PluginInfo,
     PluginMod, PluginModRef, RefHandle, SessionHandle, TaskSpec,
+    abi_stable::std_types::RString,
     root::{Scores, ext},
     sdk::guard,
 };
@@ -62,7 +63,7 @@ pub fn module<E: Exported>() -> PluginMod {
         clip_push,
         clip_finish,
         clip_abort,
-        extension,
+        extension: extension_of::<E>,
     }
 }
 
@@ -276,10 +277,43 @@ static SESSION_STATS: ext::SessionStats = ext::SessionStats {
     peak_memory: session_peak_memory,
 };
 
-/// The kit's extension lookup: every extension of [`crate::ABI_MINOR`].
+/// The kit's extension lookup for tables that do not depend on the plugin
+/// ([`extension_of`] adds those that do).
 pub extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
     match id {
         ext::SESSION_STATS => &SESSION_STATS.header,
         _ => std::ptr::null(),
+    }
+}
+
+extern "C" fn sequential_metrics<E: Exported>(device: u32) -> RResult<RVec<RString>, PluginError> {
+    guard("sequential_metrics", || {
+        let metrics = E::instance().sequential_metrics(device)?;
+        Ok(metrics.into_iter().map(RString::from).collect())
+    })
+}
+
+/// Extension tables that call into the exported plugin, one set per plugin type
+/// (associated constants, promoted to statics where they are borrowed).
+struct Tables<E>(std::marker::PhantomData<E>);
+
+impl<E: Exported> Tables<E> {
+    const CLIP_METRICS: ext::ClipMetrics = ext::ClipMetrics {
+        header: ext::ExtHeader {
+            id: ext::CLIP_METRICS,
+            size: std::mem::size_of::<ext::ClipMetrics>() as u32,
+        },
+        sequential: sequential_metrics::<E>,
+    };
+}
+
+/// The extension lookup of plugin `E`: [`extension`]'s tables and those that ask `E`.
+pub extern "C" fn extension_of<E: Exported>(id: u32) -> *const ext::ExtHeader {
+    match id {
+        ext::CLIP_METRICS => {
+            let table: &'static ext::ClipMetrics = &Tables::<E>::CLIP_METRICS;
+            &table.header
+        }
+        other => extension(other),
     }
 }

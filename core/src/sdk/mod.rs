@@ -60,6 +60,13 @@ pub trait Plugin: Send + Sync + 'static {
         let session = self.open_session(device, spec)?;
         Ok(Box::new(FrameByFrameClip::new(session, depth)))
     }
+    /// Ids of `device`'s metrics that only a clip session can score, because the
+    /// plugin keeps temporal state across frames (see [`crate::root::ext::ClipMetrics`]).
+    /// Override it together with [`Plugin::open_clip`]; by default there are none.
+    fn sequential_metrics(&self, device: u32) -> Result<Vec<String>, Error> {
+        let _ = device;
+        Ok(Vec::new())
+    }
 }
 
 /// Named values returned by a comparison.

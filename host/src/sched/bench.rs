@@ -66,6 +66,10 @@ pub fn targets(plugins: &[Arc<Plugin>]) -> Vec<BenchTarget> {
     for plugin in plugins {
         for device in plugin.devices() {
             for caps in &device.caps {
+                // Measured per image; a metric that needs a clip session has no such cost.
+                if plugin.needs_clip(device.info.id, &caps.metric) {
+                    continue;
+                }
                 let format = [PixelFormat::RGB8, PixelFormat::GRAY8]
                     .into_iter()
                     .find(|f| caps.formats.contains(f))
