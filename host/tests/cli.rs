@@ -275,7 +275,7 @@ fn plugins_lists_the_cpu_plugin_with_live_memory() {
         .iter()
         .find(|p| p["name"] == "cpu")
         .expect("cpu plugin");
-    assert_eq!(cpu["abi"], "1.1");
+    assert_eq!(cpu["abi"], "1.2");
     let device = &cpu["devices"][0];
     assert!(device["free_memory"].as_u64().unwrap() > 0);
     let metrics: Vec<&str> = device["metrics"]

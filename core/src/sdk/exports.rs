@@ -5,7 +5,7 @@ use std::any::Any;
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
-    std_types::{RResult, RSlice, RVec},
+    std_types::{RResult, RSlice, RStr, RVec},
 };
 
 use super::{AnySession, ClipSession, KIT_ABI, Plugin, check_matches, guard::guard_unit};
@@ -62,7 +62,7 @@ pub fn module<E: Exported>() -> PluginMod {
         clip_push,
         clip_finish,
         clip_abort,
-        extension,
+        extension: extension::<E>,
     }
 }
 
@@ -191,6 +191,30 @@ extern "C" fn session_compare_frame(
     })
 }
 
+extern "C" fn session_compare_window(
+    handle: SessionHandle,
+    reference: &ImageView<'_>,
+    previous: RSlice<'_, ImageView<'_>>,
+    next: RSlice<'_, ImageView<'_>>,
+    distorted: &ImageView<'_>,
+) -> RResult<Scores, PluginError> {
+    guard("compare_window", || {
+        // SAFETY: the host passes a live handle (ABI contract).
+        let s = unsafe { session_mut(handle) }?;
+        check_matches(&s.spec, "reference frame", reference)?;
+        check_matches(&s.spec, "distorted frame", distorted)?;
+        for frame in previous.iter() {
+            check_matches(&s.spec, "previous reference frame", frame)?;
+        }
+        for frame in next.iter() {
+            check_matches(&s.spec, "next reference frame", frame)?;
+        }
+        s.session
+            .compare_window_any(reference, previous.as_slice(), next.as_slice(), distorted)
+            .map(RVec::from)
+    })
+}
+
 extern "C" fn reference_drop(_session: SessionHandle, reference: RefHandle) {
     guard_unit("reference_drop", || {
         if !reference.0.is_null() {
@@ -276,10 +300,36 @@ static SESSION_STATS: ext::SessionStats = ext::SessionStats {
     peak_memory: session_peak_memory,
 };
 
+extern "C" fn lookahead<E: Exported>(device: u32, metric: RStr<'_>) -> RResult<u32, PluginError> {
+    guard("lookahead", || {
+        E::instance().lookahead(device, metric.as_str())
+    })
+}
+
+/// The frame-window table of `E` (its look-ahead answer depends on the plugin).
+struct FrameWindowOf<E>(std::marker::PhantomData<E>);
+
+impl<E: Exported> FrameWindowOf<E> {
+    const TABLE: ext::FrameWindow = ext::FrameWindow {
+        header: ext::ExtHeader {
+            id: ext::FRAME_WINDOW,
+            size: std::mem::size_of::<ext::FrameWindow>() as u32,
+        },
+        lookahead: lookahead::<E>,
+        compare_window: session_compare_window,
+    };
+}
+
 /// The kit's extension lookup: every extension of [`crate::ABI_MINOR`].
-pub extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
+pub extern "C" fn extension<E: Exported>(id: u32) -> *const ext::ExtHeader {
     match id {
         ext::SESSION_STATS => &SESSION_STATS.header,
+        ext::FRAME_WINDOW => {
+            // The whole table is promoted to a `'static` (a constant without interior
+            // mutability or drop), so the host may read past the header.
+            let table: &'static ext::FrameWindow = &FrameWindowOf::<E>::TABLE;
+            &table.header
+        }
         _ => std::ptr::null(),
     }
 }
