@@ -221,6 +221,10 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
     let session_stats = unsafe {
         ext::cast::<ext::SessionStats>((root.extension())(ext::SESSION_STATS), ext::SESSION_STATS)
     };
+    // SAFETY: as above.
+    let frame_window = unsafe {
+        ext::cast::<ext::FrameWindow>((root.extension())(ext::FRAME_WINDOW), ext::FRAME_WINDOW)
+    };
     Ok(Plugin {
         path: path.to_path_buf(),
         root,
@@ -235,6 +239,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         devices: usable,
         device_note: note.into_string(),
         session_stats,
+        frame_window,
     })
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use qscore_core::{Error, MemoryMode, NamedValue, OwnedImage, PixelFormat, TaskSpec};
 
-use super::{Reference, ReferenceStats};
+use super::{Neighbours, Reference, ReferenceStats, neighbours};
 use crate::{Plugin, PreparedRef, Session};
 
 /// Sessions a worker keeps open at most (least recently used closed first).
@@ -71,12 +71,15 @@ pub struct WorkerState {
 impl WorkerState {
     /// Compares `distorted` with `reference` on `plugin`/`device` as `spec` says, reusing
     /// an open session and a prepared reference when this worker has them and `reuse` is on.
+    /// A video frame of a temporal metric comes with its `neighbours` and is scored as a
+    /// frame (nothing is prepared for it).
     pub fn compare(
         &mut self,
         plugin: &Arc<Plugin>,
         device: u32,
         spec: &TaskSpec,
         reference: &Reference,
+        neighbours: Option<&Neighbours>,
         distorted: &OwnedImage,
         reuse: Reuse<'_>,
     ) -> Result<Vec<NamedValue>, Error> {
@@ -107,6 +110,16 @@ impl WorkerState {
         };
         let slot = &mut self.slots[index];
         slot.used = self.clock;
+        if let Some(neighbours) = neighbours {
+            return neighbours::compare_frame(
+                &mut slot.session,
+                device,
+                spec.metric.as_str(),
+                &reference.image,
+                neighbours,
+                distorted,
+            );
+        }
         if !reuse {
             stats.miss();
             return reference

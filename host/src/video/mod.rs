@@ -8,6 +8,7 @@ mod score;
 mod source;
 #[cfg(test)]
 mod tests;
+mod window;
 mod y4m;
 
 pub use ffmpeg::FfmpegSource;
