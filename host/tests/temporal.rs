@@ -11,7 +11,7 @@ use qscore_core::{Error, MemoryMode, OwnedImage, PixelFormat, TaskSpec};
 use qscore_host::{
     LoadReport, PluginSearch, load_plugins,
     sched::{Scheduler, SchedulerOptions},
-    video::{FrameSource, VideoGeometry, VideoJob, VideoScores, open_video, score_video},
+    video::{VideoGeometry, VideoJob, VideoScores, open_video, score_video},
 };
 
 const W: usize = 576;

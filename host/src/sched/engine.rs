@@ -21,7 +21,7 @@ use super::{
     chooser::choose,
     ladder::walk,
     values::check_value,
-    worker::{Reuse, WorkerState},
+    worker::{Inputs, Reuse, WorkerState},
 };
 use crate::{
     Plugin,
@@ -285,9 +285,11 @@ impl Shared {
                     plugin,
                     choice.device,
                     &spec,
-                    &request.reference,
-                    request.neighbours.as_ref(),
-                    &request.distorted,
+                    Inputs {
+                        reference: &request.reference,
+                        neighbours: request.neighbours.as_ref(),
+                        distorted: &request.distorted,
+                    },
                     Reuse {
                         enabled: self.options.reuse_references,
                         stats: &self.stats,

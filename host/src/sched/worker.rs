@@ -61,6 +61,17 @@ pub struct Reuse<'a> {
     pub stats: &'a ReferenceStats,
 }
 
+/// The images of one comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The reference (image or video frame).
+    pub reference: &'a Reference,
+    /// For a video frame of a temporal metric, the reference frames around it.
+    pub neighbours: Option<&'a Neighbours>,
+    /// The distorted image.
+    pub distorted: &'a OwnedImage,
+}
+
 /// A worker's sessions and prepared references.
 #[derive(Debug, Default)]
 pub struct WorkerState {
@@ -78,11 +89,14 @@ impl WorkerState {
         plugin: &Arc<Plugin>,
         device: u32,
         spec: &TaskSpec,
-        reference: &Reference,
-        neighbours: Option<&Neighbours>,
-        distorted: &OwnedImage,
+        inputs: Inputs<'_>,
         reuse: Reuse<'_>,
     ) -> Result<Vec<NamedValue>, Error> {
+        let Inputs {
+            reference,
+            neighbours,
+            distorted,
+        } = inputs;
         let Reuse {
             enabled: reuse,
             stats,
