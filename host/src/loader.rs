@@ -237,6 +237,10 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
             ));
         }
     }
+    // SAFETY: as above.
+    let frame_window = unsafe {
+        ext::cast::<ext::FrameWindow>((root.extension())(ext::FRAME_WINDOW), ext::FRAME_WINDOW)
+    };
     Ok(Plugin {
         path: path.to_path_buf(),
         root,
@@ -252,6 +256,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         device_note: note.into_string(),
         session_stats,
         sequential,
+        frame_window,
     })
 }
 

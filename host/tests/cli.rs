@@ -286,8 +286,20 @@ fn plugins_lists_the_cpu_plugin_with_live_memory() {
         .collect();
     assert_eq!(
         metrics,
-        ["psnr", "ssim", "ms_ssim", "ssimulacra2", "butteraugli"]
+        [
+            "psnr",
+            "ssim",
+            "ms_ssim",
+            "ssimulacra2",
+            "butteraugli",
+            "motion",
+            "motion2"
+        ]
     );
+    let motion2 = &device["metrics"][6];
+    assert_eq!(motion2["temporal_depth"], 1);
+    assert_eq!(motion2["lookahead"], 1);
+    assert_eq!(motion2["reusable_reference"], false);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::any::Any;
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
-    std_types::{RResult, RSlice, RVec},
+    std_types::{RResult, RSlice, RStr, RVec},
 };
 
 use super::{AnySession, ClipSession, KIT_ABI, Plugin, check_matches, guard::guard_unit};
@@ -192,6 +192,30 @@ extern "C" fn session_compare_frame(
     })
 }
 
+extern "C" fn session_compare_window(
+    handle: SessionHandle,
+    reference: &ImageView<'_>,
+    previous: RSlice<'_, ImageView<'_>>,
+    next: RSlice<'_, ImageView<'_>>,
+    distorted: &ImageView<'_>,
+) -> RResult<Scores, PluginError> {
+    guard("compare_window", || {
+        // SAFETY: the host passes a live handle (ABI contract).
+        let s = unsafe { session_mut(handle) }?;
+        check_matches(&s.spec, "reference frame", reference)?;
+        check_matches(&s.spec, "distorted frame", distorted)?;
+        for frame in previous.iter() {
+            check_matches(&s.spec, "previous reference frame", frame)?;
+        }
+        for frame in next.iter() {
+            check_matches(&s.spec, "next reference frame", frame)?;
+        }
+        s.session
+            .compare_window_any(reference, previous.as_slice(), next.as_slice(), distorted)
+            .map(RVec::from)
+    })
+}
+
 extern "C" fn reference_drop(_session: SessionHandle, reference: RefHandle) {
     guard_unit("reference_drop", || {
         if !reference.0.is_null() {
@@ -277,6 +301,12 @@ static SESSION_STATS: ext::SessionStats = ext::SessionStats {
     peak_memory: session_peak_memory,
 };
 
+extern "C" fn lookahead<E: Exported>(device: u32, metric: RStr<'_>) -> RResult<u32, PluginError> {
+    guard("lookahead", || {
+        E::instance().lookahead(device, metric.as_str())
+    })
+}
+
 /// The kit's extension lookup for tables that do not depend on the plugin
 /// ([`extension_of`] adds those that do).
 pub extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
@@ -305,6 +335,15 @@ impl<E: Exported> Tables<E> {
         },
         sequential: sequential_metrics::<E>,
     };
+
+    const FRAME_WINDOW: ext::FrameWindow = ext::FrameWindow {
+        header: ext::ExtHeader {
+            id: ext::FRAME_WINDOW,
+            size: std::mem::size_of::<ext::FrameWindow>() as u32,
+        },
+        lookahead: lookahead::<E>,
+        compare_window: session_compare_window,
+    };
 }
 
 /// The extension lookup of plugin `E`: [`extension`]'s tables and those that ask `E`.
@@ -312,6 +351,12 @@ pub extern "C" fn extension_of<E: Exported>(id: u32) -> *const ext::ExtHeader {
     match id {
         ext::CLIP_METRICS => {
             let table: &'static ext::ClipMetrics = &Tables::<E>::CLIP_METRICS;
+            &table.header
+        }
+        ext::FRAME_WINDOW => {
+            // The whole table is promoted to a `'static` (a constant without interior
+            // mutability or drop), so the host may read past the header.
+            let table: &'static ext::FrameWindow = &Tables::<E>::FRAME_WINDOW;
             &table.header
         }
         other => extension(other),

@@ -199,11 +199,7 @@ fn input_error(path: &Path, reason: impl Into<String>) -> ScoreError {
 type OpenPair = (Box<dyn FrameSource>, Box<dyn FrameSource>, VideoGeometry);
 
 /// Both clips opened and checked to agree in geometry.
-fn open_pair(
-    job: &VideoJob,
-    reference: &Path,
-    distorted: &Path,
-) -> Result<OpenPair, ScoreError> {
+fn open_pair(job: &VideoJob, reference: &Path, distorted: &Path) -> Result<OpenPair, ScoreError> {
     let ref_source = open_video(reference, job.geometry)?;
     let dist_source = open_video(distorted, job.geometry)?;
     let (rg, dg) = (ref_source.geometry(), dist_source.geometry());

@@ -9,6 +9,7 @@ mod score;
 mod source;
 #[cfg(test)]
 mod tests;
+mod window;
 mod y4m;
 
 pub use clip::{ClipOptions, ClipPlan, score_videos};
