@@ -169,7 +169,9 @@ const YUV_TAG: u32 = 0x1000;
 impl PixelFormat {
     /// 8-bit sRGB, interleaved R, G, B.
     pub const RGB8: Self = Self(1);
-    /// 8-bit sRGB with alpha, interleaved; alpha is ignored by every metric.
+    /// 8-bit sRGB with alpha, interleaved. Alpha is ignored by every metric but
+    /// SSIMULACRA2, which composites over a dark and a light background and keeps the worse
+    /// score, as libjxl's tool does.
     pub const RGBA8: Self = Self(2);
     /// 16-bit sRGB-encoded, interleaved, full range 0..=65535.
     pub const RGB16: Self = Self(3);

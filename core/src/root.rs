@@ -127,9 +127,12 @@ impl RootModule for PluginModRef {
 /// Extension tables, added in later minor versions. Each id's table is frozen once published;
 /// a change means a new id.
 pub mod ext {
-    use abi_stable::{StableAbi, std_types::RResult};
+    use abi_stable::{
+        StableAbi,
+        std_types::{RResult, RSlice, RStr, RString, RVec},
+    };
 
-    use crate::{PluginError, SessionHandle};
+    use crate::{ImageView, PluginError, SessionHandle, root::Scores};
 
     /// The start of every extension table.
     #[repr(C)]
@@ -152,6 +155,58 @@ pub mod ext {
         pub header: ExtHeader,
         /// Peak bytes the session has held at once since it opened (reference, buffers, scratch).
         pub peak_memory: extern "C" fn(session: SessionHandle) -> RResult<u64, PluginError>,
+    }
+
+    /// Id of [`ClipMetrics`] (ABI 1.2).
+    pub const CLIP_METRICS: u32 = 2;
+
+    /// Metrics that only a clip session can score (ABI 1.2).
+    ///
+    /// Such a metric keeps temporal state inside the plugin (VMAF's motion, for
+    /// one), so its frames must reach one clip session in order: the host routes it
+    /// to `clip_open`/`clip_push` (one clip per worker, different clips in parallel)
+    /// and never asks `session_open` for it. A host without this extension scores
+    /// every metric through sessions, and the plugin refuses those it lists here.
+    #[repr(C)]
+    #[derive(StableAbi, Debug)]
+    pub struct ClipMetrics {
+        /// `{ id: CLIP_METRICS, size: size_of::<ClipMetrics>() }`.
+        pub header: ExtHeader,
+        /// The ids of `device`'s metrics that need a sequential clip session.
+        pub sequential: extern "C" fn(device: u32) -> RResult<RVec<RString>, PluginError>,
+    }
+
+    /// Id of [`FrameWindow`] (ABI 1.3).
+    pub const FRAME_WINDOW: u32 = 3;
+
+    /// Temporal metrics that also need the *following* reference frames (ABI 1.3).
+    ///
+    /// `MetricCaps::temporal_depth` says how many previous reference frames a metric
+    /// needs; some temporal features (VMAF's `motion2`, the smaller of a frame's motion
+    /// towards its predecessor and its successor) also look ahead. A host that knows
+    /// this table asks each metric's look-ahead and scores such frames through
+    /// [`FrameWindow::compare_window`]. A metric with look-ahead must refuse
+    /// `session_compare_frame` (and pair comparisons) with an `unsupported` error, so
+    /// that an older host, which never hands it the next frame, cannot get a wrong
+    /// value silently.
+    #[repr(C)]
+    #[derive(StableAbi, Debug)]
+    pub struct FrameWindow {
+        /// `{ id: FRAME_WINDOW, size: size_of::<FrameWindow>() }`.
+        pub header: ExtHeader,
+        /// How many following reference frames `metric` needs on `device` (0 for most).
+        pub lookahead: extern "C" fn(device: u32, metric: RStr<'_>) -> RResult<u32, PluginError>,
+        /// Compares one video frame given the previous reference frames (most recent first,
+        /// as many as `temporal_depth`, fewer at the clip's start) and the following ones
+        /// (nearest first, as many as `lookahead`, fewer at the clip's end: the last frame
+        /// gets none).
+        pub compare_window: extern "C" fn(
+            session: SessionHandle,
+            reference: &ImageView<'_>,
+            previous: RSlice<'_, ImageView<'_>>,
+            next: RSlice<'_, ImageView<'_>>,
+            distorted: &ImageView<'_>,
+        ) -> RResult<Scores, PluginError>,
     }
 
     /// Reads extension `id` from what a plugin's [`super::PluginMod::extension`] returned.

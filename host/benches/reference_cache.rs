@@ -94,6 +94,7 @@ fn run(
             .submit(ScoreRequest {
                 reference: reference.clone(),
                 distorted: Arc::clone(image),
+                neighbours: None,
                 metric: "ssimulacra2".into(),
                 params: Vec::new(),
                 comparisons: distorted.len() as u32,

@@ -99,6 +99,16 @@ pub enum ScoreError {
         /// The plugin's typed error.
         error: qscore_core::Error,
     },
+    /// A temporal metric was asked of images: it compares video frames with their neighbours.
+    #[error(
+        "{metric} is a temporal metric: it compares each video frame with its neighbours, so it \
+         needs video inputs (Y4M, raw YUV with --size and --pix-fmt, or a container ffmpeg \
+         decodes), not images"
+    )]
+    TemporalOnImages {
+        /// The metric asked for.
+        metric: String,
+    },
     /// The worker pool refused a task (it is shutting down).
     #[error("worker pool: {0}")]
     Pool(String),

@@ -11,6 +11,7 @@ mod plugin;
 pub mod pool;
 pub mod sched;
 mod score;
+mod temporal;
 pub mod video;
 
 pub use decode::{decode_image, decode_image_as};

@@ -221,6 +221,26 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
     let session_stats = unsafe {
         ext::cast::<ext::SessionStats>((root.extension())(ext::SESSION_STATS), ext::SESSION_STATS)
     };
+    // SAFETY: as above.
+    let clip_metrics = unsafe {
+        ext::cast::<ext::ClipMetrics>((root.extension())(ext::CLIP_METRICS), ext::CLIP_METRICS)
+    };
+    let mut sequential = Vec::new();
+    if let Some(table) = clip_metrics {
+        for device in &usable {
+            let metrics = (table.sequential)(device.info.id)
+                .into_result()
+                .map_err(|e| failed(e.into()))?;
+            sequential.push((
+                device.info.id,
+                metrics.into_iter().map(|m| m.into_string()).collect(),
+            ));
+        }
+    }
+    // SAFETY: as above.
+    let frame_window = unsafe {
+        ext::cast::<ext::FrameWindow>((root.extension())(ext::FRAME_WINDOW), ext::FRAME_WINDOW)
+    };
     Ok(Plugin {
         path: path.to_path_buf(),
         root,
@@ -235,6 +255,8 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         devices: usable,
         device_note: note.into_string(),
         session_stats,
+        sequential,
+        frame_window,
     })
 }
 

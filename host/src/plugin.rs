@@ -5,7 +5,7 @@ use std::{path::PathBuf, sync::Arc};
 use qscore_core::{
     AbiVersion, BackendFamily, ClipScores, DeviceInfo, Error, ImageView, MetricCaps, NamedValue,
     PluginModRef, RefHandle, SessionHandle, TaskSpec,
-    abi_stable::std_types::{RResult, RSlice},
+    abi_stable::std_types::{RResult, RSlice, RStr},
     root::ext,
 };
 
@@ -41,6 +41,10 @@ pub struct Plugin {
     pub(crate) devices: Vec<Device>,
     pub(crate) device_note: String,
     pub(crate) session_stats: Option<&'static ext::SessionStats>,
+    /// Per device, the metrics only a clip session can score (ABI 1.2).
+    pub(crate) sequential: Vec<(u32, Vec<String>)>,
+    /// The frame-window table (ABI 1.3), when the plugin has one.
+    pub(crate) frame_window: Option<&'static ext::FrameWindow>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -83,6 +87,15 @@ impl Plugin {
         self.session_stats.is_some()
     }
 
+    /// How many following reference frames `metric` needs on `device` (ABI 1.3); 0 for a
+    /// plugin without the frame-window extension, which cannot take them.
+    pub fn lookahead(&self, device: u32, metric: &str) -> Result<u32, Error> {
+        match self.frame_window {
+            Some(window) => result((window.lookahead)(device, RStr::from_str(metric))),
+            None => Ok(0),
+        }
+    }
+
     /// Free memory of `device`, measured now.
     pub fn free_memory(&self, device: u32) -> Result<u64, Error> {
         result((self.root.free_memory())(device))
@@ -101,6 +114,14 @@ impl Plugin {
             .caps
             .iter()
             .find(|c| c.metric.as_str() == metric)
+    }
+
+    /// Whether `metric` on `device` must be scored through a sequential clip session
+    /// (the plugin keeps temporal state; see `ext::ClipMetrics`).
+    pub fn needs_clip(&self, device: u32, metric: &str) -> bool {
+        self.sequential
+            .iter()
+            .any(|(d, metrics)| *d == device && metrics.iter().any(|m| m == metric))
     }
 
     /// Opens a session on `device`.
@@ -200,6 +221,33 @@ impl Session {
             distorted,
         ))
         .map(values)
+    }
+
+    /// Compares a video frame given previous (most recent first) and following (nearest
+    /// first) reference frames. Without the plugin's frame-window extension (ABI 1.3) only
+    /// previous frames can be handed over, and asking for more is an error.
+    pub fn compare_window(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Vec<NamedValue>, Error> {
+        match self.plugin.frame_window {
+            Some(window) => result((window.compare_window)(
+                self.handle,
+                reference,
+                RSlice::from_slice(previous),
+                RSlice::from_slice(next),
+                distorted,
+            ))
+            .map(values),
+            None if next.is_empty() => self.compare_frame(reference, previous, distorted),
+            None => Err(Error::Unsupported(format!(
+                "plugin {} cannot take following reference frames (it predates ABI 1.3)",
+                self.plugin.identity.name
+            ))),
+        }
     }
 
     /// Frees a prepared reference now rather than when the session closes.

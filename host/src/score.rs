@@ -172,6 +172,14 @@ pub fn score_images<'a>(
     mut emit: impl FnMut(PairResult<'a>),
 ) -> Result<(), ScoreError> {
     let requests = resolve_metrics(report, &job.metrics)?;
+    if let Some(request) = requests
+        .iter()
+        .find(|r| crate::temporal::needs(report, &r.metric).temporal())
+    {
+        return Err(ScoreError::TemporalOnImages {
+            metric: request.metric.clone(),
+        });
+    }
     let image = Arc::new(decode_image(reference)?);
     let comparisons = u32::try_from(distorted.len()).unwrap_or(u32::MAX);
     for request in &requests {
@@ -300,6 +308,7 @@ pub fn score_images<'a>(
                     let submitted = scheduler.submit(ScoreRequest {
                         reference: shared_reference.clone(),
                         distorted: Arc::clone(&decoded),
+                        neighbours: None,
                         metric: request.metric.clone(),
                         params: params_for(job, &request.metric),
                         comparisons,

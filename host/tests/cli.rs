@@ -275,7 +275,7 @@ fn plugins_lists_the_cpu_plugin_with_live_memory() {
         .iter()
         .find(|p| p["name"] == "cpu")
         .expect("cpu plugin");
-    assert_eq!(cpu["abi"], "1.1");
+    assert_eq!(cpu["abi"], qscore_core::AbiVersion::CURRENT.to_string());
     let device = &cpu["devices"][0];
     assert!(device["free_memory"].as_u64().unwrap() > 0);
     let metrics: Vec<&str> = device["metrics"]
@@ -286,8 +286,20 @@ fn plugins_lists_the_cpu_plugin_with_live_memory() {
         .collect();
     assert_eq!(
         metrics,
-        ["psnr", "ssim", "ms_ssim", "ssimulacra2", "butteraugli"]
+        [
+            "psnr",
+            "ssim",
+            "ms_ssim",
+            "ssimulacra2",
+            "butteraugli",
+            "motion",
+            "motion2"
+        ]
     );
+    let motion2 = &device["metrics"][6];
+    assert_eq!(motion2["temporal_depth"], 1);
+    assert_eq!(motion2["lookahead"], 1);
+    assert_eq!(motion2["reusable_reference"], false);
 }
 
 #[test]

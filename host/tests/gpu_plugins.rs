@@ -178,3 +178,56 @@ fn the_wgpu_plugin_scores_through_the_scheduler_like_the_cpu() {
         "scored elsewhere: {stdout}"
     );
 }
+
+/// SSIMULACRA2 of a transparent image is the CPU plugin's (libjxl composites it over two
+/// backgrounds; the kernels score opaque images): the wgpu plugin refuses it as unsupported,
+/// saying why, and a run free to choose gives the CPU plugin's number.
+#[test]
+fn a_transparent_image_is_not_scored_by_the_kernels_for_ssimulacra2() {
+    if !wgpu_required() {
+        eprintln!("skipped: QSCORE_REQUIRE_DEVICES does not name wgpu");
+        return;
+    }
+    let dir = tempdir(&format!("transparent-{}", std::process::id()));
+    let write = |name: &str, source: &str| {
+        let mut rgba = image::open(support::data(&format!("images/{source}")))
+            .unwrap()
+            .to_rgba8();
+        for (x, y, pixel) in rgba.enumerate_pixels_mut() {
+            if (x / 32 + y / 32) % 2 == 0 {
+                pixel[3] = 96;
+            }
+        }
+        let path = dir.join(name);
+        rgba.save(&path).unwrap();
+        path.display().to_string()
+    };
+    let reference = write("ref.png", "flower_517x389.png");
+    let distorted = write("dist.png", "flower_517x389__jpeg_q40.png");
+    let score = |backend: Option<&str>| {
+        let mut args = vec![
+            "score",
+            reference.as_str(),
+            distorted.as_str(),
+            "--metric",
+            "ssimulacra2",
+            "--json",
+        ];
+        if let Some(b) = backend {
+            args.extend(["--backend", b]);
+        }
+        qscore(&args, &[])
+    };
+    let value = |out: &std::process::Output| {
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout.lines().find(|l| l.starts_with('{')).unwrap();
+        let row: Value = serde_json::from_str(line).unwrap();
+        row["scores"]["ssimulacra2"].as_f64().unwrap()
+    };
+    let gpu = score(Some("wgpu"));
+    assert!(!gpu.status.success(), "{gpu:?}");
+    let stderr = String::from_utf8_lossy(&gpu.stderr);
+    assert!(stderr.contains("transparent pixels"), "{stderr}");
+    assert_eq!(value(&score(None)), value(&score(Some("cpu"))));
+}

@@ -115,6 +115,7 @@ fn score(scheduler: &Scheduler, n: u64) -> Vec<ScoreOutcome> {
             .submit(ScoreRequest {
                 reference: reference.clone(),
                 distorted: Arc::clone(&distorted),
+                neighbours: None,
                 metric: "psnr".into(),
                 params: Vec::new(),
                 comparisons: n as u32,

@@ -361,3 +361,86 @@ fn a_missing_ffmpeg_is_named() {
         "{stderr}"
     );
 }
+
+fn motion_golden() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(video("motion_libvmaf_v2.3.1.json")).unwrap())
+        .unwrap()
+}
+
+fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn motion2_through_the_cli_equals_libvmaf() {
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(video("golden.json")).unwrap()).unwrap();
+    let baseline = &golden["libvmaf_v2.3.1_to_v3.1.0"];
+    let per_frame = &motion_golden()["clips"]["src01_hrc00_576x324.yuv420p10le.yuv"];
+    for (case, dist) in [("distorted", distorted()), ("identity", reference())] {
+        let (r, d) = (
+            reference().display().to_string(),
+            dist.display().to_string(),
+        );
+        let mut args = raw_args(&r, &d);
+        let metric = args.iter().position(|a| *a == "--metric").unwrap() + 1;
+        args[metric] = "motion2,psnr";
+        let json = line(&qscore(&args));
+        let frames: Vec<f64> = json["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["motion2"].as_f64().unwrap())
+            .collect();
+        // Frame by frame, exactly libvmaf v2.3.1's integer motion2 (the first frame's is 0).
+        assert_eq!(
+            frames,
+            numbers(&per_frame["VMAF_integer_feature_motion2_score"])
+        );
+        let mean = json["scores"]["motion2"].as_f64().unwrap();
+        let expected = baseline[case]["motion2_score"].as_f64().unwrap();
+        assert!(
+            (mean - expected).abs() < 5e-5,
+            "{case}: {mean} vs {expected}"
+        );
+        // psnr ran alongside it, on every frame.
+        assert!(json["frames"][2]["psnr_y"].as_f64().is_some());
+    }
+}
+
+#[test]
+fn a_clip_cut_short_flushes_its_last_frame_as_libvmaf_does() {
+    let (r, d) = (
+        reference().display().to_string(),
+        distorted().display().to_string(),
+    );
+    let mut args = raw_args(&r, &d);
+    let metric = args.iter().position(|a| *a == "--metric").unwrap() + 1;
+    args[metric] = "motion,motion2";
+    args.extend(["--frames", "2"]);
+    let json = line(&qscore(&args));
+    let golden = &motion_golden()["clips"]["src01_hrc00_576x324.yuv420p10le.yuv"];
+    let motion = numbers(&golden["VMAF_integer_feature_motion_score"]);
+    // With no frame after it, the last frame's motion2 is its own motion (libvmaf's flush).
+    assert_eq!(json["frames"][0]["motion2"], 0.0);
+    assert_eq!(json["frames"][1]["motion2"].as_f64().unwrap(), motion[1]);
+    assert_eq!(json["frames"][1]["motion"].as_f64().unwrap(), motion[1]);
+}
+
+#[test]
+fn a_temporal_metric_on_images_is_a_clear_error() {
+    let image = support::data("images/flower_512.png").display().to_string();
+    for metric in ["motion", "motion2"] {
+        let out = qscore(&["score", &image, &image, "--metric", metric]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{metric} is a temporal metric")) && stderr.contains("video"),
+            "{stderr}"
+        );
+    }
+}

@@ -5,13 +5,14 @@ use std::any::Any;
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
-    std_types::{RResult, RSlice, RVec},
+    std_types::{RResult, RSlice, RStr, RVec},
 };
 
 use super::{AnySession, ClipSession, KIT_ABI, Plugin, check_matches, guard::guard_unit};
 use crate::{
     ClipHandle, ClipScores, DeviceList, Error, ImageView, MetricCaps, PluginError, PluginInfo,
     PluginMod, PluginModRef, RefHandle, SessionHandle, TaskSpec,
+    abi_stable::std_types::RString,
     root::{Scores, ext},
     sdk::guard,
 };
@@ -62,7 +63,7 @@ pub fn module<E: Exported>() -> PluginMod {
         clip_push,
         clip_finish,
         clip_abort,
-        extension,
+        extension: extension_of::<E>,
     }
 }
 
@@ -191,6 +192,30 @@ extern "C" fn session_compare_frame(
     })
 }
 
+extern "C" fn session_compare_window(
+    handle: SessionHandle,
+    reference: &ImageView<'_>,
+    previous: RSlice<'_, ImageView<'_>>,
+    next: RSlice<'_, ImageView<'_>>,
+    distorted: &ImageView<'_>,
+) -> RResult<Scores, PluginError> {
+    guard("compare_window", || {
+        // SAFETY: the host passes a live handle (ABI contract).
+        let s = unsafe { session_mut(handle) }?;
+        check_matches(&s.spec, "reference frame", reference)?;
+        check_matches(&s.spec, "distorted frame", distorted)?;
+        for frame in previous.iter() {
+            check_matches(&s.spec, "previous reference frame", frame)?;
+        }
+        for frame in next.iter() {
+            check_matches(&s.spec, "next reference frame", frame)?;
+        }
+        s.session
+            .compare_window_any(reference, previous.as_slice(), next.as_slice(), distorted)
+            .map(RVec::from)
+    })
+}
+
 extern "C" fn reference_drop(_session: SessionHandle, reference: RefHandle) {
     guard_unit("reference_drop", || {
         if !reference.0.is_null() {
@@ -276,10 +301,64 @@ static SESSION_STATS: ext::SessionStats = ext::SessionStats {
     peak_memory: session_peak_memory,
 };
 
-/// The kit's extension lookup: every extension of [`crate::ABI_MINOR`].
+extern "C" fn lookahead<E: Exported>(device: u32, metric: RStr<'_>) -> RResult<u32, PluginError> {
+    guard("lookahead", || {
+        E::instance().lookahead(device, metric.as_str())
+    })
+}
+
+/// The kit's extension lookup for tables that do not depend on the plugin
+/// ([`extension_of`] adds those that do).
 pub extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
     match id {
         ext::SESSION_STATS => &SESSION_STATS.header,
         _ => std::ptr::null(),
+    }
+}
+
+extern "C" fn sequential_metrics<E: Exported>(device: u32) -> RResult<RVec<RString>, PluginError> {
+    guard("sequential_metrics", || {
+        let metrics = E::instance().sequential_metrics(device)?;
+        Ok(metrics.into_iter().map(RString::from).collect())
+    })
+}
+
+/// Extension tables that call into the exported plugin, one set per plugin type
+/// (associated constants, promoted to statics where they are borrowed).
+struct Tables<E>(std::marker::PhantomData<E>);
+
+impl<E: Exported> Tables<E> {
+    const CLIP_METRICS: ext::ClipMetrics = ext::ClipMetrics {
+        header: ext::ExtHeader {
+            id: ext::CLIP_METRICS,
+            size: std::mem::size_of::<ext::ClipMetrics>() as u32,
+        },
+        sequential: sequential_metrics::<E>,
+    };
+
+    const FRAME_WINDOW: ext::FrameWindow = ext::FrameWindow {
+        header: ext::ExtHeader {
+            id: ext::FRAME_WINDOW,
+            size: std::mem::size_of::<ext::FrameWindow>() as u32,
+        },
+        lookahead: lookahead::<E>,
+        compare_window: session_compare_window,
+    };
+}
+
+/// The extension lookup of plugin `E`: [`extension`]'s tables and those that ask `E`.
+pub extern "C" fn extension_of<E: Exported>(id: u32) -> *const ext::ExtHeader {
+    match id {
+        ext::CLIP_METRICS => {
+            let table: &'static ext::ClipMetrics = &Tables::<E>::CLIP_METRICS;
+            &table.header
+        }
+        ext::FRAME_WINDOW => {
+            // The whole table is promoted to a `'static` (a constant without interior
+            // mutability or drop), so the host may read past the header.
+            let table: &'static ext::FrameWindow = &Tables::<E>::FRAME_WINDOW;
+            &table.header
+        }
+        other => extension(other),
     }
 }

@@ -48,17 +48,34 @@ pub trait Plugin: Send + Sync + 'static {
     fn predict_memory(&self, device: u32, spec: &TaskSpec) -> Result<u64, Error>;
     /// Opens a session; wrap your [`Session`] with [`boxed`].
     fn open_session(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error>;
+    /// How many following reference frames `metric` needs on `device` (ABI 1.3,
+    /// [`crate::root::ext::FrameWindow`]); 0, the default, for metrics that do not look ahead.
+    /// A metric that does must also refuse [`Session::compare_frame`], since a host that
+    /// predates look-ahead calls only that.
+    fn lookahead(&self, _device: u32, _metric: &str) -> Result<u32, Error> {
+        Ok(0)
+    }
     /// Opens a clip session. The default scores each frame with a session from
-    /// [`Plugin::open_session`], handing it the previous reference frames the
-    /// metric declared, and pools by the mean.
+    /// [`Plugin::open_session`], handing it the previous (and, for metrics that look
+    /// ahead, following) reference frames the metric declared, and pools by the mean.
     fn open_clip(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn ClipSession>, Error> {
         let depth = self
             .capabilities(device)?
             .iter()
             .find(|c| c.metric.as_str() == spec.metric.as_str())
             .map_or(0, |c| c.temporal_depth as usize);
+        let lookahead = self.lookahead(device, spec.metric.as_str())? as usize;
         let session = self.open_session(device, spec)?;
-        Ok(Box::new(FrameByFrameClip::new(session, depth)))
+        Ok(Box::new(
+            FrameByFrameClip::new(session, depth).with_lookahead(lookahead),
+        ))
+    }
+    /// Ids of `device`'s metrics that only a clip session can score, because the
+    /// plugin keeps temporal state across frames (see [`crate::root::ext::ClipMetrics`]).
+    /// Override it together with [`Plugin::open_clip`]; by default there are none.
+    fn sequential_metrics(&self, device: u32) -> Result<Vec<String>, Error> {
+        let _ = device;
+        Ok(Vec::new())
     }
 }
 
@@ -96,6 +113,18 @@ pub trait Session: Send + 'static {
     ) -> Result<Values, Error> {
         self.compare_pair(reference, distorted)
     }
+    /// Compares a video frame given the previous reference frames (most recent first) and
+    /// the following ones (nearest first; fewer than the metric's look-ahead at the clip's
+    /// end). By default a metric that does not look ahead ignores `next`.
+    fn compare_window(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        _next: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.compare_frame(reference, previous, distorted)
+    }
     /// Peak bytes held at once since the session opened, when measured.
     fn peak_memory(&self) -> Option<u64> {
         None
@@ -123,6 +152,14 @@ pub trait AnySession: Send {
         &mut self,
         reference: &ImageView<'_>,
         previous: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error>;
+    /// See [`Session::compare_window`].
+    fn compare_window_any(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error>;
     /// See [`Session::peak_memory`].
@@ -160,6 +197,16 @@ impl<S: Session> AnySession for S {
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error> {
         self.compare_frame(reference, previous, distorted)
+    }
+
+    fn compare_window_any(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.compare_window(reference, previous, next, distorted)
     }
 
     fn peak_memory_any(&self) -> Option<u64> {

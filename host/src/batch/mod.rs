@@ -71,6 +71,8 @@ pub struct BatchOptions {
     pub window: usize,
     /// No progress display.
     pub quiet: bool,
+    /// Video metrics that need clip sessions (VMAF): which plugin, how many clips at once.
+    pub clips: crate::video::ClipOptions,
 }
 
 /// What a run did.
@@ -252,6 +254,7 @@ pub fn run_batch(
         timeout: options.task_timeout,
         params: options.params.clone(),
         window: options.window.max(1),
+        clips: options.clips.clone(),
     };
     let stop = AtomicBool::new(false);
     let decoders = limiter.capacity();

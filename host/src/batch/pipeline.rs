@@ -28,7 +28,7 @@ use crate::{
     pool::TaskId,
     sched::{Reference, Scheduler, ScoreFailure, ScoreOutcome, ScoreRequest},
     score::{MetricScores, kept_values, metric_params},
-    video::{VideoJob, score_video},
+    video::{ClipOptions, VideoJob, VideoScores, score_videos},
 };
 
 /// Metrics per row at most (scheduler tags hold the metric in their low byte).
@@ -55,6 +55,8 @@ pub(crate) struct StageOptions {
     pub(crate) params: Vec<(String, String, String)>,
     /// Pairs in the scheduler at once.
     pub(crate) window: usize,
+    /// Video metrics that need clip sessions: which plugin, how many clips at once.
+    pub(crate) clips: ClipOptions,
 }
 
 /// The last reference a decoder read, reused while rows share it.
@@ -284,6 +286,7 @@ impl<'a> Coordinator<'a> {
             let submitted = self.scheduler.submit(ScoreRequest {
                 reference: reference.clone(),
                 distorted: Arc::clone(&distorted),
+                neighbours: None,
                 metric: request.metric.clone(),
                 params: metric_params(&self.options.params, &request.metric),
                 comparisons: 1,
@@ -397,7 +400,7 @@ impl<'a> Coordinator<'a> {
         }
     }
 
-    /// Scores a video row with the whole pool: `score_video` collects every completion, so
+    /// Scores a video row with the whole pool: video scoring collects every completion, so
     /// the image pairs in flight are finished first.
     fn video(&mut self, work: Work) {
         self.drain();
@@ -408,14 +411,19 @@ impl<'a> Coordinator<'a> {
             frames: None,
         };
         let permit = self.limiter.acquire();
-        let result = score_video(
+        // The path `qscore score` takes: clip-session metrics (VMAF) and frame metrics.
+        let mut result: Result<VideoScores, ScoreError> = Err(ScoreError::Pool("no result".into()));
+        let outcome = score_videos(
             self.report,
             self.scheduler,
             &job,
+            &self.options.clips,
             &work.reference,
-            &work.distorted,
+            std::slice::from_ref(&work.distorted),
+            |_, scored| result = scored,
         );
         drop(permit);
+        let result = outcome.and(result);
         match result {
             Ok(scores) => {
                 let means = scores
@@ -437,7 +445,7 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Waits for every task in the scheduler, timed-out ones included, so that nothing
-    /// of ours is left for `score_video` to collect.
+    /// of ours is left for video scoring to collect.
     fn drain(&mut self) {
         while self.scheduler.pending() > 0 {
             if let Some(outcome) = self.scheduler.poll_timeout(Duration::from_millis(50)) {

@@ -10,6 +10,7 @@ use qscore_host::{
     LoadReport,
     batch::{BatchOptions, Shard, ledger_path, run_batch},
     sched::SchedulerOptions,
+    video::ClipOptions,
 };
 
 use super::score::parse_param;
@@ -98,6 +99,10 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         shard: args.shard,
         window: 2 * workers + 2,
         quiet: args.quiet,
+        clips: ClipOptions {
+            backend: args.backend.clone(),
+            workers,
+        },
     };
     match run_batch(report, &scheduler, &batch) {
         Err(error) => {

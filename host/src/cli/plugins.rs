@@ -51,6 +51,7 @@ fn to_json(report: &LoadReport) -> Value {
                                 "modes": c.modes.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
                                 "reusable_reference": c.reusable_reference,
                                 "temporal_depth": c.temporal_depth,
+                                "lookahead": p.lookahead(d.info.id, c.metric.as_str()).ok(),
                                 "max_width": c.max_width,
                                 "max_height": c.max_height,
                             })
@@ -120,8 +121,17 @@ fn print_text(report: &LoadReport) {
             for c in &d.caps {
                 let modes: Vec<String> = c.modes.iter().map(|m| m.to_string()).collect();
                 let outputs: Vec<&str> = c.outputs.iter().map(|o| o.as_str()).collect();
+                let lookahead = p.lookahead(d.info.id, c.metric.as_str()).unwrap_or(0);
+                let temporal = if c.temporal_depth > 0 || lookahead > 0 {
+                    format!(
+                        "; temporal: {} previous, {lookahead} next frame(s)",
+                        c.temporal_depth
+                    )
+                } else {
+                    String::new()
+                };
                 println!(
-                    "    {:<12} outputs {}; modes {}; {} formats; reusable reference: {}",
+                    "    {:<12} outputs {}; modes {}; {} formats; reusable reference: {}{temporal}",
                     c.metric.as_str(),
                     outputs.join(","),
                     modes.join(","),

@@ -20,7 +20,7 @@ pub(crate) struct Args {
     pub(crate) metric: Vec<String>,
     /// Use only this plugin (e.g. `cpu`).
     #[arg(long)]
-    backend: Option<String>,
+    pub(crate) backend: Option<String>,
     /// One JSON object per distorted input, one per line.
     #[arg(long)]
     pub(crate) json: bool,
@@ -35,7 +35,7 @@ pub(crate) struct Args {
     no_fallback: bool,
     /// CPU worker threads (default: logical CPUs).
     #[arg(long)]
-    workers: Option<usize>,
+    pub(crate) workers: Option<usize>,
     /// Do not measure backends before the first multi-task run.
     #[arg(long = "no-bench")]
     no_bench: bool,

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use qscore_host::{
-    LoadReport,
+    LoadReport, ScoreError,
     sched::Scheduler,
-    video::{VideoGeometry, VideoJob, open_video, score_video},
+    video::{ClipOptions, VideoGeometry, VideoJob, VideoScores, open_video, score_videos},
 };
 use serde_json::{Map, Value, json};
 
@@ -35,9 +35,16 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
     };
     let reference = args.reference.display().to_string();
     let mut failures = 0usize;
-    for path in &args.distorted {
+    // Metrics that need a clip session run one clip per worker, clips in parallel.
+    let clip_options = ClipOptions {
+        backend: args.backend.clone(),
+        workers: args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let emit = |path: &std::path::Path, result: Result<VideoScores, ScoreError>| {
         let distorted = path.display().to_string();
-        match score_video(report, scheduler, &job, &args.reference, path) {
+        match result {
             Ok(scores) => {
                 let means: Vec<(String, f64)> = scores
                     .pooled
@@ -108,6 +115,19 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
                 }
             }
         }
+    };
+    let outcome = score_videos(
+        report,
+        scheduler,
+        &job,
+        &clip_options,
+        &args.reference,
+        &args.distorted,
+        emit,
+    );
+    if let Err(error) = outcome {
+        eprintln!("qscore: error: {error}");
+        return ExitCode::from(1);
     }
     if failures > 0 {
         ExitCode::from(2)

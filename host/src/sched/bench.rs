@@ -6,10 +6,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use qscore_core::{Error, MemoryMode, PixelFormat, TaskSpec};
+use qscore_core::{Error, MemoryMode, OwnedImage, PixelFormat, TaskSpec};
 
 use super::{
+    Neighbours,
     cache::{Cell, Sample},
+    neighbours::compare_frame,
     synthetic::synthetic_image,
 };
 use crate::Plugin;
@@ -66,6 +68,10 @@ pub fn targets(plugins: &[Arc<Plugin>]) -> Vec<BenchTarget> {
     for plugin in plugins {
         for device in plugin.devices() {
             for caps in &device.caps {
+                // Measured per image; a metric that needs a clip session has no such cost.
+                if plugin.needs_clip(device.info.id, &caps.metric) {
+                    continue;
+                }
                 let format = [PixelFormat::RGB8, PixelFormat::GRAY8]
                     .into_iter()
                     .find(|f| caps.formats.contains(f))
@@ -90,6 +96,13 @@ fn seconds(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// A synthetic square frame, shared.
+fn reference_arc(format: PixelFormat, side: u32, seed: u32) -> Result<Arc<OwnedImage>, Error> {
+    synthetic_image(format, side, side, seed)
+        .map(Arc::new)
+        .ok_or_else(|| Error::Unsupported(format!("cannot synthesise {format}")))
+}
+
 /// Measures one size: open, prepare and compare, fastest of `repeats`.
 fn measure(target: &BenchTarget, side: u32, repeats: u32) -> Result<Sample, Error> {
     let spec = TaskSpec::new(&target.metric, side, side, target.format, target.mode);
@@ -105,16 +118,44 @@ fn measure(target: &BenchTarget, side: u32, repeats: u32) -> Result<Sample, Erro
         compare_s: f64::INFINITY,
         peak_bytes: None,
     };
+    // A temporal metric has nothing to prepare: it is timed on a frame with every
+    // neighbour it declared (previous frames, and following ones if it looks ahead).
+    let temporal = target
+        .plugin
+        .metric_caps(target.device, &target.metric)
+        .is_some_and(|c| c.temporal_depth > 0);
+    let neighbours = Neighbours {
+        previous: vec![reference_arc(target.format, side, 3)?],
+        next: if target.plugin.lookahead(target.device, &target.metric)? > 0 {
+            vec![reference_arc(target.format, side, 4)?]
+        } else {
+            Vec::new()
+        },
+    };
     for _ in 0..repeats.max(1) {
         let start = Instant::now();
         let mut session = target.plugin.open_session(target.device, &spec)?;
         best.open_s = best.open_s.min(seconds(start));
-        let start = Instant::now();
-        let prepared = reference.with_view(|v| session.prepare(v))?;
-        best.prepare_s = best.prepare_s.min(seconds(start));
-        let start = Instant::now();
-        distorted.with_view(|v| session.compare(prepared, v))?;
-        best.compare_s = best.compare_s.min(seconds(start));
+        if temporal {
+            best.prepare_s = 0.0;
+            let start = Instant::now();
+            compare_frame(
+                &mut session,
+                target.device,
+                &target.metric,
+                &reference,
+                &neighbours,
+                &distorted,
+            )?;
+            best.compare_s = best.compare_s.min(seconds(start));
+        } else {
+            let start = Instant::now();
+            let prepared = reference.with_view(|v| session.prepare(v))?;
+            best.prepare_s = best.prepare_s.min(seconds(start));
+            let start = Instant::now();
+            distorted.with_view(|v| session.compare(prepared, v))?;
+            best.compare_s = best.compare_s.min(seconds(start));
+        }
         if let Some(Ok(peak)) = session.peak_memory() {
             best.peak_bytes = Some(best.peak_bytes.unwrap_or(0).max(peak));
         }

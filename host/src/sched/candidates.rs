@@ -42,6 +42,11 @@ pub fn candidates(
             for mode in modes {
                 let support = match caps {
                     None => Err(format!("{} not offered", task.metric)),
+                    // Its state spans frames: only whole clips, through `video::score_videos`.
+                    Some(_) if plugin.needs_clip(id, &task.metric) => Err(format!(
+                        "{} scores whole video clips only (a sequential clip session)",
+                        task.metric
+                    )),
                     Some(c) if !c.formats.contains(&task.format) => {
                         Err(format!("format {} not accepted", task.format))
                     }

@@ -13,15 +13,15 @@ use qscore_core::{DeviceKind, Error, MemoryMode, NamedValue, OwnedImage, Param, 
 use xxhash_rust::xxh3::Xxh3;
 
 use super::{
-    Attempt, CacheFile, CacheStore, ChoiceTask, Considered, Fingerprint, LadderError, Ranking,
-    Reference, ReferenceStats,
+    Attempt, CacheFile, CacheStore, ChoiceTask, Considered, Fingerprint, LadderError, Neighbours,
+    Ranking, Reference, ReferenceStats,
     bench::{BenchOptions, CellReport, quick_bench, targets},
     cache::{CacheProblem, DEFAULT_MAX_AGE, default_cache_dir},
     candidates::candidates,
     chooser::choose,
     ladder::walk,
     values::check_value,
-    worker::{Reuse, WorkerState},
+    worker::{Inputs, Reuse, WorkerState},
 };
 use crate::{
     Plugin,
@@ -77,6 +77,9 @@ pub struct ScoreRequest {
     pub reference: Reference,
     /// The distorted image; same size and format as the reference.
     pub distorted: Arc<OwnedImage>,
+    /// For a video frame of a temporal metric, the reference frames around it; `None`
+    /// for images and spatial metrics.
+    pub neighbours: Option<Neighbours>,
     /// Metric id.
     pub metric: String,
     /// Metric parameters.
@@ -282,8 +285,11 @@ impl Shared {
                     plugin,
                     choice.device,
                     &spec,
-                    &request.reference,
-                    &request.distorted,
+                    Inputs {
+                        reference: &request.reference,
+                        neighbours: request.neighbours.as_ref(),
+                        distorted: &request.distorted,
+                    },
                     Reuse {
                         enabled: self.options.reuse_references,
                         stats: &self.stats,

@@ -8,6 +8,7 @@ pub mod chooser;
 mod engine;
 mod fingerprint;
 pub mod ladder;
+mod neighbours;
 mod reference;
 mod synthetic;
 mod values;
@@ -19,6 +20,7 @@ pub use chooser::{Candidate, Choice, ChoiceTask, Considered, Ranking, Rejection,
 pub use engine::{Scheduler, SchedulerOptions, ScoreFailure, ScoreOutcome, ScoreRequest, Scored};
 pub use fingerprint::Fingerprint;
 pub use ladder::{Attempt, LadderError, walk};
+pub use neighbours::Neighbours;
 pub use reference::{Reference, ReferenceStats};
 pub use synthetic::synthetic_image;
 pub use values::check_value;

@@ -13,6 +13,7 @@ fn range(name: &str) -> Option<(f64, f64)> {
         "ssimulacra2" => (f64::NEG_INFINITY, 100.0),
         "butteraugli" | "butteraugli_pnorm3" => (0.0, f64::MAX),
         "vmaf" => (0.0, 100.0),
+        "motion" | "motion2" => (0.0, f64::MAX),
         _ => return None,
     })
 }

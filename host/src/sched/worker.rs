@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use qscore_core::{Error, MemoryMode, NamedValue, OwnedImage, PixelFormat, TaskSpec};
 
-use super::{Reference, ReferenceStats};
+use super::{Neighbours, Reference, ReferenceStats, neighbours};
 use crate::{Plugin, PreparedRef, Session};
 
 /// Sessions a worker keeps open at most (least recently used closed first).
@@ -61,6 +61,17 @@ pub struct Reuse<'a> {
     pub stats: &'a ReferenceStats,
 }
 
+/// The images of one comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The reference (image or video frame).
+    pub reference: &'a Reference,
+    /// For a video frame of a temporal metric, the reference frames around it.
+    pub neighbours: Option<&'a Neighbours>,
+    /// The distorted image.
+    pub distorted: &'a OwnedImage,
+}
+
 /// A worker's sessions and prepared references.
 #[derive(Debug, Default)]
 pub struct WorkerState {
@@ -71,15 +82,21 @@ pub struct WorkerState {
 impl WorkerState {
     /// Compares `distorted` with `reference` on `plugin`/`device` as `spec` says, reusing
     /// an open session and a prepared reference when this worker has them and `reuse` is on.
+    /// A video frame of a temporal metric comes with its `neighbours` and is scored as a
+    /// frame (nothing is prepared for it).
     pub fn compare(
         &mut self,
         plugin: &Arc<Plugin>,
         device: u32,
         spec: &TaskSpec,
-        reference: &Reference,
-        distorted: &OwnedImage,
+        inputs: Inputs<'_>,
         reuse: Reuse<'_>,
     ) -> Result<Vec<NamedValue>, Error> {
+        let Inputs {
+            reference,
+            neighbours,
+            distorted,
+        } = inputs;
         let Reuse {
             enabled: reuse,
             stats,
@@ -107,6 +124,16 @@ impl WorkerState {
         };
         let slot = &mut self.slots[index];
         slot.used = self.clock;
+        if let Some(neighbours) = neighbours {
+            return neighbours::compare_frame(
+                &mut slot.session,
+                device,
+                spec.metric.as_str(),
+                &reference.image,
+                neighbours,
+                distorted,
+            );
+        }
         if !reuse {
             stats.miss();
             return reference

@@ -1,6 +1,7 @@
 //! Video inputs: Y4M and raw planar YUV read one frame at a time, scored frame by
 //! frame in parallel through the scheduler, and pooled per clip.
 
+mod clip;
 mod ffmpeg;
 mod pooling;
 mod raw;
@@ -8,8 +9,10 @@ mod score;
 mod source;
 #[cfg(test)]
 mod tests;
+mod window;
 mod y4m;
 
+pub use clip::{ClipOptions, ClipPlan, score_videos};
 pub use ffmpeg::FfmpegSource;
 pub use pooling::{Pooled, pool};
 pub use raw::RawReader;

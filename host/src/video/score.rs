@@ -1,16 +1,24 @@
 //! Scoring a distorted clip against a reference clip, frames in parallel: every
 //! (frame, metric) is a scheduler task; frames are read as the workers need them
 //! (a bounded number in flight), results are reassembled in frame order and pooled.
+//!
+//! A temporal metric's task carries the reference frames around its frame (see
+//! [`crate::sched::Neighbours`]); one that looks ahead is submitted once the frames it
+//! reads after its own have been read, and the clip's last frames when the clip ends.
 
 use std::{path::Path, sync::Arc};
 
 use qscore_core::Param;
 
-use super::{Pooled, VideoGeometry, open_video, pool};
+use super::{
+    Pooled, VideoGeometry, open_video, pool,
+    window::{FramePair, FrameWindow},
+};
 use crate::{
     Backend, InputError, LoadReport, MetricRequest, ScoreError, resolve_metrics,
     sched::{Reference, Scheduler, ScoreOutcome, ScoreRequest},
     score::{kept_values, metric_params},
+    temporal::{self, Needs},
 };
 
 /// What a video scoring job asks for.
@@ -124,6 +132,34 @@ pub fn score_video(
                 Err(_) => {}
             }
         };
+    let needs: Vec<Needs> = requests
+        .iter()
+        .map(|r| temporal::needs(report, &r.metric))
+        .collect();
+    let widest = needs.iter().fold(Needs::default(), |w, n| Needs {
+        depth: w.depth.max(n.depth),
+        lookahead: w.lookahead.max(n.lookahead),
+    });
+    let mut window = FrameWindow::new(widest);
+    let submit = |window: &FrameWindow, index: u64, m: usize| -> Result<(), ScoreError> {
+        let request = &requests[m];
+        let need = needs[m];
+        let (frame, neighbours) = window
+            .around(index, need)
+            .ok_or_else(|| ScoreError::Pool(format!("frame {index} left the window early")))?;
+        scheduler
+            .submit(ScoreRequest {
+                reference: frame.reference,
+                distorted: frame.distorted,
+                neighbours: need.temporal().then_some(neighbours),
+                metric: request.metric.clone(),
+                params: params_for(job, &request.metric),
+                comparisons: 1,
+                tag: index * metrics as u64 + m as u64,
+            })
+            .map(drop)
+            .map_err(|e| ScoreError::Pool(e.to_string()))
+    };
     let mut index: u64 = 0;
     while job.frames.is_none_or(|limit| index < limit) && failure.is_none() {
         let (r, d) = (ref_source.next_frame()?, dist_source.next_frame()?);
@@ -150,22 +186,20 @@ pub fn score_video(
                 ));
             }
         };
-        let (reference_frame, distorted_frame) = (Reference::new(Arc::new(r)), Arc::new(d));
         frames.push(Frame {
             remaining: metrics,
             values: vec![None; metrics],
         });
-        for (m, request) in requests.iter().enumerate() {
-            scheduler
-                .submit(ScoreRequest {
-                    reference: reference_frame.clone(),
-                    distorted: Arc::clone(&distorted_frame),
-                    metric: request.metric.clone(),
-                    params: params_for(job, &request.metric),
-                    comparisons: 1,
-                    tag: index * metrics as u64 + m as u64,
-                })
-                .map_err(|e| ScoreError::Pool(e.to_string()))?;
+        window.push(FramePair {
+            index,
+            reference: Reference::new(Arc::new(r)),
+            distorted: Arc::new(d),
+        });
+        for (m, need) in needs.iter().enumerate() {
+            // A metric that looks ahead scores, now, the frame its last neighbour was read for.
+            if let Some(ready) = index.checked_sub(need.lookahead as u64) {
+                submit(&window, ready, m)?;
+            }
         }
         index += 1;
         while let Some(outcome) = scheduler.poll() {
@@ -175,6 +209,14 @@ pub fn score_video(
             match scheduler.poll_blocking() {
                 Some(outcome) => collect(outcome, &mut frames, &mut failure),
                 None => break,
+            }
+        }
+    }
+    // The clip's last frames of the metrics that look ahead, with what follows them.
+    if failure.is_none() {
+        for (m, need) in needs.iter().enumerate() {
+            for ready in index.saturating_sub(need.lookahead as u64)..index {
+                submit(&window, ready, m)?;
             }
         }
     }

@@ -1,8 +1,9 @@
 //! qscore's CPU plugin: the numerical reference every other backend is tested against.
 //!
-//! The metric math lives in [`metrics`] (our own PSNR, SSIM and MS-SSIM) and in the
-//! `fast-ssim2` and `butteraugli` crates; [`plugin`] answers the ABI and [`sessions`]
-//! binds each metric to a session.
+//! The metric math lives in [`metrics`] (our own PSNR, SSIM, MS-SSIM and VMAF's motion
+//! features) and in the `fast-ssim2` and `butteraugli` crates; [`plugin`] answers the ABI,
+//! [`sessions`] binds each metric to a session and [`temporal`] holds the sessions of the
+//! temporal metrics.
 
 mod convert;
 mod meter;
@@ -10,6 +11,7 @@ mod metrics;
 mod plugin;
 mod sessions;
 mod system;
+mod temporal;
 
 #[global_allocator]
 static METER: meter::Meter = meter::Meter;

@@ -27,10 +27,15 @@ impl CpuPlugin {
             .map(|m| MetricCaps {
                 metric: m.id.into(),
                 outputs: m.outputs.iter().map(|&o| o.into()).collect(),
-                formats: all_formats().into(),
+                formats: if m.yuv_only {
+                    PixelFormat::all_yuv().collect::<Vec<_>>().into()
+                } else {
+                    all_formats().into()
+                },
                 modes: vec![MemoryMode::FULL].into(),
-                reusable_reference: true,
-                temporal_depth: 0,
+                // A temporal metric has no reference to prepare: every frame is scored anew.
+                reusable_reference: m.temporal_depth == 0,
+                temporal_depth: m.temporal_depth,
                 max_width: MAX_SIDE,
                 max_height: MAX_SIDE,
             })
@@ -104,6 +109,11 @@ impl Plugin for CpuPlugin {
             sessions::find(spec.metric.as_str())?,
             spec,
         ))
+    }
+
+    fn lookahead(&self, device: u32, metric: &str) -> Result<u32, Error> {
+        Self::check_device(device)?;
+        Ok(sessions::find(metric)?.lookahead)
     }
 
     fn open_session(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {

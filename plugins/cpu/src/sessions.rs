@@ -12,11 +12,12 @@ use crate::{
     convert,
     meter::measure,
     metrics::{
-        MetricError, Plane,
+        MetricError, Plane, motion,
         ms_ssim::{self, MsSsimReference},
         psnr,
         ssim::{self, SsimReference},
     },
+    temporal::{Motion, MotionSession},
 };
 
 /// Everything the plugin knows about one metric.
@@ -30,7 +31,26 @@ pub(crate) struct MetricDef {
     pub(crate) min_side: u32,
     /// Parameters the metric accepts.
     pub(crate) params: &'static [&'static str],
+    /// Whether it reads only YUV frames (the temporal features read their luma).
+    pub(crate) yuv_only: bool,
+    /// Previous reference frames it needs (0 for spatial metrics).
+    pub(crate) temporal_depth: u32,
+    /// Following reference frames it needs (ABI 1.3 frame window).
+    pub(crate) lookahead: u32,
     open: fn(&TaskSpec) -> Result<Box<dyn AnySession>, Error>,
+}
+
+impl MetricDef {
+    const SPATIAL: Self = Self {
+        id: "",
+        outputs: &[],
+        min_side: 1,
+        params: &[],
+        yuv_only: false,
+        temporal_depth: 0,
+        lookahead: 0,
+        open: |_| Err(Error::Internal("metric without a session".into())),
+    };
 }
 
 /// Every metric of this plugin.
@@ -41,6 +61,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         outputs: &["psnr", "psnr_y", "psnr_cb", "psnr_cr"],
         min_side: 1,
         open: |spec| Ok(sdk::boxed(Metered::new(PsnrSession::new(spec)))),
+        ..MetricDef::SPATIAL
     },
     MetricDef {
         id: "ssim",
@@ -48,6 +69,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         outputs: &["ssim"],
         min_side: ssim::WINDOW as u32,
         open: |spec| Ok(sdk::boxed(Metered::new(SsimSession::new(spec)))),
+        ..MetricDef::SPATIAL
     },
     MetricDef {
         id: "ms_ssim",
@@ -55,6 +77,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         outputs: &["ms_ssim"],
         min_side: ms_ssim::MIN_SIZE as u32,
         open: |spec| Ok(sdk::boxed(Metered::new(MsSsimSession::new(spec)))),
+        ..MetricDef::SPATIAL
     },
     MetricDef {
         id: "ssimulacra2",
@@ -62,6 +85,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         outputs: &["ssimulacra2"],
         min_side: 1,
         open: |_| Ok(sdk::boxed(Metered::new(Ssimulacra2Session))),
+        ..MetricDef::SPATIAL
     },
     MetricDef {
         id: "butteraugli",
@@ -69,6 +93,31 @@ pub(crate) const METRICS: &[MetricDef] = &[
         outputs: &["butteraugli", "butteraugli_pnorm3"],
         min_side: 8,
         open: |spec| Ok(sdk::boxed(Metered::new(ButteraugliSession::new(spec)?))),
+        ..MetricDef::SPATIAL
+    },
+    MetricDef {
+        id: "motion",
+        params: &[],
+        outputs: &["motion"],
+        min_side: motion::MIN_SIDE as u32,
+        yuv_only: true,
+        temporal_depth: 1,
+        lookahead: 0,
+        open: |_| Ok(sdk::boxed(Metered::new(MotionSession::new(Motion::Motion)))),
+    },
+    MetricDef {
+        id: "motion2",
+        params: &[],
+        outputs: &["motion2"],
+        min_side: motion::MIN_SIDE as u32,
+        yuv_only: true,
+        temporal_depth: 1,
+        lookahead: 1,
+        open: |_| {
+            Ok(sdk::boxed(Metered::new(MotionSession::new(
+                Motion::Motion2,
+            ))))
+        },
     },
 ];
 
@@ -98,6 +147,8 @@ const SESSION_OVERHEAD: u64 = 64 * 1024;
 /// | ms_ssim | 49 (luma pyramid and maps); +14 to take luma from RGB |
 /// | ssimulacra2 | 121 for 8-bit RGB or grey (read in place), 177 for RGBA; 139 when converted to linear f32 |
 /// | butteraugli | 167 |
+/// | motion | 6 per luma sample: two blurred frames and one column-pass buffer, 16-bit |
+/// | motion2 | 8 per luma sample: three blurred frames and one column-pass buffer |
 pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
     let Some(info) = FormatInfo::of(spec.format) else {
         return SESSION_OVERHEAD;
@@ -110,6 +161,8 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
     };
     let eight_bit_packed = info.yuv.is_none() && info.sample_bytes == 1;
     let per_pixel = match def.id {
+        "motion" => 6.0,
+        "motion2" => 8.0,
         "psnr" => 16.0 * samples,
         "ssim" if info.yuv.is_some() => 33.0 + 2.0 * samples,
         "ssim" => 32.0 * samples,
@@ -120,7 +173,13 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
         "ssimulacra2" => 139.0,
         _ => 167.0,
     };
-    (pixels * per_pixel * 1.1) as u64 + SESSION_OVERHEAD
+    // The motion features allocate nothing but their 16-bit planes and one row of sums.
+    let overhead = if def.temporal_depth > 0 {
+        4 * u64::from(spec.width) + 4096
+    } else {
+        SESSION_OVERHEAD
+    };
+    (pixels * per_pixel * 1.1) as u64 + overhead
 }
 
 /// Opens a session for `spec` after checking the metric accepts its size.
@@ -156,7 +215,7 @@ fn metric_error(error: MetricError) -> Error {
 }
 
 /// Wraps a session, measuring the memory of every call (ABI 1.1 session statistics).
-struct Metered<S> {
+pub(crate) struct Metered<S> {
     inner: S,
     retained: u64,
     peak: u64,
@@ -202,6 +261,27 @@ impl<S: Session> Session for Metered<S> {
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error> {
         self.run(false, |s| s.compare_pair(reference, distorted))
+    }
+
+    fn compare_frame(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.run(false, |s| s.compare_frame(reference, previous, distorted))
+    }
+
+    fn compare_window(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.run(false, |s| {
+            s.compare_window(reference, previous, next, distorted)
+        })
     }
 
     fn peak_memory(&self) -> Option<u64> {
@@ -491,16 +571,33 @@ mod tests {
         }
     }
 
-    /// Runs a session like the host does and returns its measured peak bytes.
-    fn measured_peak(metric: &str, format: PixelFormat, width: u32, height: u32) -> u64 {
-        let spec = TaskSpec::new(metric, width, height, format, MemoryMode::FULL);
+    /// Runs a session like the host does and returns its measured peak bytes: a prepared
+    /// reference and a comparison, or for a temporal metric a frame with every neighbour
+    /// it can use.
+    fn measured_peak(def: &MetricDef, format: PixelFormat, width: u32, height: u32) -> u64 {
+        let spec = TaskSpec::new(def.id, width, height, format, MemoryMode::FULL);
         let mut session = open(&spec).unwrap();
         let reference = image(format, width, height, 1);
         let distorted = image(format, width, height, 2);
-        let prepared = reference.with_view(|v| session.prepare_any(v)).unwrap();
-        distorted
-            .with_view(|v| session.compare_any(prepared.as_ref(), v))
-            .unwrap();
+        if def.temporal_depth > 0 {
+            let previous = image(format, width, height, 3);
+            let next = image(format, width, height, 4);
+            reference
+                .with_view(|r| {
+                    previous.with_view(|p| {
+                        next.with_view(|n| {
+                            let next = if def.lookahead > 0 { vec![*n] } else { vec![] };
+                            distorted.with_view(|d| session.compare_window_any(r, &[*p], &next, d))
+                        })
+                    })
+                })
+                .unwrap();
+        } else {
+            let prepared = reference.with_view(|v| session.prepare_any(v)).unwrap();
+            distorted
+                .with_view(|v| session.compare_any(prepared.as_ref(), v))
+                .unwrap();
+        }
         session.peak_memory_any().unwrap()
     }
 
@@ -515,11 +612,15 @@ mod tests {
                 PixelFormat::GRAY8,
                 PixelFormat::RGB16,
                 yuv,
+                PixelFormat::yuv(ChromaSubsampling::Yuv420, 8),
             ] {
+                if def.yuv_only && format.as_yuv().is_none() {
+                    continue;
+                }
                 for (w, h) in [(256, 192), (640, 480)] {
                     let spec = TaskSpec::new(def.id, w, h, format, MemoryMode::FULL);
                     let predicted = predict(def, &spec);
-                    let measured = measured_peak(def.id, format, w, h);
+                    let measured = measured_peak(def, format, w, h);
                     let ratio = predicted as f64 / measured as f64;
                     eprintln!(
                         "{} {format} {w}x{h}: measured {:.1} B/px, predicted {:.1} B/px (x{ratio:.2})",

@@ -1,7 +1,11 @@
 //! What a runtime plugin crate supplies: its runtime, its devices and their live memory.
 
+use std::sync::Arc;
+
 use cubecl::prelude::*;
 use qscore_core::{BackendFamily, DeviceInfo, Error};
+
+use crate::upload::HostWriter;
 
 /// A device a backend found, with what it takes to make a client for it.
 #[derive(Debug, Clone)]
@@ -38,4 +42,11 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         found: &FoundDevice<<Self::Runtime as Runtime>::Device>,
     ) -> Result<u64, Error>;
+
+    /// A faster way than cubecl's portable upload to copy pixel rows to this runtime's
+    /// devices (see [`crate::upload`]); registered for the process when the plugin finds a
+    /// device.
+    fn host_writer(&self) -> Option<Arc<dyn HostWriter<Self::Runtime>>> {
+        None
+    }
 }

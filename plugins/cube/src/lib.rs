@@ -24,6 +24,7 @@ pub mod ssimulacra2;
 #[cfg(test)]
 mod test_runtime;
 pub mod unpack;
+pub mod upload;
 
 pub use backend::{Backend, FoundDevice};
 pub use plane::DevicePlane;

@@ -76,6 +76,11 @@ impl<B: Backend> CubePlugin<B> {
                 }
             }
         }
+        if !devices.is_empty()
+            && let Some(writer) = backend.host_writer()
+        {
+            crate::upload::register(writer);
+        }
         let caps = sessions::METRICS
             .iter()
             .map(|m| MetricCaps {

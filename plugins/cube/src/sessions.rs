@@ -2,7 +2,7 @@
 
 use cubecl::prelude::*;
 use qscore_core::{
-    Error, FormatInfo, ImageView, MemoryMode, NamedValue, OwnedImage, TaskSpec,
+    Error, FormatInfo, ImageView, MemoryMode, NamedValue, OwnedImage, PixelFormat, TaskSpec,
     sdk::{Session, Values},
 };
 
@@ -212,6 +212,9 @@ impl<R: Runtime> CubeSession<R> {
     }
 
     fn source<'a>(&self, view: &'a ImageView<'a>) -> Result<HostSource<'a>, Error> {
+        if self.def.metric == Metric::Ssimulacra2 {
+            require_opaque(view)?;
+        }
         HostSource::new(view, self.conversion(view.format.as_yuv().is_some()))
     }
 
@@ -238,6 +241,33 @@ impl<R: Runtime> CubeSession<R> {
             Metric::Psnr => unreachable!("PSNR bands read host images directly"),
         };
         Ok(self.single(value))
+    }
+}
+
+/// SSIMULACRA2 composites transparent pixels over a dark and a light background and keeps
+/// the worse score (libjxl's tool; the CPU plugin through fast-ssim2). The kernels score
+/// opaque images, so a transparent one is refused as unsupported: the host's ladder then
+/// scores it on the CPU instead of getting a different number here.
+fn require_opaque(view: &ImageView<'_>) -> Result<(), Error> {
+    if view.format != PixelFormat::RGBA8 {
+        return Ok(());
+    }
+    let row_bytes = view.width as usize * 4;
+    let plane = &view.planes[0];
+    let opaque = (0..view.height as usize).all(|y| {
+        plane
+            .row(y, row_bytes)
+            .chunks_exact(4)
+            .all(|pixel| pixel[3] == u8::MAX)
+    });
+    if opaque {
+        Ok(())
+    } else {
+        Err(Error::Unsupported(
+            "SSIMULACRA2 of an image with transparent pixels (the GPU kernels score opaque \
+             images; the CPU plugin blends over two backgrounds as libjxl does)"
+                .into(),
+        ))
     }
 }
 

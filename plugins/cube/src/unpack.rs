@@ -195,7 +195,8 @@ fn linear_table(bytes: u32) -> &'static [f32] {
 /// Host bytes uploaded at a time.
 pub(crate) const CHUNK_BYTES: usize = 4 << 20;
 
-/// Rows `y0..y1` of plane `index` packed tightly and uploaded as 32-bit words.
+/// Rows `y0..y1` of plane `index` packed tightly and uploaded as 32-bit words, through the
+/// runtime's [`HostWriter`](crate::upload::HostWriter) when it registered one.
 fn upload_rows<R: Runtime>(
     client: &ComputeClient<R>,
     view: &ImageView<'_>,
@@ -203,17 +204,27 @@ fn upload_rows<R: Runtime>(
     index: usize,
     y0: usize,
     y1: usize,
-) -> (Handle, usize) {
+) -> Result<(Handle, usize), Error> {
     let g = info.plane(index, view.width, view.height);
     let row_bytes = g.row_bytes();
     let plane = &view.planes[index];
-    let mut bytes = Vec::with_capacity((row_bytes * (y1 - y0)).next_multiple_of(4));
+    let len = row_bytes * (y1 - y0);
+    let words = len.div_ceil(4).max(1);
+    if let Some(writer) = crate::upload::writer::<R>() {
+        const ZEROS: [u8; 4] = [0; 4];
+        let handle = crate::meter::empty(client, words * 4);
+        let mut pieces = (y0..y1)
+            .map(|y| plane.row(y, row_bytes))
+            .chain(std::iter::once(&ZEROS[..words * 4 - len]));
+        writer.write(client, &handle, &mut pieces, words * 4)?;
+        return Ok((handle, words));
+    }
+    let mut bytes = Vec::with_capacity(words * 4);
     for y in y0..y1 {
         bytes.extend_from_slice(plane.row(y, row_bytes));
     }
-    bytes.resize(bytes.len().next_multiple_of(4).max(4), 0);
-    let words = bytes.len() / 4;
-    (crate::meter::upload_vec(client, bytes), words)
+    bytes.resize(words * 4, 0);
+    Ok((crate::meter::upload_vec(client, bytes), words))
 }
 
 /// A host image read through a [`Conversion`], band by band.
@@ -306,7 +317,7 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
         let bytes = self.info.sample_bytes as u32;
         if let Some((subsampling, bits)) = self.view.format.as_yuv() {
             let (sx, sy) = subsampling.shifts();
-            let (luma, luma_words) = upload_rows(client, self.view, &self.info, 0, y0, y1);
+            let (luma, luma_words) = upload_rows(client, self.view, &self.info, 0, y0, y1)?;
             if self.conversion == Conversion::Luma {
                 let scale = 1.0 / (1u32 << (bits - 8)) as f32;
                 Unpacker::new(client, scale, 1, bytes, CODED).launch(
@@ -318,8 +329,8 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
                 return Ok(out.into_iter().take(1).collect());
             }
             let (c0, c1) = (y0 >> sy, ((y1 - 1) >> sy) + 1);
-            let (u, u_words) = upload_rows(client, self.view, &self.info, 1, c0, c1);
-            let (v, v_words) = upload_rows(client, self.view, &self.info, 2, c0, c1);
+            let (u, u_words) = upload_rows(client, self.view, &self.info, 1, c0, c1)?;
+            let (v, v_words) = upload_rows(client, self.view, &self.info, 2, c0, c1)?;
             let chroma_width = self.info.plane(1, self.view.width, self.view.height).width;
             // SAFETY: every array length is the number of words or samples allocated.
             unsafe {
@@ -364,7 +375,7 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
         let unpacker = Unpacker::new(client, scale, channels, bytes, mode);
         for c0 in (y0..y1).step_by(chunk) {
             let c1 = (c0 + chunk).min(y1);
-            let (raw, words) = upload_rows(client, self.view, &self.info, 0, c0, c1);
+            let (raw, words) = upload_rows(client, self.view, &self.info, 0, c0, c1)?;
             unpacker.launch(client, (&raw, words), &out, (w * (c1 - c0), (c0 - y0) * w));
         }
         debug_assert_eq!(pixels, w * rows);
@@ -452,7 +463,7 @@ pub fn yuv_plane<R: Runtime>(
             g.width, g.height
         )));
     }
-    let (raw, words) = upload_rows(client, view, &info, index, y0, y1);
+    let (raw, words) = upload_rows(client, view, &info, index, y0, y1)?;
     let out = outputs(client, g.width, y1 - y0, 1);
     let pixels = g.width * (y1 - y0);
     Unpacker::new(client, 1.0, 1, g.sample_bytes as u32, CODED).launch(

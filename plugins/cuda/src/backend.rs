@@ -1,8 +1,10 @@
 //! The CUDA runtime, behind a driver probe.
 
+use std::sync::Arc;
+
 use cubecl::cuda::{CudaDevice, CudaRuntime};
 use qscore_core::{BackendFamily, Error};
-use qscore_cube::{Backend, FoundDevice, driver::Probed};
+use qscore_cube::{Backend, FoundDevice, driver::Probed, upload::HostWriter};
 
 use crate::driver::Driver;
 
@@ -29,5 +31,9 @@ impl Backend for CudaBackend {
 
     fn free_memory(&self, found: &FoundDevice<CudaDevice>) -> Result<u64, Error> {
         self.driver.free_memory(found.device.index)
+    }
+
+    fn host_writer(&self) -> Option<Arc<dyn HostWriter<CudaRuntime>>> {
+        Some(Arc::new(crate::writer::PinnedWriter))
     }
 }

@@ -5,6 +5,7 @@
 
 mod backend;
 mod driver;
+mod writer;
 
 qscore_core::export_plugin!(qscore_cube::CubePlugin<backend::CudaBackend>, || {
     qscore_cube::CubePlugin::new(backend::CudaBackend::default())

@@ -19,6 +19,7 @@
 use std::fmt;
 
 mod filter;
+pub(crate) mod motion;
 pub(crate) mod ms_ssim;
 pub(crate) mod plane;
 pub(crate) mod psnr;

@@ -1,6 +1,7 @@
 //! Tests against external golden values (`data/README.md`): scikit-image 0.26 for RGB PSNR and
 //! SSIM, libvmaf v2.3.1..v3.1.0 (`float_psnr`, `float_ssim`, `float_ms_ssim`) for the video pair.
 
+use super::motion::{self, Blurred, Luma};
 use super::ms_ssim::{MsSsimReference, ms_ssim};
 use super::psnr::{libvmaf_cap_db, libvmaf_psnr, mse, psnr_from_mse};
 use super::ssim::{SsimReference, ssim};
@@ -190,6 +191,86 @@ fn video_ms_ssim_matches_libvmaf() {
     check_video("float_ms_ssim_score", |r, d| {
         ms_ssim(&to_8bit_scale(r), &to_8bit_scale(d), 255.0).expect("ms_ssim")
     });
+}
+
+/// Blurred luma of every frame of a clip, as the motion features see it.
+fn blurred_frames(frames: &[Plane]) -> Vec<Blurred> {
+    frames
+        .iter()
+        .map(|plane| {
+            let bytes: Vec<u8> = plane
+                .data
+                .iter()
+                .flat_map(|&s| (s as u16).to_ne_bytes())
+                .collect();
+            motion::blur(&Luma {
+                data: &bytes,
+                stride: 2 * plane.width,
+                width: plane.width,
+                height: plane.height,
+                bits: 10,
+            })
+            .expect("blur")
+        })
+        .collect()
+}
+
+/// `(motion, motion2)` of every frame, each frame scored alone given its neighbours.
+fn motion_features(blurred: &[Blurred]) -> (Vec<f64>, Vec<f64>) {
+    (0..blurred.len())
+        .map(|i| {
+            let previous = i.checked_sub(1).map(|p| &blurred[p]);
+            (
+                motion::motion(previous, &blurred[i]).expect("motion"),
+                motion::motion2(previous, &blurred[i], blurred.get(i + 1)).expect("motion2"),
+            )
+        })
+        .unzip()
+}
+
+fn golden_list(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .map(|x| x.as_f64().expect("a number"))
+        .collect()
+}
+
+#[test]
+fn motion_features_equal_libvmaf_2_3_1_frame_by_frame() {
+    let golden = read_json(&format!("{DATA}/video/motion_libvmaf_v2.3.1.json"));
+    let (w, h) = (576, 324);
+    for (clip, expected) in golden["clips"].as_object().expect("clips") {
+        let frames = luma_frames(clip, w, h, 3);
+        let (motion, motion2) = motion_features(&blurred_frames(&frames));
+        // Exact: the integer pipeline and the single-precision normalisation are libvmaf's.
+        assert_eq!(
+            motion,
+            golden_list(&expected["VMAF_integer_feature_motion_score"]),
+            "{clip} motion"
+        );
+        assert_eq!(
+            motion2,
+            golden_list(&expected["VMAF_integer_feature_motion2_score"]),
+            "{clip} motion2"
+        );
+    }
+}
+
+#[test]
+fn motion2_mean_matches_netflix_golden() {
+    let v = video();
+    let (_, motion2) = motion_features(&blurred_frames(&v.reference));
+    assert_eq!(motion2[0], 0.0, "the first frame's motion2 is 0");
+    let mean = motion2.iter().sum::<f64>() / motion2.len() as f64;
+    // Motion reads the reference alone: both golden cases carry the same value, which
+    // Netflix asserts to 4 decimal places.
+    for case in ["distorted", "identity"] {
+        let golden = num(&v.golden[case], "motion2_score");
+        let delta = (mean - golden).abs();
+        eprintln!("motion2 {case}: frames {motion2:?} mean {mean} vs {golden} |Δ|={delta:.3e}");
+        assert!(delta < 5e-5, "{case}: {mean} vs golden {golden}");
+    }
 }
 
 #[test]

@@ -43,7 +43,7 @@ static FUTURE: FutureTable = FutureTable {
 extern "C" fn extensions(id: u32) -> *const ExtHeader {
     match id {
         FUTURE_ID => &FUTURE.header,
-        known => exports::extension(known),
+        known => exports::extension_of::<Exported>(known),
     }
 }
 

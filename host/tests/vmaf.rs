@@ -1,0 +1,250 @@
+//! `qscore score --metric vmaf` through the libvmaf plugin and clip sessions: the Netflix
+//! sample pair gives libvmaf's golden values, models and thread counts are parameters,
+//! and a bad clip fails alone while the others are scored in parallel.
+
+mod support;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
+
+use serde_json::Value;
+
+fn video(name: &str) -> PathBuf {
+    support::data(&format!("video/{name}"))
+}
+
+fn reference() -> PathBuf {
+    video("src01_hrc00_576x324.yuv420p10le.yuv")
+}
+
+fn distorted() -> PathBuf {
+    video("src01_hrc01_576x324.yuv420p10le.yuv")
+}
+
+/// A directory with the CPU and libvmaf plugins only.
+fn plugins() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        support::build(&["qscore-cpu", "qscore-libvmaf"]);
+        support::plugin_dir(
+            "cpu-libvmaf",
+            &[
+                support::library("qscore_plugin_cpu"),
+                support::library("qscore_plugin_libvmaf"),
+            ],
+        )
+    })
+    .clone()
+}
+
+fn qscore(args: &[&str], clips: &[&Path]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .arg("score")
+        .args(clips)
+        .args(["--size", "576x324", "--pix-fmt", "yuv420p10le"])
+        .args(args)
+        .args([
+            "--no-bench",
+            "--json",
+            "--no-default-plugins",
+            "--plugin-dir",
+        ])
+        .arg(plugins())
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .expect("run qscore")
+}
+
+fn lines(output: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// libvmaf 2.3.1's golden set: libvmaf-sys 0.4.4 vendors libvmaf 2.3.1.
+fn golden(case: &str) -> Value {
+    let text = std::fs::read_to_string(video("golden.json")).expect("golden.json");
+    let all: Value = serde_json::from_str(&text).expect("golden.json is JSON");
+    all["libvmaf_v2.3.1_to_v3.1.0"][case].clone()
+}
+
+/// Our output name for each golden key.
+const GOLDEN_KEYS: [(&str, &str); 10] = [
+    ("vmaf", "score"),
+    ("vif_scale0", "vif_scale0_score"),
+    ("vif_scale1", "vif_scale1_score"),
+    ("vif_scale2", "vif_scale2_score"),
+    ("vif_scale3", "vif_scale3_score"),
+    ("adm2", "adm2_score"),
+    ("motion2", "motion2_score"),
+    ("float_ssim", "float_ssim_score"),
+    ("float_ms_ssim", "float_ms_ssim_score"),
+    // libvmaf's integer `psnr` extractor: the same quantity as float_psnr (see the README).
+    ("libvmaf_psnr_y", "float_psnr_score"),
+];
+
+/// "Equal to 4 decimal places" as Netflix's suite asserts it (`assertAlmostEqual(places=4)`).
+fn assert_places_4(line: &Value, case: &str) {
+    let expected = golden(case);
+    for (ours, theirs) in GOLDEN_KEYS {
+        let got = line["scores"][ours]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{case}: no {ours} in {line}"));
+        let want = expected[theirs].as_f64().expect("golden value");
+        assert!(
+            (got - want).abs() < 0.5e-4,
+            "{case}: {ours} = {got}, libvmaf gives {theirs} = {want}"
+        );
+    }
+}
+
+const ALL: &str = "vmaf,float_ssim,float_ms_ssim,libvmaf_psnr";
+
+#[test]
+fn sample_pair_and_identity_give_libvmafs_golden_values() {
+    let (r, d) = (reference(), distorted());
+    let output = qscore(&["--metric", ALL, "--per-frame"], &[&r, &d, &r]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = lines(&output);
+    assert_eq!(lines.len(), 2);
+    assert_places_4(&lines[0], "distorted");
+    assert_places_4(&lines[1], "identity");
+    for line in &lines {
+        assert_eq!(line["backend"]["plugin"], "libvmaf");
+        let frames = line["frames"].as_array().expect("per-frame values");
+        assert_eq!(frames.len(), 3);
+        for frame in frames {
+            for (ours, _) in GOLDEN_KEYS {
+                assert!(frame[ours].is_number(), "{ours} missing in {frame}");
+            }
+        }
+        // `scores` holds the means over frames.
+        let mean = frames
+            .iter()
+            .map(|f| f["vmaf"].as_f64().unwrap())
+            .sum::<f64>()
+            / 3.0;
+        assert!((line["scores"]["vmaf"].as_f64().unwrap() - mean).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn one_output_and_frame_metrics_mix_with_vmaf() {
+    let (r, d) = (reference(), distorted());
+    let output = qscore(&["--metric", "vif_scale0,psnr_y"], &[&r, &d]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = &lines(&output)[0];
+    let scores = line["scores"].as_object().unwrap();
+    let names: Vec<&str> = scores.keys().map(String::as_str).collect();
+    assert_eq!(names, ["vif_scale0", "psnr_y"]);
+    let golden = golden("distorted");
+    let vif = scores["vif_scale0"].as_f64().unwrap();
+    assert!((vif - golden["vif_scale0_score"].as_f64().unwrap()).abs() < 0.5e-4);
+    let psnr = scores["psnr_y"].as_f64().unwrap();
+    assert!((psnr - golden["float_psnr_score"].as_f64().unwrap()).abs() < 0.5e-4);
+}
+
+fn vmaf_with(params: &[&str]) -> f64 {
+    let (r, d) = (reference(), distorted());
+    let mut args = vec!["--metric", "vmaf"];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    let output = qscore(&args, &[&r, &d]);
+    assert!(
+        output.status.success(),
+        "{params:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    lines(&output)[0]["scores"]["vmaf"].as_f64().unwrap()
+}
+
+/// There are no golden values for the other models: they must differ from the default
+/// model's score and stay in VMAF's range. The neg model caps the enhancement gain of
+/// VIF and ADM, so on this pair it cannot score above the default model.
+#[test]
+fn models_and_threads_are_parameters() {
+    let default = vmaf_with(&[]);
+    let neg = vmaf_with(&["vmaf.model=vmaf_v0.6.1neg"]);
+    let four_k = vmaf_with(&["vmaf.model=vmaf_4k_v0.6.1"]);
+    assert!((default - 82.5652).abs() < 1e-4, "{default}");
+    assert!(
+        neg < default - 0.5 && neg > 50.0,
+        "neg {neg}, default {default}"
+    );
+    assert!(
+        (four_k - default).abs() > 0.5 && four_k > 0.0 && four_k <= 100.0,
+        "4k {four_k}"
+    );
+    let threaded = vmaf_with(&["vmaf.threads=3"]);
+    assert!((threaded - default).abs() < 1e-9, "{threaded} vs {default}");
+
+    let (r, d) = (reference(), distorted());
+    let output = qscore(
+        &["--metric", "vmaf", "--param", "vmaf.model=vmaf_v9"],
+        &[&r, &d],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a built-in model"), "{stderr}");
+    assert!(stderr.contains("src01_hrc01"), "{stderr}");
+}
+
+#[test]
+fn a_bad_clip_fails_alone_and_the_others_are_scored() {
+    let dir = support::profile_dir().join("test-vmaf");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let truncated = dir.join("truncated.yuv");
+    let bytes = std::fs::read(distorted()).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() * 5 / 6]).unwrap();
+    let (r, d) = (reference(), distorted());
+    let output = qscore(
+        &["--metric", "vmaf", "--workers", "2"],
+        &[&r, &d, &truncated, &r],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let lines = lines(&output);
+    assert_eq!(lines.len(), 3);
+    let golden_d = golden("distorted")["score"].as_f64().unwrap();
+    let golden_i = golden("identity")["score"].as_f64().unwrap();
+    assert!((lines[0]["scores"]["vmaf"].as_f64().unwrap() - golden_d).abs() < 0.5e-4);
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("truncated.yuv")
+    );
+    assert!((lines[2]["scores"]["vmaf"].as_f64().unwrap() - golden_i).abs() < 0.5e-4);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("truncated.yuv"), "{stderr}");
+}
+
+#[test]
+fn images_are_refused_for_vmaf_with_the_reason() {
+    let image = support::data("images/flower_512.png");
+    let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .arg("score")
+        .args([&image, &image])
+        .args(["--metric", "vmaf", "--no-bench", "--no-default-plugins"])
+        .arg("--plugin-dir")
+        .arg(plugins())
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .expect("run qscore");
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("whole video clips only"), "{stderr}");
+}
