@@ -1174,3 +1174,60 @@ fn rows_with_their_own_metrics_share_one_table_with_nulls_where_a_score_is_missi
     );
     assert_eq!(both["backends"], "ssim=cpu,psnr=cpu");
 }
+
+#[test]
+fn a_video_row_scores_vmaf_through_the_libvmaf_plugin() {
+    support::build(&["qscore-cpu", "qscore-libvmaf"]);
+    let plugins = support::plugin_dir(
+        "batch-cpu-libvmaf",
+        &[
+            support::library("qscore_plugin_cpu"),
+            support::library("qscore_plugin_libvmaf"),
+        ],
+    );
+    let dir = scratch("vmaf");
+    let video = support::data("video");
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(video.join("golden.json")).unwrap()).unwrap();
+    let manifest = dir.join("m.csv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "reference,distorted,width,height,pix_fmt\n{},{},576,324,yuv420p10le\n",
+            video.join(golden["reference"].as_str().unwrap()).display(),
+            video.join(golden["distorted"].as_str().unwrap()).display()
+        ),
+    )
+    .unwrap();
+    let out_path = dir.join("out.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .arg("batch")
+        .arg(&manifest)
+        .arg("-o")
+        .arg(&out_path)
+        .args([
+            "--metric",
+            "vmaf",
+            "--no-bench",
+            "--quiet",
+            "--no-default-plugins",
+            "--plugin-dir",
+        ])
+        .arg(&plugins)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = rows_of(&out_path);
+    let row = rows.values().next().unwrap();
+    let expected = golden["libvmaf_v2.3.1_to_v3.1.0"]["distorted"]["score"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (row["vmaf"].as_f64().unwrap() - expected).abs() < 1e-4,
+        "{row}"
+    );
+    assert_eq!(row["backends"], "vmaf=libvmaf");
+}
