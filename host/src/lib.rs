@@ -2,7 +2,9 @@
 //!
 //! The `qscore` binary is a thin command line over this library.
 
+pub mod batch;
 mod decode;
+pub mod decode_limit;
 mod error;
 mod loader;
 mod plugin;

@@ -2,8 +2,10 @@
 //! itself failed (bad arguments, unusable reference, unknown metric, no
 //! backend); 2 some inputs failed while the others were scored.
 
+mod batch;
 mod bench;
 mod explain;
+mod merge;
 mod plugins;
 mod score;
 mod video;
@@ -41,6 +43,10 @@ enum Command {
     Plugins(plugins::Args),
     /// Score distorted images against one reference.
     Score(score::Args),
+    /// Score a manifest of pairs into one table, resumably (see docs/batch.md).
+    Batch(batch::Args),
+    /// Combine the outputs of `batch --shard I/N` runs.
+    Merge(merge::Args),
     /// Measure every backend (the capability cache the chooser uses).
     Bench(bench::Args),
     /// Show how the backends rank for a task, and why any are set aside.
@@ -49,6 +55,10 @@ enum Command {
 
 /// Runs a parsed command line.
 pub(crate) fn run(cli: Cli) -> ExitCode {
+    if let Command::Merge(args) = &cli.command {
+        // Merging reads and writes tables only: no plugins needed.
+        return merge::run(args);
+    }
     let mut search = PluginSearch::standard(&cli.plugin_dirs);
     search.defaults = !cli.no_default_plugins;
     let report = load_plugins(&search);
@@ -59,6 +69,8 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Plugins(args) => plugins::run(&args, &report),
         Command::Score(args) => score::run(&args, &report, options),
+        Command::Batch(args) => batch::run(&args, &report, options),
+        Command::Merge(args) => merge::run(&args),
         Command::Bench(args) => bench::run(&args, &report, options),
         Command::Explain(args) => explain::run(&args, &report, options),
     }

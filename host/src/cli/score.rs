@@ -53,7 +53,7 @@ pub(crate) struct Args {
     pub(crate) per_frame: bool,
 }
 
-fn parse_param(text: &str) -> Result<(String, String, String), String> {
+pub(crate) fn parse_param(text: &str) -> Result<(String, String, String), String> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?} is not METRIC.KEY=VALUE"))?;

@@ -249,6 +249,21 @@ impl<S: 'static, R: Send + 'static> Pool<S, R> {
         }
     }
 
+    /// The next completion of a submitted task, waiting at most `timeout` for it; `None`
+    /// when none came in that time or no submitted task is left. Lets a caller that waits
+    /// on completions also keep deadlines.
+    pub fn poll_any_timeout(&self, timeout: Duration) -> Option<Completed<R>> {
+        if let Some(completed) = self.poll_any() {
+            return Some(completed);
+        }
+        if self.outstanding.load(Relaxed) == 0 {
+            return None;
+        }
+        let completed = self.results.recv_timeout(timeout).ok()?;
+        self.outstanding.fetch_sub(1, Relaxed);
+        Some(completed)
+    }
+
     /// Runs every task and returns all their completions, in completion order.
     ///
     /// The completions come back through a channel of this call's own, so `run_all` may run

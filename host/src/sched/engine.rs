@@ -598,6 +598,18 @@ impl Scheduler {
         self.pool.poll_any_blocking().map(Self::outcome)
     }
 
+    /// The next finished comparison, waiting at most `timeout`; `None` when none finished
+    /// in that time or nothing is pending.
+    pub fn poll_timeout(&self, timeout: Duration) -> Option<ScoreOutcome> {
+        self.pool.poll_any_timeout(timeout).map(Self::outcome)
+    }
+
+    /// Cancels a queued comparison (it completes as [`ScoreFailure::Cancelled`]); `false`
+    /// when it already started or finished, in which case it runs to its end.
+    pub fn cancel(&self, id: TaskId) -> bool {
+        self.pool.cancel(id)
+    }
+
     /// Comparisons submitted and not yet collected.
     pub fn pending(&self) -> usize {
         self.pool.pending()

@@ -1,0 +1,150 @@
+//! `qscore batch`: a manifest of pairs scored into one table, resumable.
+//!
+//! Exit codes: 0 every row is scored; 2 the run finished but some rows failed (they are
+//! in `OUT.failures.jsonl`); 1 the run itself failed (unreadable manifest, unusable
+//! output, unknown metric, full disk), with everything finished kept for a rerun.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use qscore_host::{
+    LoadReport,
+    batch::{BatchOptions, Shard, ledger_path, run_batch},
+    sched::SchedulerOptions,
+    video::ClipOptions,
+};
+
+use super::score::parse_param;
+
+/// Arguments of `qscore batch`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The manifest: CSV with a header, or JSONL (`.jsonl`), with columns `reference`,
+    /// `distorted`, optionally `metric`, `width`, `height`, `pix_fmt`, and any others
+    /// (carried into the output). Relative paths start at the manifest's folder.
+    manifest: PathBuf,
+    /// The output table: `.csv`, `.jsonl` or `.parquet`. Running again with the same
+    /// output resumes: finished rows are kept, the rest are scored.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Metrics for rows without a `metric` column (comma-separated).
+    #[arg(long, short, value_delimiter = ',')]
+    metric: Vec<String>,
+    /// A metric parameter, `METRIC.KEY=VALUE` (repeatable).
+    #[arg(long = "param", value_name = "METRIC.KEY=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String, String)>,
+    /// Use only this plugin (e.g. `cpu`).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Fail on the first backend error instead of falling back.
+    #[arg(long = "no-fallback")]
+    no_fallback: bool,
+    /// CPU worker threads (default: logical CPUs).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Prepare each reference for every comparison instead of reusing it.
+    #[arg(long = "no-ref-cache")]
+    no_ref_cache: bool,
+    /// Do not measure backends before the run.
+    #[arg(long = "no-bench")]
+    no_bench: bool,
+    /// Inputs decoded at the same time.
+    #[arg(long = "max-concurrent-decodes", default_value_t = 2, value_name = "N")]
+    max_decodes: usize,
+    /// A pair not scored this many seconds after its decoding started is recorded as
+    /// failed (stage `timeout`).
+    #[arg(long = "task-timeout", value_name = "SECONDS")]
+    task_timeout: Option<f64>,
+    /// Run only the rows in OUT.failures.jsonl again.
+    #[arg(long = "retry-failed")]
+    retry_failed: bool,
+    /// Score only shard I of N (rows whose key is I modulo N); combine with `qscore merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+    /// No progress bar or progress lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOptions) -> ExitCode {
+    super::warn_load_errors(report);
+    options.reuse_references = !args.no_ref_cache;
+    options.strict = args.no_fallback;
+    options.backend = args.backend.clone();
+    if let Some(workers) = args.workers {
+        options.cpu_workers = workers.max(1);
+    }
+    let workers = options.cpu_workers;
+    let task_timeout = match args.task_timeout {
+        Some(s) if !(s.is_finite() && s > 0.0) => {
+            eprintln!("qscore: error: --task-timeout must be a positive number of seconds");
+            return ExitCode::from(1);
+        }
+        Some(s) => Some(Duration::from_secs_f64(s)),
+        None => None,
+    };
+    let Some(scheduler) = super::scheduler(report, options) else {
+        return ExitCode::from(1);
+    };
+    if !args.no_bench && !args.metric.is_empty() {
+        super::bench::measure_if_needed(&scheduler, report, &args.metric);
+    }
+    let batch = BatchOptions {
+        manifest: args.manifest.clone(),
+        out: args.out.clone(),
+        metrics: args.metric.clone(),
+        params: args.params.clone(),
+        max_decodes: args.max_decodes.max(1),
+        task_timeout,
+        retry_failed: args.retry_failed,
+        shard: args.shard,
+        window: 2 * workers + 2,
+        quiet: args.quiet,
+        clips: ClipOptions {
+            backend: args.backend.clone(),
+            workers,
+        },
+    };
+    match run_batch(report, &scheduler, &batch) {
+        Err(error) => {
+            eprintln!("qscore: error: {error}");
+            ExitCode::from(1)
+        }
+        Ok(s) => {
+            let seconds = s.elapsed.as_secs_f64();
+            let backends: Vec<String> =
+                s.backends.iter().map(|(b, n)| format!("{b} {n}")).collect();
+            eprintln!(
+                "qscore: batch: {} scored, {} failed, {} skipped as already done, {} skipped as failed before, {} duplicate rows; {:.1} s, {:.1} rows/s; backends: {}; prepared references: {} reused, {} prepared",
+                s.scored,
+                s.failed,
+                s.skipped_done,
+                s.skipped_failed,
+                s.duplicates,
+                seconds,
+                s.scored as f64 / seconds.max(1e-9),
+                if backends.is_empty() {
+                    "none".into()
+                } else {
+                    backends.join(", ")
+                },
+                s.reference_hits,
+                s.reference_misses,
+            );
+            eprintln!(
+                "qscore: batch: {} has {} rows",
+                args.out.display(),
+                s.output_rows
+            );
+            if s.failing > 0 {
+                eprintln!(
+                    "qscore: batch: {} rows failed; see {} (rerun with --retry-failed to try them again)",
+                    s.failing,
+                    ledger_path(&args.out).display()
+                );
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
