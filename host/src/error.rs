@@ -109,6 +109,14 @@ pub enum ScoreError {
         /// The metric asked for.
         metric: String,
     },
+    /// A clip was not scored within its time limit; its decoders were stopped.
+    #[error("{}: not scored within the time limit of {limit_s:.1} s", path.display())]
+    TimedOut {
+        /// The clip.
+        path: PathBuf,
+        /// The limit, in seconds.
+        limit_s: f64,
+    },
     /// The worker pool refused a task (it is shutting down).
     #[error("worker pool: {0}")]
     Pool(String),

@@ -1231,3 +1231,46 @@ fn a_video_row_scores_vmaf_through_the_libvmaf_plugin() {
     );
     assert_eq!(row["backends"], "vmaf=libvmaf");
 }
+
+/// A video row whose decoder hangs (a named pipe nobody writes to) fails at
+/// `--task-timeout` with stage `timeout`, its decoder stopped, and the run goes on.
+#[test]
+fn a_video_row_over_the_task_timeout_is_a_timeout_failure() {
+    let dir = scratch("video-timeout");
+    let video = support::data("video");
+    let fifo = dir.join("stalled.mkv");
+    let c_path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the file.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let manifest = dir.join("m.jsonl");
+    std::fs::write(
+        &manifest,
+        format!(
+            "{{\"reference\": \"{}\", \"distorted\": \"{}\", \"width\": 576, \"height\": 324, \"pix_fmt\": \"yuv420p10le\", \"metric\": [\"psnr\"]}}\n",
+            video.join("src01_hrc00_576x324.yuv420p10le.yuv").display(),
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let out_path = dir.join("out.jsonl");
+    let started = std::time::Instant::now();
+    let out = batch(
+        &dir,
+        &[
+            &manifest.display().to_string(),
+            "-o",
+            &out_path.display().to_string(),
+            "--task-timeout",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let ledger = std::fs::read_to_string(dir.join("out.jsonl.failures.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(ledger.lines().next().unwrap()).unwrap();
+    assert_eq!(line["stage"], "timeout", "{line}");
+    assert!(
+        line["reason"].as_str().unwrap().contains("time limit"),
+        "{line}"
+    );
+}

@@ -444,3 +444,32 @@ fn a_temporal_metric_on_images_is_a_clear_error() {
         );
     }
 }
+
+/// A decoder that never produces a frame (here ffmpeg, and ffprobe before it, wait forever
+/// to open a named pipe nobody writes to) is killed at the deadline: the read fails instead
+/// of hanging, and nothing is left running.
+#[test]
+fn a_hung_decoder_is_killed_at_the_deadline() {
+    use std::time::{Duration, Instant};
+    let dir = scratch("ffmpeg-hung");
+    let fifo = dir.join("stalled.mkv");
+    let c_path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the file.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let f = fifo.display().to_string();
+    let geometry = qscore_host::video::VideoGeometry::parse("576x324", "yuv420p").unwrap();
+    for given in [Some(geometry), None] {
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(500);
+        let result = qscore_host::video::open_video_until(&fifo, given, Some(deadline))
+            .and_then(|mut source| source.next_frame().map(drop));
+        let error = result.expect_err("a decoder with no input cannot give a frame");
+        assert!(error.to_string().contains(&f), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "stopped after {:?}",
+            started.elapsed()
+        );
+        assert!(processes_mentioning(&f).is_empty(), "decoder reaped");
+    }
+}

@@ -28,7 +28,7 @@ use crate::{
     pool::TaskId,
     sched::{Reference, Scheduler, ScoreFailure, ScoreOutcome, ScoreRequest},
     score::{MetricScores, kept_values, metric_params},
-    video::{ClipOptions, VideoJob, VideoScores, score_videos},
+    video::{ClipOptions, Deadline, VideoJob, VideoScores, score_videos},
 };
 
 /// Metrics per row at most (scheduler tags hold the metric in their low byte).
@@ -168,6 +168,7 @@ fn tried(failure: &ScoreFailure) -> Vec<String> {
 fn stage_of(error: &ScoreError) -> Stage {
     match error {
         ScoreError::Input(_) => Stage::Decode,
+        ScoreError::TimedOut { .. } => Stage::Timeout,
         _ => Stage::Score,
     }
 }
@@ -404,13 +405,15 @@ impl<'a> Coordinator<'a> {
     /// the image pairs in flight are finished first.
     fn video(&mut self, work: Work) {
         self.drain();
+        let permit = self.limiter.acquire();
+        // The row's time runs from when its decoders may start.
         let job = VideoJob {
             metrics: work.plan.names.clone(),
             params: self.options.params.clone(),
             geometry: work.geometry,
             frames: None,
+            deadline: self.options.timeout.map(Deadline::after),
         };
-        let permit = self.limiter.acquire();
         // The path `qscore score` takes: clip-session metrics (VMAF) and frame metrics.
         let mut result: Result<VideoScores, ScoreError> = Err(ScoreError::Pool("no result".into()));
         let outcome = score_videos(

@@ -32,6 +32,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
         params: args.params.clone(),
         geometry,
         frames: args.frames,
+        deadline: None,
     };
     let reference = args.reference.display().to_string();
     let mut failures = 0usize;

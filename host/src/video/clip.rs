@@ -14,7 +14,7 @@ use std::{
 use qscore_core::{ClipScores, MemoryMode, TaskSpec};
 
 use super::{
-    FrameSource, VideoGeometry, VideoJob, VideoScores, open_video, pool, score::score_video,
+    FrameSource, VideoGeometry, VideoJob, VideoScores, open_video_until, pool, score::score_video,
 };
 use crate::{
     Backend, InputError, LoadReport, MetricRequest, Plugin, ScoreError, resolve_metrics,
@@ -195,13 +195,25 @@ fn input_error(path: &Path, reason: impl Into<String>) -> ScoreError {
     })
 }
 
+/// `error`, or the time limit when it has passed: a decoder killed at the deadline fails
+/// with a read error, and the deadline is the reason.
+fn timed_out(job: &VideoJob, distorted: &Path, error: InputError) -> ScoreError {
+    match job.deadline {
+        Some(deadline) if deadline.passed() => deadline.error(distorted),
+        _ => error.into(),
+    }
+}
+
 /// A reference and a distorted clip, open, and their common geometry.
 type OpenPair = (Box<dyn FrameSource>, Box<dyn FrameSource>, VideoGeometry);
 
 /// Both clips opened and checked to agree in geometry.
 fn open_pair(job: &VideoJob, reference: &Path, distorted: &Path) -> Result<OpenPair, ScoreError> {
-    let ref_source = open_video(reference, job.geometry)?;
-    let dist_source = open_video(distorted, job.geometry)?;
+    let deadline = job.deadline.map(|d| d.at);
+    let ref_source = open_video_until(reference, job.geometry, deadline)
+        .map_err(|e| timed_out(job, distorted, e))?;
+    let dist_source = open_video_until(distorted, job.geometry, deadline)
+        .map_err(|e| timed_out(job, distorted, e))?;
     let (rg, dg) = (ref_source.geometry(), dist_source.geometry());
     if rg != dg {
         return Err(input_error(
@@ -249,7 +261,16 @@ fn score_clip(
     }
     let mut index: u64 = 0;
     while job.frames.is_none_or(|limit| index < limit) {
-        let (r, d) = match (ref_source.next_frame()?, dist_source.next_frame()?) {
+        if let Some(deadline) = job.deadline
+            && deadline.passed()
+        {
+            return Err(deadline.error(distorted));
+        }
+        let read = ref_source
+            .next_frame()
+            .and_then(|r| Ok((r, dist_source.next_frame()?)))
+            .map_err(|e| timed_out(job, distorted, e))?;
+        let (r, d) = match read {
             (Some(r), Some(d)) => (r, d),
             (None, None) => break,
             _ if job.frames.is_some() => break,

@@ -8,6 +8,7 @@ use std::{
     path::{Path, PathBuf},
     process::{Child, ChildStdout, Command, Stdio},
     thread::JoinHandle,
+    time::Instant,
 };
 
 use qscore_core::{OwnedImage, PixelFormat};
@@ -30,6 +31,7 @@ pub struct FfmpegSource {
     stdout: Option<BufReader<ChildStdout>>,
     stderr: Option<JoinHandle<String>>,
     next: u64,
+    watchdog: Option<Watchdog>,
 }
 
 fn missing_tool(path: &Path, tool: &str, error: &std::io::Error) -> InputError {
@@ -46,8 +48,8 @@ fn missing_tool(path: &Path, tool: &str, error: &std::io::Error) -> InputError {
 /// Asks `ffprobe` for the first video stream's size and pixel format. A pixel format
 /// qscore does not have is decoded as 8-bit 4:2:0 (or 16-bit 4:4:4 when it is deeper
 /// than 8 bits), and ffmpeg converts to it.
-fn probe(path: &Path) -> Result<VideoGeometry, InputError> {
-    let output = Command::new("ffprobe")
+fn probe(path: &Path, deadline: Option<Instant>) -> Result<VideoGeometry, InputError> {
+    let child = Command::new("ffprobe")
         .args([
             "-v",
             "error",
@@ -59,8 +61,16 @@ fn probe(path: &Path) -> Result<VideoGeometry, InputError> {
         .args(["-of", "json"])
         .arg(path)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| missing_tool(path, "ffprobe", &e))?;
+    let watchdog = deadline.map(|at| Watchdog::arm(child.id(), at));
+    let output = child.wait_with_output();
+    if let Some(watchdog) = watchdog {
+        watchdog.disarm();
+    }
+    let output = output.map_err(|e| input_error(path, format!("running ffprobe: {e}")))?;
     if !output.status.success() {
         let text = String::from_utf8_lossy(&output.stderr);
         return Err(input_error(
@@ -99,10 +109,44 @@ fn probe(path: &Path) -> Result<VideoGeometry, InputError> {
     Ok(geometry)
 }
 
+/// Kills a decoder that is still running at a deadline. It is disarmed (and its thread
+/// joined) before the child is reaped, so the process id it holds is never reused by then.
+#[derive(Debug)]
+struct Watchdog {
+    stop: crossbeam_channel::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Watchdog {
+    fn arm(pid: u32, at: Instant) -> Self {
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
+        let thread = std::thread::spawn(move || {
+            let wait = at.saturating_duration_since(Instant::now());
+            if let Err(crossbeam_channel::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
+                // SAFETY: plain syscall; the child is not reaped before this thread ends.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+        });
+        Self { stop, thread }
+    }
+
+    fn disarm(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
+    }
+}
+
 impl FfmpegSource {
     /// Starts decoding `path`; `geometry` skips probing (and is what frames are converted to).
-    pub fn open(path: &Path, geometry: Option<VideoGeometry>) -> Result<Self, InputError> {
-        if !path.is_file() {
+    ///
+    /// With a `deadline`, a watchdog kills the child if it is still running then.
+    pub fn open(
+        path: &Path,
+        geometry: Option<VideoGeometry>,
+        deadline: Option<Instant>,
+    ) -> Result<Self, InputError> {
+        // Not only regular files: a named pipe that another program streams into works too.
+        if !path.exists() || path.is_dir() {
             let what = if path.is_dir() {
                 "is a directory, not a video"
             } else {
@@ -115,7 +159,7 @@ impl FfmpegSource {
                 given.check().map_err(|reason| input_error(path, reason))?;
                 given
             }
-            None => probe(path)?,
+            None => probe(path, deadline)?,
         };
         let pix_fmt = geometry
             .format
@@ -140,6 +184,7 @@ impl FfmpegSource {
                 lines[lines.len().saturating_sub(STDERR_LINES)..].join("; ")
             })
         });
+        let watchdog = deadline.map(|at| Watchdog::arm(child.id(), at));
         Ok(Self {
             path: path.to_path_buf(),
             geometry,
@@ -147,12 +192,16 @@ impl FfmpegSource {
             stdout,
             stderr,
             next: 0,
+            watchdog,
         })
     }
 
     /// Waits for the child and says how it ended, with its last error lines.
     fn finish(&mut self) -> Result<(), String> {
         self.stdout = None;
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.disarm();
+        }
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
@@ -180,6 +229,9 @@ impl FfmpegSource {
     /// Stops the child now (on an early drop or an error) and reaps it.
     fn stop(&mut self) {
         self.stdout = None;
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.disarm();
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

@@ -16,6 +16,6 @@ pub use clip::{ClipOptions, ClipPlan, score_videos};
 pub use ffmpeg::FfmpegSource;
 pub use pooling::{Pooled, pool};
 pub use raw::RawReader;
-pub use score::{VideoJob, VideoScores, score_video};
-pub use source::{FrameSource, VideoGeometry, is_video_path, open_video};
+pub use score::{Deadline, VideoJob, VideoScores, score_video};
+pub use source::{FrameSource, VideoGeometry, is_video_path, open_video, open_video_until};
 pub use y4m::Y4mReader;

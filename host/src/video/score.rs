@@ -6,12 +6,16 @@
 //! [`crate::sched::Neighbours`]); one that looks ahead is submitted once the frames it
 //! reads after its own have been read, and the clip's last frames when the clip ends.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use qscore_core::Param;
 
 use super::{
-    Pooled, VideoGeometry, open_video, pool,
+    Pooled, VideoGeometry, open_video_until, pool,
     window::{FramePair, FrameWindow},
 };
 use crate::{
@@ -32,6 +36,40 @@ pub struct VideoJob {
     pub geometry: Option<VideoGeometry>,
     /// Score only the first N frames; without it, clips of different lengths are an error.
     pub frames: Option<u64>,
+    /// When to give up on a clip (decoders still running are killed).
+    pub deadline: Option<Deadline>,
+}
+
+/// A time limit on scoring one clip.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    /// When the limit runs out.
+    pub at: Instant,
+    /// The limit, for messages.
+    pub limit: Duration,
+}
+
+impl Deadline {
+    /// `limit` from now.
+    pub fn after(limit: Duration) -> Self {
+        Self {
+            at: Instant::now() + limit,
+            limit,
+        }
+    }
+
+    /// Whether the limit has run out.
+    pub fn passed(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    /// The error of a clip that ran out of time.
+    pub fn error(&self, path: &Path) -> ScoreError {
+        ScoreError::TimedOut {
+            path: path.to_path_buf(),
+            limit_s: self.limit.as_secs_f64(),
+        }
+    }
 }
 
 /// The result for one distorted clip.
@@ -71,8 +109,14 @@ pub fn score_video(
     distorted: &Path,
 ) -> Result<VideoScores, ScoreError> {
     let requests: Vec<MetricRequest> = resolve_metrics(report, &job.metrics)?;
-    let mut ref_source = open_video(reference, job.geometry)?;
-    let mut dist_source = open_video(distorted, job.geometry)?;
+    let deadline = job.deadline.map(|d| d.at);
+    // A decoder killed at the deadline fails with a read error: the deadline is the reason.
+    let timed_out = |error: InputError| match job.deadline {
+        Some(deadline) if deadline.passed() => deadline.error(distorted),
+        _ => error.into(),
+    };
+    let mut ref_source = open_video_until(reference, job.geometry, deadline).map_err(timed_out)?;
+    let mut dist_source = open_video_until(distorted, job.geometry, deadline).map_err(timed_out)?;
     let (rg, dg) = (ref_source.geometry(), dist_source.geometry());
     if rg != dg {
         return Err(clip_error(
@@ -161,29 +205,45 @@ pub fn score_video(
             .map_err(|e| ScoreError::Pool(e.to_string()))
     };
     let mut index: u64 = 0;
+    // Errors end the loop but not the function: tasks already submitted are collected
+    // below, so none is left in the scheduler for its next caller.
     while job.frames.is_none_or(|limit| index < limit) && failure.is_none() {
-        let (r, d) = (ref_source.next_frame()?, dist_source.next_frame()?);
-        let (r, d) = match (r, d) {
-            (Some(r), Some(d)) => (r, d),
-            (None, None) => break,
-            (None, Some(_)) | (Some(_), None) if job.frames.is_some() => break,
-            (None, Some(_)) => {
-                return Err(clip_error(
+        if let Some(deadline) = job.deadline
+            && deadline.passed()
+        {
+            failure = Some(deadline.error(distorted));
+            break;
+        }
+        let read = ref_source
+            .next_frame()
+            .and_then(|r| Ok((r, dist_source.next_frame()?)));
+        let (r, d) = match read {
+            Ok((Some(r), Some(d))) => (r, d),
+            Ok((None, None)) => break,
+            Ok((None, Some(_)) | (Some(_), None)) if job.frames.is_some() => break,
+            Ok((None, Some(_))) => {
+                failure = Some(clip_error(
                     distorted,
                     format!(
                         "has more frames than the reference {} ({index})",
                         reference.display()
                     ),
                 ));
+                break;
             }
-            (Some(_), None) => {
-                return Err(clip_error(
+            Ok((Some(_), None)) => {
+                failure = Some(clip_error(
                     distorted,
                     format!(
                         "has {index} frames, fewer than the reference {}",
                         reference.display()
                     ),
                 ));
+                break;
+            }
+            Err(error) => {
+                failure = Some(timed_out(error));
+                break;
             }
         };
         frames.push(Frame {
@@ -197,8 +257,10 @@ pub fn score_video(
         });
         for (m, need) in needs.iter().enumerate() {
             // A metric that looks ahead scores, now, the frame its last neighbour was read for.
-            if let Some(ready) = index.checked_sub(need.lookahead as u64) {
-                submit(&window, ready, m)?;
+            if let Some(ready) = index.checked_sub(need.lookahead as u64)
+                && let Err(error) = submit(&window, ready, m)
+            {
+                failure = Some(error);
             }
         }
         index += 1;
@@ -214,9 +276,12 @@ pub fn score_video(
     }
     // The clip's last frames of the metrics that look ahead, with what follows them.
     if failure.is_none() {
-        for (m, need) in needs.iter().enumerate() {
+        'flush: for (m, need) in needs.iter().enumerate() {
             for ready in index.saturating_sub(need.lookahead as u64)..index {
-                submit(&window, ready, m)?;
+                if let Err(error) = submit(&window, ready, m) {
+                    failure = Some(error);
+                    break 'flush;
+                }
             }
         }
     }

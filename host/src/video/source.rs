@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
+use std::time::Instant;
 
 use qscore_core::{FormatInfo, OwnedImage, PixelFormat};
 
@@ -130,6 +131,16 @@ pub fn open_video(
     path: &Path,
     geometry: Option<VideoGeometry>,
 ) -> Result<Box<dyn FrameSource>, InputError> {
+    open_video_until(path, geometry, None)
+}
+
+/// [`open_video`], with an instant at which a decoder process still running is killed (its
+/// next read then fails), so that a hung decoder cannot hold a run forever.
+pub fn open_video_until(
+    path: &Path,
+    geometry: Option<VideoGeometry>,
+    deadline: Option<Instant>,
+) -> Result<Box<dyn FrameSource>, InputError> {
     if has_extension(path, "y4m") {
         let reader = Y4mReader::open(path)?;
         let found = reader.geometry();
@@ -143,7 +154,7 @@ pub fn open_video(
     } else if is_container(path) || (geometry.is_none() && !has_extension(path, "yuv")) {
         // Containers always go through ffmpeg; a file of unknown kind does too unless a
         // raw geometry was given.
-        Ok(Box::new(FfmpegSource::open(path, geometry)?))
+        Ok(Box::new(FfmpegSource::open(path, geometry, deadline)?))
     } else {
         let geometry = geometry.ok_or_else(|| {
             input_error(
