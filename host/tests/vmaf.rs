@@ -248,3 +248,115 @@ fn images_are_refused_for_vmaf_with_the_reason() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("whole video clips only"), "{stderr}");
 }
+
+/// How many of the clips not yet fed have a decoder reading them now (a named pipe opens
+/// for writing without blocking only while a reader has it open); the open ends are kept.
+fn pipes_being_read(pipes: &[PathBuf], open: &mut [Option<std::fs::File>], fed: &[bool]) -> usize {
+    use std::os::unix::fs::OpenOptionsExt;
+    for ((pipe, slot), done) in pipes.iter().zip(open.iter_mut()).zip(fed) {
+        if slot.is_none() && !done {
+            *slot = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(pipe)
+                .ok()
+                .inspect(|file| {
+                    use std::os::fd::AsRawFd;
+                    // Blocking writes from here on: the reader is there.
+                    // SAFETY: fcntl on a descriptor this function owns.
+                    unsafe {
+                        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+                        libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+                    }
+                });
+        }
+    }
+    open.iter().filter(|s| s.is_some()).count()
+}
+
+/// `--max-concurrent-decodes` caps the clip pairs decoded at once. The distorted clips are
+/// named pipes this test writes into only once a decoder has opened them, so it sees every
+/// decoder that starts: with a cap of 1 never two at once, with a cap of 3 all three.
+#[test]
+fn max_concurrent_decodes_caps_the_clips_decoded_at_once() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("qscore-vmaf-decodes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let encoded = dir.join("distorted.mkv");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p10le",
+        ])
+        .args(["-s", "576x324", "-i"])
+        .arg(distorted())
+        .args(["-c:v", "ffv1"])
+        .arg(&encoded)
+        .status()
+        .expect("ffmpeg is needed for the video tests (apt-get install ffmpeg)");
+    assert!(status.success());
+    let bytes = std::fs::read(&encoded).unwrap();
+    for cap in [1usize, 3] {
+        let pipes: Vec<PathBuf> = (0..3)
+            .map(|i| dir.join(format!("cap{cap}-{i}.mkv")))
+            .collect();
+        for pipe in &pipes {
+            let c_path = std::ffi::CString::new(pipe.display().to_string()).unwrap();
+            // SAFETY: a valid C string; mkfifo only creates the file.
+            assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        }
+        let reference = reference();
+        let mut clips: Vec<&Path> = vec![reference.as_path()];
+        clips.extend(pipes.iter().map(PathBuf::as_path));
+        let cap_text = cap.to_string();
+        std::thread::scope(|scope| {
+            let run = scope.spawn(|| {
+                qscore(
+                    &[
+                        "--metric",
+                        "vmaf",
+                        "--workers",
+                        "3",
+                        "--max-concurrent-decodes",
+                        &cap_text,
+                    ],
+                    &clips,
+                )
+            });
+            let mut open: Vec<Option<std::fs::File>> = (0..3).map(|_| None).collect();
+            let mut fed = [false; 3];
+            let mut most = 0;
+            let started = std::time::Instant::now();
+            while fed.iter().any(|f| !f) {
+                assert!(
+                    started.elapsed().as_secs() < 120,
+                    "decoders never opened every clip"
+                );
+                let reading = pipes_being_read(&pipes, &mut open, &fed);
+                most = most.max(reading);
+                // Feed only once `cap` decoders read at once: with a cap of 3 that proves the
+                // test sees concurrent decoders; with 1, that it never sees two.
+                if reading >= cap {
+                    for (slot, done) in open.iter_mut().zip(fed.iter_mut()) {
+                        if let Some(mut file) = slot.take() {
+                            file.write_all(&bytes).unwrap();
+                            *done = true;
+                        }
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let out = run.join().unwrap();
+            assert!(out.status.success(), "{out:?}");
+            assert_eq!(lines(&out).len(), 3);
+            assert_eq!(most, cap, "clips decoded at once with a cap of {cap}");
+        });
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -51,6 +51,10 @@ pub(crate) struct Args {
     /// Also print every frame's values (JSON: under "frames").
     #[arg(long = "per-frame")]
     pub(crate) per_frame: bool,
+    /// Video clip pairs decoded at the same time, each by up to two decoder processes
+    /// (default: --workers). `qscore batch` has the same option.
+    #[arg(long = "max-concurrent-decodes", value_name = "N")]
+    pub(crate) max_decodes: Option<usize>,
 }
 
 pub(crate) fn parse_param(text: &str) -> Result<(String, String, String), String> {

@@ -37,11 +37,13 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
     let reference = args.reference.display().to_string();
     let mut failures = 0usize;
     // Metrics that need a clip session run one clip per worker, clips in parallel.
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Each clip-session worker decodes one pair at a time, so the cap is on workers.
     let clip_options = ClipOptions {
         backend: args.backend.clone(),
-        workers: args
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        workers: workers.min(args.max_decodes.unwrap_or(workers)).max(1),
     };
     let emit = |path: &std::path::Path, result: Result<VideoScores, ScoreError>| {
         let distorted = path.display().to_string();
