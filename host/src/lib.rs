@@ -6,6 +6,7 @@ pub mod batch;
 mod decode;
 pub mod decode_limit;
 mod error;
+pub mod interrupt;
 mod loader;
 mod plugin;
 pub mod pool;

@@ -52,6 +52,13 @@ pub enum BatchError {
     /// The scoring workers could not start or stopped.
     #[error("workers: {0}")]
     Workers(String),
+    /// A signal (Ctrl-C, SIGTERM) stopped the run; everything finished before it is in the
+    /// journal, and the same command resumes.
+    #[error("interrupted; finished rows are kept in {journal}: run the same command again to resume", journal = .journal.display())]
+    Interrupted {
+        /// The journal holding the finished rows.
+        journal: PathBuf,
+    },
     /// `merge`: inputs with different columns.
     #[error("{path}: columns differ from {first}: {reason}")]
     SchemaMismatch {

@@ -11,6 +11,7 @@ use std::{
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::{
+    super::interrupt,
     BatchError,
     journal::LineFile,
     progress::{Counts, Progress},
@@ -59,8 +60,17 @@ impl Writer {
         let mut oldest: Option<Instant> = None;
         let mut last_space = Instant::now();
         let mut failure: Option<BatchError> = None;
+        let mut saver = interrupt::Saver::new();
         loop {
-            let closed = match events.recv_timeout(GROUP_WAIT / 2) {
+            let received = events.recv_timeout(GROUP_WAIT / 2);
+            if failure.is_none() && interrupt::requested() {
+                failure = Some(self.interrupted(&counts, &unsynced, &mut saver));
+                stop.store(true, Ordering::SeqCst);
+            }
+            if failure.is_some() {
+                saver.saved();
+            }
+            let closed = match received {
                 Ok(event) => {
                     if failure.is_none() {
                         self.queue(event, &mut unsynced);
@@ -113,6 +123,30 @@ impl Writer {
         }
         self.progress.finish();
         (counts, failure.map_or(Ok(()), Err))
+    }
+
+    /// A signal stops the run: what was finished before it is synced, what arrives from now
+    /// on is dropped (it may have failed only because its decoder was killed) and is redone
+    /// by the next run.
+    fn interrupted(
+        &mut self,
+        counts: &Counts,
+        unsynced: &Counts,
+        saver: &mut interrupt::Saver,
+    ) -> BatchError {
+        let kept = match self.sync() {
+            Ok(()) => counts.scored + unsynced.scored,
+            Err(_) => counts.scored,
+        };
+        self.progress.finish();
+        let journal = self.journal.path().to_path_buf();
+        eprintln!(
+            "qscore: batch: stopped; {kept} rows finished in this run are kept in {}: run \
+             the same command again to resume",
+            journal.display()
+        );
+        saver.saved();
+        BatchError::Interrupted { journal }
     }
 
     fn queue(&mut self, event: Event, unsynced: &mut Counts) {

@@ -8,7 +8,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use qscore_host::{
     LoadReport,
-    batch::{BatchOptions, Shard, ledger_path, run_batch},
+    batch::{BatchError, BatchOptions, Shard, ledger_path, run_batch},
     sched::SchedulerOptions,
     video::ClipOptions,
 };
@@ -105,6 +105,8 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         },
     };
     match run_batch(report, &scheduler, &batch) {
+        // The writer has said so; the signal handler ends the process with 128 + signal.
+        Err(BatchError::Interrupted { .. }) => ExitCode::from(130),
         Err(error) => {
             eprintln!("qscore: error: {error}");
             ExitCode::from(1)

@@ -5,6 +5,7 @@
 
 use std::{
     io::{BufReader, Read},
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, ChildStdout, Command, Stdio},
     thread::JoinHandle,
@@ -17,7 +18,10 @@ use super::{
     FrameSource, VideoGeometry,
     source::{FrameRead, input_error, read_frame},
 };
-use crate::InputError;
+use crate::{
+    InputError,
+    interrupt::{self, Tracked},
+};
 
 /// Lines of ffmpeg's own error output kept for messages.
 const STDERR_LINES: usize = 8;
@@ -27,7 +31,7 @@ const STDERR_LINES: usize = 8;
 pub struct FfmpegSource {
     path: PathBuf,
     geometry: VideoGeometry,
-    child: Option<Child>,
+    child: Option<(Child, Tracked)>,
     stdout: Option<BufReader<ChildStdout>>,
     stderr: Option<JoinHandle<String>>,
     next: u64,
@@ -49,7 +53,7 @@ fn missing_tool(path: &Path, tool: &str, error: &std::io::Error) -> InputError {
 /// qscore does not have is decoded as 8-bit 4:2:0 (or 16-bit 4:4:4 when it is deeper
 /// than 8 bits), and ffmpeg converts to it.
 fn probe(path: &Path, deadline: Option<Instant>) -> Result<VideoGeometry, InputError> {
-    let child = Command::new("ffprobe")
+    let mut child = decoder_command("ffprobe")
         .args([
             "-v",
             "error",
@@ -65,20 +69,37 @@ fn probe(path: &Path, deadline: Option<Instant>) -> Result<VideoGeometry, InputE
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| missing_tool(path, "ffprobe", &e))?;
+    let tracked = interrupt::track(&child);
     let watchdog = deadline.map(|at| Watchdog::arm(child.id(), at));
-    let output = child.wait_with_output();
+    // Drained on its own thread so a chatty ffprobe never blocks on a full pipe.
+    let stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    });
+    let mut stdout = Vec::new();
+    let read = child
+        .stdout
+        .take()
+        .map_or(Ok(0), |mut pipe| pipe.read_to_end(&mut stdout));
     if let Some(watchdog) = watchdog {
         watchdog.disarm();
     }
-    let output = output.map_err(|e| input_error(path, format!("running ffprobe: {e}")))?;
-    if !output.status.success() {
-        let text = String::from_utf8_lossy(&output.stderr);
+    let status = tracked.reap(&mut child);
+    let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    let status = read
+        .and(status)
+        .map_err(|e| input_error(path, format!("running ffprobe: {e}")))?;
+    if !status.success() {
+        let text = String::from_utf8_lossy(&stderr);
         return Err(input_error(
             path,
             format!("ffprobe cannot read it: {}", text.trim()),
         ));
     }
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+    let json: serde_json::Value = serde_json::from_slice(&stdout)
         .map_err(|e| input_error(path, format!("unexpected ffprobe output: {e}")))?;
     let stream = json["streams"]
         .get(0)
@@ -107,6 +128,16 @@ fn probe(path: &Path, deadline: Option<Instant>) -> Result<VideoGeometry, InputE
         .check()
         .map_err(|reason| input_error(path, reason))?;
     Ok(geometry)
+}
+
+/// A decoder process. Under the `qscore` command's signal handler it gets a process group of
+/// its own, so that only qscore decides when it stops (`interrupt::installed`).
+fn decoder_command(program: &str) -> Command {
+    let mut command = Command::new(program);
+    if interrupt::installed() {
+        command.process_group(0);
+    }
+    command
 }
 
 /// Kills a decoder that is still running at a deadline. It is disarmed (and its thread
@@ -165,7 +196,7 @@ impl FfmpegSource {
             .format
             .name()
             .expect("checked YUV format has a name");
-        let mut child = Command::new("ffmpeg")
+        let mut child = decoder_command("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
             .arg(path)
             .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", &pix_fmt, "-"])
@@ -174,6 +205,7 @@ impl FfmpegSource {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| missing_tool(path, "ffmpeg", &e))?;
+        let tracked = interrupt::track(&child);
         let stdout = child.stdout.take().map(BufReader::new);
         // Drained on its own thread so a chatty ffmpeg never blocks on a full pipe.
         let stderr = child.stderr.take().map(|mut pipe| {
@@ -188,7 +220,7 @@ impl FfmpegSource {
         Ok(Self {
             path: path.to_path_buf(),
             geometry,
-            child: Some(child),
+            child: Some((child, tracked)),
             stdout,
             stderr,
             next: 0,
@@ -202,10 +234,10 @@ impl FfmpegSource {
         if let Some(watchdog) = self.watchdog.take() {
             watchdog.disarm();
         }
-        let Some(mut child) = self.child.take() else {
+        let Some((mut child, tracked)) = self.child.take() else {
             return Ok(());
         };
-        let status = child.wait().map_err(|e| e.to_string())?;
+        let status = tracked.reap(&mut child).map_err(|e| e.to_string())?;
         let stderr = self
             .stderr
             .take()
@@ -232,9 +264,9 @@ impl FfmpegSource {
         if let Some(watchdog) = self.watchdog.take() {
             watchdog.disarm();
         }
-        if let Some(mut child) = self.child.take() {
+        if let Some((mut child, tracked)) = self.child.take() {
             let _ = child.kill();
-            let _ = child.wait();
+            let _ = tracked.reap(&mut child);
         }
         if let Some(handle) = self.stderr.take() {
             let _ = handle.join();
