@@ -1239,9 +1239,7 @@ fn a_video_row_over_the_task_timeout_is_a_timeout_failure() {
     let dir = scratch("video-timeout");
     let video = support::data("video");
     let fifo = dir.join("stalled.mkv");
-    let c_path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
-    // SAFETY: a valid C string; mkfifo only creates the file.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    support::stalled_pipe(&fifo);
     let manifest = dir.join("m.jsonl");
     std::fs::write(
         &manifest,
@@ -1273,4 +1271,112 @@ fn a_video_row_over_the_task_timeout_is_a_timeout_failure() {
         line["reason"].as_str().unwrap().contains("time limit"),
         "{line}"
     );
+}
+
+/// Ctrl-C in the middle of a run: the rows finished before it stay in the journal, the row
+/// whose decoder was killed is not recorded as failed, no decoder is left running, and the
+/// same command then finishes the run.
+#[test]
+fn a_signal_keeps_finished_rows_records_no_false_failure_and_the_run_resumes() {
+    let dir = scratch("signal");
+    tiny_corpus(&dir, 2, 10);
+    let fifo = dir.join("clip.mkv");
+    support::stalled_pipe(&fifo);
+    let mut manifest = String::new();
+    for r in 0..2 {
+        for d in 0..10 {
+            manifest.push_str(&format!(
+                "{{\"reference\": \"img/r{r}.png\", \"distorted\": \"img/r{r}_d{d}.png\"}}\n"
+            ));
+        }
+    }
+    let video = support::data("video");
+    manifest.push_str(&format!(
+        "{{\"reference\": \"{}\", \"distorted\": \"clip.mkv\", \"width\": 576, \"height\": 324, \"pix_fmt\": \"yuv420p10le\"}}\n",
+        video.join("src01_hrc00_576x324.yuv420p10le.yuv").display(),
+    ));
+    let manifest_path = dir.join("m.jsonl");
+    std::fs::write(&manifest_path, manifest).unwrap();
+    let (m, out) = (
+        manifest_path.display().to_string(),
+        dir.join("out.jsonl").display().to_string(),
+    );
+    let args = [m.as_str(), "-o", &out, "--metric", "psnr"];
+    let journal = dir.join("out.jsonl.journal.jsonl");
+    let f = fifo.display().to_string();
+
+    let child = support::Running::spawn(
+        batch_command(&dir, &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    // Image rows decoded after the clip wait for it (video rows take the whole pool), so
+    // some of the twenty may still be in progress when the signal comes.
+    support::wait_for("image rows to be journaled while ffmpeg waits", || {
+        std::fs::read_to_string(&journal).map_or(0, |t| t.matches('\n').count()) >= 10
+            && support::processes_mentioning(&f)
+                .iter()
+                .any(|cmd| cmd.starts_with("ffmpeg"))
+    });
+    let stopped = child.signal_and_wait(libc::SIGINT);
+    let text = stderr(&stopped);
+    assert_eq!(stopped.status.code(), Some(130), "{text}");
+    assert!(
+        text.contains("interrupted by SIGINT; stopped 1 decoder")
+            && text.contains("run the same command again to resume"),
+        "{text}"
+    );
+    let kept: usize = text
+        .split(" rows finished in this run are kept in")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of kept rows in {text}"));
+    assert!((10..=20).contains(&kept), "{text}");
+    assert!(support::processes_mentioning(&f).is_empty(), "decoder left");
+    assert_eq!(journal_lines_are_whole(&journal), kept);
+    assert_eq!(
+        journal_lines_are_whole(&dir.join("out.jsonl.failures.jsonl")),
+        0,
+        "a killed decoder is not the row's failure"
+    );
+    assert!(
+        !Path::new(&out).exists(),
+        "no table from an interrupted run"
+    );
+
+    // The clip now exists: the rerun scores only it and keeps the 20 rows.
+    std::fs::remove_file(&fifo).unwrap();
+    let encoded = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le"])
+        .args(["-s", "576x324", "-i"])
+        .arg(video.join("src01_hrc01_576x324.yuv420p10le.yuv"))
+        .args(["-c:v", "ffv1"])
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(encoded.success());
+    let resumed = batch(&dir, &args);
+    let text = stderr(&resumed);
+    assert!(resumed.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{} scored, 0 failed, {kept} skipped as already done",
+            21 - kept
+        )),
+        "{text}"
+    );
+    let rows = rows_of(Path::new(&out));
+    assert_eq!(rows.len(), 21);
+    let clip = rows
+        .values()
+        .find(|row| row["distorted"] == "clip.mkv")
+        .unwrap();
+    // ffv1 is lossless: the clip scores as its raw frames do (libvmaf's float_psnr).
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(video.join("golden.json")).unwrap()).unwrap();
+    let expected = golden["libvmaf_v2.3.1_to_v3.1.0"]["distorted"]["float_psnr_score"]
+        .as_f64()
+        .unwrap();
+    assert!((number(&clip["psnr_y"]) - expected).abs() < 1e-4, "{clip}");
 }

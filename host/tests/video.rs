@@ -214,23 +214,6 @@ fn encode_lossless(raw: &std::path::Path, out: &std::path::Path) {
     ]);
 }
 
-/// Processes whose command line mentions `needle` (to prove no decoder is left behind).
-fn processes_mentioning(needle: &str) -> Vec<String> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        })
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-        .filter(|cmd| cmd.contains(needle) && !cmd.contains("cargo"))
-        .collect()
-}
-
 #[test]
 fn an_h264_encode_decoded_by_ffmpeg_scores_like_the_raw_frames() {
     let dir = scratch("ffmpeg");
@@ -254,7 +237,10 @@ fn an_h264_encode_decoded_by_ffmpeg_scores_like_the_raw_frames() {
     ]));
     assert_eq!(raw["scores"], decoded["scores"]);
     assert_eq!(raw["frames"], decoded["frames"]);
-    assert!(processes_mentioning(&rm).is_empty() && processes_mentioning(&dm).is_empty());
+    assert!(
+        support::processes_mentioning(&rm).is_empty()
+            && support::processes_mentioning(&dm).is_empty()
+    );
 }
 
 #[test]
@@ -321,13 +307,16 @@ fn a_failing_or_killed_ffmpeg_is_a_clear_error_and_is_reaped() {
         "{error}"
     );
     drop(source);
-    assert!(processes_mentioning(&l).is_empty(), "decoder reaped");
+    assert!(
+        support::processes_mentioning(&l).is_empty(),
+        "decoder reaped"
+    );
     // Dropping a source early stops its decoder too.
     let mut early = qscore_host::video::open_video(&long, None).unwrap();
     assert!(early.next_frame().unwrap().is_some());
     drop(early);
     assert!(
-        processes_mentioning(&l).is_empty(),
+        support::processes_mentioning(&l).is_empty(),
         "decoder stopped on drop"
     );
 }
@@ -453,9 +442,7 @@ fn a_hung_decoder_is_killed_at_the_deadline() {
     use std::time::{Duration, Instant};
     let dir = scratch("ffmpeg-hung");
     let fifo = dir.join("stalled.mkv");
-    let c_path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
-    // SAFETY: a valid C string; mkfifo only creates the file.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    support::stalled_pipe(&fifo);
     let f = fifo.display().to_string();
     let geometry = qscore_host::video::VideoGeometry::parse("576x324", "yuv420p").unwrap();
     for given in [Some(geometry), None] {
@@ -470,6 +457,46 @@ fn a_hung_decoder_is_killed_at_the_deadline() {
             "stopped after {:?}",
             started.elapsed()
         );
-        assert!(processes_mentioning(&f).is_empty(), "decoder reaped");
+        assert!(
+            support::processes_mentioning(&f).is_empty(),
+            "decoder reaped"
+        );
+    }
+}
+
+/// Ctrl-C (or SIGTERM) while a decoder runs: qscore kills and reaps it, says so, and exits
+/// with 128 + the signal, instead of leaving ffmpeg waiting on its input.
+#[test]
+fn a_signal_stops_qscore_and_its_decoders() {
+    let dir = scratch("signal");
+    let fifo = dir.join("stalled.mkv");
+    support::stalled_pipe(&fifo);
+    let (r, f) = (
+        reference().display().to_string(),
+        fifo.display().to_string(),
+    );
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        let child = support::Running::spawn(
+            Command::new(env!("CARGO_BIN_EXE_qscore"))
+                .args(raw_args(&r, &f))
+                .args(["--no-bench", "--no-default-plugins", "--plugin-dir"])
+                .arg(support::cpu_only_dir())
+                .env_remove("QSCORE_PLUGIN_PATH")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        );
+        support::wait_for("ffmpeg to start", || {
+            support::processes_mentioning(&f)
+                .iter()
+                .any(|cmd| cmd.starts_with("ffmpeg"))
+        });
+        let out = child.signal_and_wait(signal);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(128 + signal), "{stderr}");
+        assert!(
+            stderr.contains(&format!("interrupted by {name}; stopped 1 decoder")),
+            "{stderr}"
+        );
+        assert!(support::processes_mentioning(&f).is_empty(), "decoder left");
     }
 }

@@ -108,3 +108,74 @@ pub fn plugin_dir(name: &str, files: &[PathBuf]) -> PathBuf {
     }
     dir
 }
+
+/// Processes whose command line mentions `needle` (to prove no decoder is left behind).
+/// A process that has ended but is not yet reaped has no command line, so it is not listed.
+pub fn processes_mentioning(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .filter(|cmd| cmd.contains(needle) && !cmd.contains("cargo"))
+        .collect()
+}
+
+/// Waits (up to a minute) until `ready` holds, polling.
+pub fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < end,
+            "waited a minute for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A started `qscore`, killed if the test fails before it ends.
+pub struct Running(Option<std::process::Child>);
+
+impl Running {
+    pub fn spawn(command: &mut Command) -> Self {
+        Self(Some(command.spawn().expect("start qscore")))
+    }
+
+    /// Sends `signal`, then waits (up to 30 s) for the process to end; returns its output.
+    pub fn signal_and_wait(mut self, signal: i32) -> std::process::Output {
+        let mut child = self.0.take().expect("running");
+        // SAFETY: a plain syscall on our own child, which has not been reaped.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > end {
+                let _ = child.kill();
+                panic!("qscore did not stop within 30 s of signal {signal}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Makes a named pipe that nobody writes to: a decoder opening it waits forever.
+pub fn stalled_pipe(path: &Path) {
+    let c_path = std::ffi::CString::new(path.display().to_string()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the file.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+}
