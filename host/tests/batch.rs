@@ -1380,3 +1380,105 @@ fn a_signal_keeps_finished_rows_records_no_false_failure_and_the_run_resumes() {
         .unwrap();
     assert!((number(&clip["psnr_y"]) - expected).abs() < 1e-4, "{clip}");
 }
+
+/// Video rows that need a clip session (VMAF) are scored together, up to the decode limit:
+/// the two clips here are named pipes that are fed only once both decoders are waiting on
+/// them, which one row at a time would never reach. A missing clip among them fails alone.
+#[test]
+fn vmaf_rows_run_their_clips_at_once_up_to_the_decode_limit() {
+    support::build(&["qscore-cpu", "qscore-libvmaf"]);
+    let plugins = support::plugin_dir(
+        "batch-cpu-libvmaf",
+        &[
+            support::library("qscore_plugin_cpu"),
+            support::library("qscore_plugin_libvmaf"),
+        ],
+    );
+    let dir = scratch("vmaf-together");
+    let video = support::data("video");
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(video.join("golden.json")).unwrap()).unwrap();
+    let encoded = dir.join("distorted.mkv");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le"])
+        .args(["-s", "576x324", "-i"])
+        .arg(video.join(golden["distorted"].as_str().unwrap()))
+        .args(["-c:v", "ffv1"])
+        .arg(&encoded)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pipes = [dir.join("a.mkv"), dir.join("b.mkv")];
+    for pipe in &pipes {
+        support::stalled_pipe(pipe);
+    }
+    let reference = video.join(golden["reference"].as_str().unwrap());
+    let manifest = dir.join("m.csv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "reference,distorted,width,height,pix_fmt\n\
+             {r},a.mkv,576,324,yuv420p10le\n\
+             {r},missing.mkv,576,324,yuv420p10le\n\
+             {r},b.mkv,576,324,yuv420p10le\n",
+            r = reference.display()
+        ),
+    )
+    .unwrap();
+    let out_path = dir.join("out.jsonl");
+    let child = support::Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_qscore"))
+            .arg("batch")
+            .arg(&manifest)
+            .arg("-o")
+            .arg(&out_path)
+            .args(["--metric", "vmaf", "--max-concurrent-decodes", "3"])
+            .args(["--workers", "3", "--no-bench", "--quiet"])
+            .args(["--no-default-plugins", "--plugin-dir"])
+            .arg(&plugins)
+            .arg("--cache-dir")
+            .arg(dir.join("cache"))
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let names: Vec<String> = pipes.iter().map(|p| p.display().to_string()).collect();
+    support::wait_for("both clips' decoders to wait at once", || {
+        names.iter().all(|name| {
+            support::processes_mentioning(name)
+                .iter()
+                .any(|cmd| cmd.starts_with("ffmpeg"))
+        })
+    });
+    let bytes = std::fs::read(&encoded).unwrap();
+    let feeders: Vec<_> = pipes
+        .iter()
+        .map(|pipe| {
+            let (pipe, bytes) = (pipe.clone(), bytes.clone());
+            std::thread::spawn(move || std::fs::write(pipe, bytes).unwrap())
+        })
+        .collect();
+    for feeder in feeders {
+        feeder.join().unwrap();
+    }
+    let out = child.wait();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let expected = golden["libvmaf_v2.3.1_to_v3.1.0"]["distorted"]["score"]
+        .as_f64()
+        .unwrap();
+    let rows = rows_of(&out_path);
+    assert_eq!(rows.len(), 2);
+    for row in rows.values() {
+        assert!(
+            (row["vmaf"].as_f64().unwrap() - expected).abs() < 1e-4,
+            "{row}"
+        );
+    }
+    let ledger = std::fs::read_to_string(dir.join("out.jsonl.failures.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(ledger.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (line["distorted"].as_str(), line["stage"].as_str()),
+        (Some("missing.mkv"), Some("decode")),
+        "{line}"
+    );
+}

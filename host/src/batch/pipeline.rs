@@ -28,8 +28,11 @@ use crate::{
     pool::TaskId,
     sched::{Reference, Scheduler, ScoreFailure, ScoreOutcome, ScoreRequest},
     score::{MetricScores, kept_values, metric_params},
-    video::{ClipOptions, Deadline, VideoJob, VideoScores, score_videos},
+    video::{ClipOptions, ClipPlan, Deadline, VideoJob, VideoScores, score_video_pairs},
 };
+
+/// How long the coordinator waits for each further video row to score together.
+const GATHER_WAIT: Duration = Duration::from_millis(100);
 
 /// Metrics per row at most (scheduler tags hold the metric in their low byte).
 pub(crate) const MAX_METRICS: usize = 256;
@@ -181,6 +184,8 @@ pub(crate) struct Coordinator<'a> {
     pub(crate) options: StageOptions,
     pub(crate) events: Sender<Event>,
     pairs: HashMap<u64, Pair>,
+    /// An item taken from the queue while gathering video rows, to be handled next.
+    held: Option<Decoded>,
 }
 
 impl std::fmt::Debug for Coordinator<'_> {
@@ -206,6 +211,7 @@ impl<'a> Coordinator<'a> {
             options,
             events,
             pairs: HashMap::new(),
+            held: None,
         }
     }
 
@@ -223,12 +229,11 @@ impl<'a> Coordinator<'a> {
                 self.abandon();
                 return;
             }
-            while open && self.pairs.len() < self.options.window {
-                match decoded.try_recv() {
-                    Ok(item) => self.take(item),
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => open = false,
-                }
+            while self.pairs.len() < self.options.window {
+                let Some(item) = self.next_item(decoded, &mut open) else {
+                    break;
+                };
+                self.take(item, decoded);
             }
             if self.scheduler.pending() > 0 {
                 if let Some(outcome) = self.scheduler.poll_timeout(Duration::from_millis(20)) {
@@ -239,11 +244,11 @@ impl<'a> Coordinator<'a> {
                 }
             } else if open {
                 match decoded.recv_timeout(Duration::from_millis(50)) {
-                    Ok(item) => self.take(item),
+                    Ok(item) => self.take(item, decoded),
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                     Err(crossbeam_channel::RecvTimeoutError::Disconnected) => open = false,
                 }
-            } else {
+            } else if self.held.is_none() {
                 // Nothing pending and nothing more to come: every pair has finished.
                 return;
             }
@@ -251,13 +256,31 @@ impl<'a> Coordinator<'a> {
         }
     }
 
-    fn take(&mut self, item: Decoded) {
+    /// The held item, else the next decoded one if there is one now.
+    fn next_item(&mut self, decoded: &Receiver<Decoded>, open: &mut bool) -> Option<Decoded> {
+        if let Some(item) = self.held.take() {
+            return Some(item);
+        }
+        if !*open {
+            return None;
+        }
+        match decoded.try_recv() {
+            Ok(item) => Some(item),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                *open = false;
+                None
+            }
+        }
+    }
+
+    fn take(&mut self, item: Decoded, decoded: &Receiver<Decoded>) {
         match item {
             Decoded::Failed(work, stage, reason) => {
                 let failure = work.failure(stage, reason, Vec::new());
                 self.emit(Event::Failed(failure));
             }
-            Decoded::Video(work) => self.video(work),
+            Decoded::Video(work) => self.video(work, decoded),
             Decoded::Image {
                 work,
                 reference,
@@ -401,50 +424,95 @@ impl<'a> Coordinator<'a> {
         }
     }
 
-    /// Scores a video row with the whole pool: video scoring collects every completion, so
-    /// the image pairs in flight are finished first.
-    fn video(&mut self, work: Work) {
+    /// Scores video rows with the whole pool: video scoring collects every completion, so
+    /// the image pairs in flight are finished first. Rows whose metrics need a clip session
+    /// (VMAF, scored one clip per worker) are taken together with the video rows that follow
+    /// them in the queue with the same metrics and geometry, up to the decode limit and the
+    /// clip workers, so that their clips run at once; each holds a decode permit while it
+    /// runs.
+    fn video(&mut self, first: Work, decoded: &Receiver<Decoded>) {
         self.drain();
-        let permit = self.limiter.acquire();
-        // The row's time runs from when its decoders may start.
+        // The rows' time runs from when their decoders may start.
         let job = VideoJob {
-            metrics: work.plan.names.clone(),
+            metrics: first.plan.names.clone(),
             params: self.options.params.clone(),
-            geometry: work.geometry,
+            geometry: first.geometry,
             frames: None,
-            deadline: self.options.timeout.map(Deadline::after),
+            deadline: None,
         };
+        let mut group = vec![first];
+        let clips = ClipPlan::split(self.report, &job, self.options.clips.backend.as_deref())
+            .is_ok_and(|(plan, _)| !plan.is_empty());
+        let most = self
+            .limiter
+            .capacity()
+            .min(self.options.clips.workers)
+            .max(1);
+        while clips && group.len() < most {
+            // Rows behind it arrive within moments (decoders pass video rows straight on);
+            // a clip takes seconds.
+            match decoded.recv_timeout(GATHER_WAIT) {
+                Ok(Decoded::Video(work))
+                    if work.plan.names == group[0].plan.names
+                        && work.geometry == group[0].geometry =>
+                {
+                    group.push(work);
+                }
+                Ok(other) => {
+                    self.held = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let permits: Vec<_> = group.iter().map(|_| self.limiter.acquire()).collect();
+        let job = VideoJob {
+            deadline: self.options.timeout.map(Deadline::after),
+            ..job
+        };
+        let pairs: Vec<(&Path, &Path)> = group
+            .iter()
+            .map(|w| (w.reference.as_path(), w.distorted.as_path()))
+            .collect();
+        let mut results: Vec<Option<Result<VideoScores, ScoreError>>> =
+            group.iter().map(|_| None).collect();
         // The path `qscore score` takes: clip-session metrics (VMAF) and frame metrics.
-        let mut result: Result<VideoScores, ScoreError> = Err(ScoreError::Pool("no result".into()));
-        let outcome = score_videos(
+        let outcome = score_video_pairs(
             self.report,
             self.scheduler,
             &job,
             &self.options.clips,
-            &work.reference,
-            std::slice::from_ref(&work.distorted),
-            |_, scored| result = scored,
+            &pairs,
+            |index, scored| results[index] = Some(scored),
         );
-        drop(permit);
-        let result = outcome.and(result);
-        match result {
-            Ok(scores) => {
-                let means = scores
-                    .pooled
-                    .iter()
-                    .map(|(n, p)| (n.clone(), p.mean))
-                    .collect();
-                self.done(work, means, scores.backends);
-            }
-            Err(error) => {
-                let tried = match &error {
-                    ScoreError::Scheduling { failure, .. } => tried(failure),
-                    _ => Vec::new(),
-                };
-                let failure = work.failure(stage_of(&error), error.to_string(), tried);
-                self.emit(Event::Failed(failure));
+        drop(permits);
+        for (work, result) in group.into_iter().zip(results) {
+            match (&outcome, result) {
+                (Err(error), _) => self.video_failed(work, error),
+                (Ok(()), Some(Ok(scores))) => {
+                    let means = scores
+                        .pooled
+                        .iter()
+                        .map(|(n, p)| (n.clone(), p.mean))
+                        .collect();
+                    self.done(work, means, scores.backends);
+                }
+                (Ok(()), Some(Err(error))) => self.video_failed(work, &error),
+                (Ok(()), None) => {
+                    let error = ScoreError::Pool("no result".into());
+                    self.video_failed(work, &error);
+                }
             }
         }
+    }
+
+    fn video_failed(&self, work: Work, error: &ScoreError) {
+        let tried = match error {
+            ScoreError::Scheduling { failure, .. } => tried(failure),
+            _ => Vec::new(),
+        };
+        let failure = work.failure(stage_of(error), error.to_string(), tried);
+        self.emit(Event::Failed(failure));
     }
 
     /// Waits for every task in the scheduler, timed-out ones included, so that nothing

@@ -129,13 +129,29 @@ pub fn score_videos(
     distorted: &[PathBuf],
     mut emit: impl FnMut(&Path, Result<VideoScores, ScoreError>),
 ) -> Result<(), ScoreError> {
+    let pairs: Vec<(&Path, &Path)> = distorted.iter().map(|d| (reference, d.as_path())).collect();
+    score_video_pairs(report, scheduler, job, options, &pairs, |i, result| {
+        emit(pairs[i].1, result);
+    })
+}
+
+/// [`score_videos`] for pairs that need not share a reference (a batch's video rows):
+/// `emit` gets each pair's index and result, in input order.
+pub fn score_video_pairs(
+    report: &LoadReport,
+    scheduler: &Scheduler,
+    job: &VideoJob,
+    options: &ClipOptions,
+    pairs: &[(&Path, &Path)],
+    mut emit: impl FnMut(usize, Result<VideoScores, ScoreError>),
+) -> Result<(), ScoreError> {
     let (plan, frame_job) = ClipPlan::split(report, job, options.backend.as_deref())?;
     let mut clip_results = if plan.is_empty() {
         Vec::new()
     } else {
-        score_clips(&plan, job, reference, distorted, options.workers)
+        score_clips(&plan, job, pairs, options.workers)
     };
-    for (index, path) in distorted.iter().enumerate() {
+    for (index, &(reference, path)) in pairs.iter().enumerate() {
         let clip = (!plan.is_empty())
             .then(|| std::mem::replace(&mut clip_results[index], Err(input_error(path, "taken"))));
         let result = match clip {
@@ -145,30 +161,29 @@ pub fn score_videos(
                 .map(|frames| merge(clip, frames)),
             None => score_video(report, scheduler, &frame_job, reference, path),
         };
-        emit(path, result);
+        emit(index, result);
     }
     Ok(())
 }
 
-/// Scores every clip in `distorted` against `reference` with the plan's metrics, on up
-/// to `workers` threads, one clip per thread at a time. Results come back in input
-/// order; a bad clip fails only itself.
+/// Scores every (reference, distorted) pair with the plan's metrics, on up to `workers`
+/// threads, one pair per thread at a time. Results come back in input order; a bad clip
+/// fails only itself.
 fn score_clips(
     plan: &ClipPlan,
     job: &VideoJob,
-    reference: &Path,
-    distorted: &[PathBuf],
+    pairs: &[(&Path, &Path)],
     workers: usize,
 ) -> Vec<Result<VideoScores, ScoreError>> {
     let results: Vec<Mutex<Option<Result<VideoScores, ScoreError>>>> =
-        distorted.iter().map(|_| Mutex::new(None)).collect();
+        pairs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..workers.clamp(1, distorted.len().max(1)) {
+        for _ in 0..workers.clamp(1, pairs.len().max(1)) {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = distorted.get(index) else {
+                    let Some(&(reference, path)) = pairs.get(index) else {
                         break;
                     };
                     let result = score_clip(plan, job, reference, path);
@@ -179,8 +194,8 @@ fn score_clips(
     });
     results
         .into_iter()
-        .zip(distorted)
-        .map(|(slot, path)| {
+        .zip(pairs)
+        .map(|(slot, (_, path))| {
             slot.into_inner()
                 .unwrap_or_else(|e| e.into_inner())
                 .unwrap_or_else(|| Err(input_error(path, "was not scored: its worker stopped")))

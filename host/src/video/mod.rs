@@ -12,7 +12,7 @@ mod tests;
 mod window;
 mod y4m;
 
-pub use clip::{ClipOptions, ClipPlan, score_videos};
+pub use clip::{ClipOptions, ClipPlan, score_video_pairs, score_videos};
 pub use ffmpeg::FfmpegSource;
 pub use pooling::{Pooled, pool};
 pub use raw::RawReader;

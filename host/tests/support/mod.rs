@@ -164,6 +164,22 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Waits (up to a minute) for the process to end by itself; returns its output.
+    pub fn wait(mut self) -> std::process::Output {
+        let mut child = self.0.take().expect("running");
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > end {
+                let _ = child.kill();
+                panic!("qscore did not finish within a minute");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if let Some(child) = &mut self.0 {
