@@ -226,7 +226,7 @@ fn an_h264_encode_decoded_by_ffmpeg_scores_like_the_raw_frames() {
     );
     let raw = line(&qscore(&raw_args(&r, &d)));
     let (rm, dm) = (rm.display().to_string(), dm.display().to_string());
-    // No geometry given: ffprobe finds 576x324 yuv420p10le.
+    // No geometry given: the YUV4MPEG2 stream ffmpeg writes says 576x324 yuv420p10le.
     let decoded = line(&qscore(&[
         "score",
         &rm,
@@ -346,7 +346,7 @@ fn a_missing_ffmpeg_is_named() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("needs `ffprobe`") && stderr.contains("not installed"),
+        stderr.contains("needs `ffmpeg`") && stderr.contains("not installed"),
         "{stderr}"
     );
 }
@@ -434,7 +434,7 @@ fn a_temporal_metric_on_images_is_a_clear_error() {
     }
 }
 
-/// A decoder that never produces a frame (here ffmpeg, and ffprobe before it, wait forever
+/// A decoder that never produces a frame (here ffmpeg waits forever
 /// to open a named pipe nobody writes to) is killed at the deadline: the read fails instead
 /// of hanging, and nothing is left running.
 #[test]

@@ -1,7 +1,12 @@
-//! Any container or codec, decoded by an `ffmpeg` child process that streams raw
-//! frames through a pipe (nothing is written to disk). Geometry comes from the
-//! caller when given, else from one `ffprobe` call. The child is always reaped:
-//! at the end of the stream, on an error, and when the source is dropped early.
+//! Any container or codec, decoded by an `ffmpeg` child process that streams frames
+//! through a pipe (nothing is written to disk).
+//!
+//! With a geometry given, ffmpeg writes raw frames converted to it. Without one, it writes a
+//! YUV4MPEG2 stream in the pixel format of qscore's closest to the source's (ffmpeg's own
+//! format negotiation), whose header gives the geometry: no separate probe process per
+//! clip. A reader thread keeps a couple of frames decoded ahead, so ffmpeg decodes while
+//! the frames before are scored instead of waiting on a full pipe. The child is always
+//! reaped: at the end of the stream, on an error, and when the source is dropped early.
 
 use std::{
     io::{BufReader, Read},
@@ -12,11 +17,13 @@ use std::{
     time::Instant,
 };
 
-use qscore_core::{OwnedImage, PixelFormat};
+use crossbeam_channel::{Receiver, Sender};
+use qscore_core::OwnedImage;
 
 use super::{
     FrameSource, VideoGeometry,
     source::{FrameRead, input_error, read_frame},
+    y4m::{read_frame_header, read_stream_header},
 };
 use crate::{
     InputError,
@@ -26,16 +33,95 @@ use crate::{
 /// Lines of ffmpeg's own error output kept for messages.
 const STDERR_LINES: usize = 8;
 
+/// Frames decoded ahead of the one being read.
+const AHEAD: usize = 2;
+
+/// Every pixel format qscore reads, for ffmpeg to pick the closest to the source's from.
+const FORMATS: &str = "yuv420p|yuv422p|yuv444p|yuv420p10le|yuv422p10le|yuv444p10le|\
+                       yuv420p12le|yuv422p12le|yuv444p12le|yuv420p16le|yuv422p16le|yuv444p16le";
+
+/// What the reader thread hands over, in stream order; it stops after anything but a frame.
+#[derive(Debug)]
+enum Ahead {
+    Frame(OwnedImage),
+    /// The stream ended cleanly.
+    End,
+    /// The stream ended this many bytes into a frame.
+    Short(u64),
+    /// A read failed or a frame header was wrong.
+    Failed(String),
+}
+
 /// Frames decoded by an `ffmpeg` child process.
 #[derive(Debug)]
 pub struct FfmpegSource {
     path: PathBuf,
     geometry: VideoGeometry,
-    child: Option<(Child, Tracked)>,
-    stdout: Option<BufReader<ChildStdout>>,
-    stderr: Option<JoinHandle<String>>,
+    decoder: Decoder,
+    frames: Option<Receiver<Ahead>>,
+    reader: Option<JoinHandle<()>>,
     next: u64,
+}
+
+/// The ffmpeg process, its error output and its deadline.
+#[derive(Debug)]
+struct Decoder {
+    child: Option<(Child, Tracked)>,
+    stderr: Option<JoinHandle<String>>,
     watchdog: Option<Watchdog>,
+}
+
+impl Decoder {
+    /// Waits for the process to end; a failure is said with its last error lines.
+    fn finish(&mut self) -> Result<(), String> {
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.disarm();
+        }
+        let Some((mut child, tracked)) = self.child.take() else {
+            return Ok(());
+        };
+        let status = tracked.reap(&mut child).map_err(|e| e.to_string())?;
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        if status.success() {
+            return Ok(());
+        }
+        Err(if stderr.is_empty() {
+            status.to_string()
+        } else {
+            stderr
+        })
+    }
+
+    /// Kills the process (unless it has ended) so that its output closes.
+    fn kill(&mut self) {
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.disarm();
+        }
+        if let Some((child, _)) = &mut self.child {
+            let _ = child.kill();
+        }
+    }
+
+    /// Kills and reaps the process.
+    fn stop(&mut self) {
+        self.kill();
+        if let Some((mut child, tracked)) = self.child.take() {
+            let _ = tracked.reap(&mut child);
+        }
+        if let Some(handle) = self.stderr.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 fn missing_tool(path: &Path, tool: &str, error: &std::io::Error) -> InputError {
@@ -47,87 +133,6 @@ fn missing_tool(path: &Path, tool: &str, error: &std::io::Error) -> InputError {
     } else {
         input_error(path, format!("cannot run `{tool}`: {error}"))
     }
-}
-
-/// Asks `ffprobe` for the first video stream's size and pixel format. A pixel format
-/// qscore does not have is decoded as 8-bit 4:2:0 (or 16-bit 4:4:4 when it is deeper
-/// than 8 bits), and ffmpeg converts to it.
-fn probe(path: &Path, deadline: Option<Instant>) -> Result<VideoGeometry, InputError> {
-    let mut child = decoder_command("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height,pix_fmt",
-        ])
-        .args(["-of", "json"])
-        .arg(path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| missing_tool(path, "ffprobe", &e))?;
-    let tracked = interrupt::track(&child);
-    let watchdog = deadline.map(|at| Watchdog::arm(child.id(), at));
-    // Drained on its own thread so a chatty ffprobe never blocks on a full pipe.
-    let stderr = child.stderr.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    });
-    let mut stdout = Vec::new();
-    let read = child
-        .stdout
-        .take()
-        .map_or(Ok(0), |mut pipe| pipe.read_to_end(&mut stdout));
-    if let Some(watchdog) = watchdog {
-        watchdog.disarm();
-    }
-    let status = tracked.reap(&mut child);
-    let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
-    let status = read
-        .and(status)
-        .map_err(|e| input_error(path, format!("running ffprobe: {e}")))?;
-    if !status.success() {
-        let text = String::from_utf8_lossy(&stderr);
-        return Err(input_error(
-            path,
-            format!("ffprobe cannot read it: {}", text.trim()),
-        ));
-    }
-    let json: serde_json::Value = serde_json::from_slice(&stdout)
-        .map_err(|e| input_error(path, format!("unexpected ffprobe output: {e}")))?;
-    let stream = json["streams"]
-        .get(0)
-        .ok_or_else(|| input_error(path, "has no video stream"))?;
-    let side = |key: &str| {
-        stream[key]
-            .as_u64()
-            .and_then(|v| u32::try_from(v).ok())
-            .ok_or_else(|| input_error(path, format!("ffprobe reports no {key}")))
-    };
-    let (width, height) = (side("width")?, side("height")?);
-    let name = stream["pix_fmt"].as_str().unwrap_or("");
-    let format = PixelFormat::from_name(name)
-        .filter(|f| f.as_yuv().is_some())
-        .unwrap_or_else(|| {
-            let deep = ["10", "12", "14", "16"].iter().any(|d| name.contains(d));
-            let fallback = if deep { "yuv444p16le" } else { "yuv420p" };
-            PixelFormat::from_name(fallback).expect("known format")
-        });
-    let geometry = VideoGeometry {
-        width,
-        height,
-        format,
-    };
-    geometry
-        .check()
-        .map_err(|reason| input_error(path, reason))?;
-    Ok(geometry)
 }
 
 /// A decoder process. Under the `qscore` command's signal handler it gets a process group of
@@ -167,8 +172,44 @@ impl Watchdog {
     }
 }
 
+/// The reader thread: frames (each after its `FRAME` line in a YUV4MPEG2 stream) until the
+/// stream ends, a read fails, or nobody listens any more.
+fn read_ahead(
+    mut stdout: BufReader<ChildStdout>,
+    geometry: VideoGeometry,
+    y4m: bool,
+    frames: &Sender<Ahead>,
+) {
+    for index in 0.. {
+        if y4m {
+            match read_frame_header(&mut stdout, index) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = frames.send(Ahead::End);
+                    return;
+                }
+                Err(reason) => {
+                    let _ = frames.send(Ahead::Failed(reason));
+                    return;
+                }
+            }
+        }
+        let item = match read_frame(&mut stdout, geometry) {
+            Ok(FrameRead::Frame(image)) => Ahead::Frame(image),
+            Ok(FrameRead::End) => Ahead::End,
+            Ok(FrameRead::Short(got)) => Ahead::Short(got),
+            Err(error) => Ahead::Failed(format!("reading ffmpeg's output: {error}")),
+        };
+        let last = !matches!(item, Ahead::Frame(_));
+        if frames.send(item).is_err() || last {
+            return;
+        }
+    }
+}
+
 impl FfmpegSource {
-    /// Starts decoding `path`; `geometry` skips probing (and is what frames are converted to).
+    /// Starts decoding `path`; `geometry` is what frames are converted to (without it, the
+    /// stream's own header says, in the closest format qscore reads).
     ///
     /// With a `deadline`, a watchdog kills the child if it is still running then.
     pub fn open(
@@ -185,28 +226,39 @@ impl FfmpegSource {
             };
             return Err(input_error(path, what));
         }
-        let geometry = match geometry {
-            Some(given) => {
-                given.check().map_err(|reason| input_error(path, reason))?;
-                given
-            }
-            None => probe(path, deadline)?,
-        };
-        let pix_fmt = geometry
-            .format
-            .name()
-            .expect("checked YUV format has a name");
-        let mut child = decoder_command("ffmpeg")
+        if let Some(given) = geometry {
+            given.check().map_err(|reason| input_error(path, reason))?;
+        }
+        let y4m = geometry.is_none();
+        let mut command = decoder_command("ffmpeg");
+        command
             .args(["-v", "error", "-nostdin", "-i"])
             .arg(path)
-            .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", &pix_fmt, "-"])
+            .args(["-map", "0:v:0"]);
+        match geometry {
+            Some(given) => {
+                let pix_fmt = given.format.name().expect("checked YUV format has a name");
+                command.args(["-f", "rawvideo", "-pix_fmt", &pix_fmt, "-"]);
+            }
+            // `-strict -1`: YUV4MPEG2 beyond 8 bits is an extension to ffmpeg.
+            None => {
+                command.args(["-vf", &format!("format={FORMATS}")]).args([
+                    "-f",
+                    "yuv4mpegpipe",
+                    "-strict",
+                    "-1",
+                    "-",
+                ]);
+            }
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| missing_tool(path, "ffmpeg", &e))?;
         let tracked = interrupt::track(&child);
-        let stdout = child.stdout.take().map(BufReader::new);
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
         // Drained on its own thread so a chatty ffmpeg never blocks on a full pipe.
         let stderr = child.stderr.take().map(|mut pipe| {
             std::thread::spawn(move || {
@@ -216,61 +268,60 @@ impl FfmpegSource {
                 lines[lines.len().saturating_sub(STDERR_LINES)..].join("; ")
             })
         });
-        let watchdog = deadline.map(|at| Watchdog::arm(child.id(), at));
+        let mut decoder = Decoder {
+            watchdog: deadline.map(|at| Watchdog::arm(child.id(), at)),
+            child: Some((child, tracked)),
+            stderr,
+        };
+        let geometry = match geometry {
+            Some(given) => given,
+            None => match read_stream_header(&mut stdout) {
+                Ok(found) => found,
+                Err(reason) => {
+                    drop(stdout);
+                    // ffmpeg's own words say best why there is no stream.
+                    let reason = match decoder.finish() {
+                        Err(said) => format!("ffmpeg cannot read it: {said}"),
+                        Ok(()) => reason,
+                    };
+                    return Err(input_error(path, reason));
+                }
+            },
+        };
+        let (sender, frames) = crossbeam_channel::bounded(AHEAD);
+        let reader = std::thread::spawn(move || read_ahead(stdout, geometry, y4m, &sender));
         Ok(Self {
             path: path.to_path_buf(),
             geometry,
-            child: Some((child, tracked)),
-            stdout,
-            stderr,
+            decoder,
+            frames: Some(frames),
+            reader: Some(reader),
             next: 0,
-            watchdog,
         })
     }
 
-    /// Waits for the child and says how it ended, with its last error lines.
+    /// The stream ended (or broke): waits for the reader and the process.
     fn finish(&mut self) -> Result<(), String> {
-        self.stdout = None;
-        if let Some(watchdog) = self.watchdog.take() {
-            watchdog.disarm();
+        self.frames = None;
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
         }
-        let Some((mut child, tracked)) = self.child.take() else {
-            return Ok(());
-        };
-        let status = tracked.reap(&mut child).map_err(|e| e.to_string())?;
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        if status.success() {
-            Ok(())
-        } else {
-            let detail = if stderr.is_empty() {
-                status.to_string()
-            } else {
-                stderr
-            };
-            Err(format!(
-                "ffmpeg failed after {} frame(s): {detail}",
-                self.next
-            ))
-        }
+        let frames = self.next;
+        self.decoder
+            .finish()
+            .map_err(|said| format!("ffmpeg failed after {frames} frame(s): {said}"))
     }
 
-    /// Stops the child now (on an early drop or an error) and reaps it.
+    /// Stops reading and decoding now (an early drop or an error).
     fn stop(&mut self) {
-        self.stdout = None;
-        if let Some(watchdog) = self.watchdog.take() {
-            watchdog.disarm();
+        // The reader, if blocked handing over a frame, sees nobody listens; if blocked
+        // reading, sees the pipe close once the process is killed.
+        self.frames = None;
+        self.decoder.kill();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
         }
-        if let Some((mut child, tracked)) = self.child.take() {
-            let _ = child.kill();
-            let _ = tracked.reap(&mut child);
-        }
-        if let Some(handle) = self.stderr.take() {
-            let _ = handle.join();
-        }
+        self.decoder.stop();
     }
 }
 
@@ -284,20 +335,23 @@ impl FrameSource for FfmpegSource {
     }
 
     fn next_frame(&mut self) -> Result<Option<OwnedImage>, InputError> {
-        let Some(stdout) = self.stdout.as_mut() else {
+        let Some(frames) = self.frames.as_ref() else {
             return Ok(None);
         };
         let index = self.next;
-        match read_frame(stdout, self.geometry) {
-            Ok(FrameRead::Frame(image)) => {
+        let item = frames
+            .recv()
+            .unwrap_or_else(|_| Ahead::Failed("ffmpeg's reader stopped".into()));
+        match item {
+            Ahead::Frame(image) => {
                 self.next += 1;
                 Ok(Some(image))
             }
-            Ok(FrameRead::End) => match self.finish() {
+            Ahead::End => match self.finish() {
                 Ok(()) => Ok(None),
                 Err(reason) => Err(input_error(&self.path, reason)),
             },
-            Ok(FrameRead::Short(got)) => {
+            Ahead::Short(got) => {
                 let reason = match self.finish() {
                     Err(reason) => reason,
                     Ok(()) => format!(
@@ -308,12 +362,9 @@ impl FrameSource for FfmpegSource {
                 };
                 Err(input_error(&self.path, reason))
             }
-            Err(error) => {
+            Ahead::Failed(reason) => {
                 self.stop();
-                Err(input_error(
-                    &self.path,
-                    format!("reading ffmpeg's output: {error}"),
-                ))
+                Err(input_error(&self.path, reason))
             }
         }
     }

@@ -60,6 +60,28 @@ impl Y4mReader {
     }
 }
 
+/// Reads a stream's header line: the frames' geometry. For streams that are not files (a
+/// decoder's output).
+pub(crate) fn read_stream_header(reader: &mut impl BufRead) -> Result<VideoGeometry, String> {
+    let line = read_line(reader).map_err(|e| format!("cannot read the stream header: {e}"))?;
+    parse_header(&line)
+}
+
+/// Reads the `FRAME` line before frame `index`: `Ok(false)` at a clean end of the stream.
+pub(crate) fn read_frame_header(reader: &mut impl BufRead, index: u64) -> Result<bool, String> {
+    let line = read_line(reader).map_err(|e| format!("cannot read frame {index}: {e}"))?;
+    if line.is_empty() {
+        return Ok(false);
+    }
+    if !starts_with_word(&line, b"FRAME") || !line.ends_with(b"\n") {
+        return Err(format!(
+            "frame {index}: expected a FRAME header, found {}",
+            shown(&line)
+        ));
+    }
+    Ok(true)
+}
+
 /// Reads up to and including the next `'\n'`, at most [`MAX_HEADER`] + 1 bytes.
 fn read_line(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
     let mut line = Vec::new();
