@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # VMAF on many short clips: clips per second of one `qscore score` run (resident
 # libvmaf plugin, decoded frames streamed from ffmpeg through a pipe, clips in
-# parallel) against the usual pipeline (per clip: ffmpeg decodes to a raw YUV file,
-# then libvmaf's own `vmaf` tool scores it), 2 clips at a time in both.
+# parallel), and of `qscore batch` on a manifest of the same pairs, against the usual
+# pipeline (per clip: ffmpeg decodes to a raw YUV file, then libvmaf's own `vmaf` tool
+# scores it), 2 clips at a time in all three.
 #
 #   benches/vmaf_clips.sh [CLIPS] [SECONDS]     (defaults: 20 clips of 2 s)
 #
@@ -54,6 +55,16 @@ start=$(now)
     --json --no-bench >"$work/qscore.jsonl"
 qscore_s=$(elapsed "$start")
 
+echo "== qscore batch: a manifest of the same pairs, $parallel workers and decodes" >&2
+{
+    echo "reference,distorted"
+    for clip in "${inputs[@]}"; do echo "$work/ref.y4m,$clip"; done
+} >"$work/manifest.csv"
+start=$(now)
+"$qscore" batch "$work/manifest.csv" -o "$work/batch.csv" --metric vmaf --workers "$parallel" \
+    --max-concurrent-decodes "$parallel" --quiet --no-bench
+batch_s=$(elapsed "$start")
+
 echo "== ffmpeg to YUV, then vmaf, per clip, $parallel clips at a time" >&2
 # The tool reads both inputs as raw YUV once a size is given, so the reference is
 # decoded too, once, inside the timed part.
@@ -84,9 +95,15 @@ for clip in sorted(ours):
     theirs = json.loads((work / f"{clip}.vmaf.json").read_text())["pooled_metrics"]["vmaf"]["mean"]
     worst = max(worst, abs(ours[clip] - theirs))
     print(f"{clip}: qscore {ours[clip]:.6f}  vmaf tool {theirs:.6f}")
+import csv
+with open(work / "batch.csv", newline="") as f:
+    for row in csv.DictReader(f):
+        clip = pathlib.Path(row["distorted"]).stem
+        worst = max(worst, abs(float(row["vmaf"]) - ours[clip]))
 print(f"largest difference: {worst:.2e}")
-assert worst < 1e-4, "qscore and the vmaf tool disagree"
+assert worst < 1e-4, "qscore score, qscore batch and the vmaf tool disagree"
 EOF
 
-echo "qscore:            $clips clips in ${qscore_s}s = $(rate "$clips" "$qscore_s") clips/s"
+echo "qscore score:      $clips clips in ${qscore_s}s = $(rate "$clips" "$qscore_s") clips/s"
+echo "qscore batch:      $clips clips in ${batch_s}s = $(rate "$clips" "$batch_s") clips/s"
 echo "ffmpeg+vmaf (-P$parallel): $clips clips in ${peer_s}s = $(rate "$clips" "$peer_s") clips/s"
