@@ -886,6 +886,18 @@ fn video_rows_go_through_the_video_path() {
     assert_eq!(row["width"], "576");
 }
 
+/// A plugin directory with the CPU and libvmaf plugins.
+fn cpu_and_libvmaf_plugins() -> PathBuf {
+    support::build(&["qscore-cpu", "qscore-libvmaf"]);
+    support::plugin_dir(
+        "batch-cpu-libvmaf",
+        &[
+            support::library("qscore_plugin_cpu"),
+            support::library("qscore_plugin_libvmaf"),
+        ],
+    )
+}
+
 /// Unmounts a test filesystem when dropped.
 struct Mount(PathBuf);
 
@@ -1177,14 +1189,7 @@ fn rows_with_their_own_metrics_share_one_table_with_nulls_where_a_score_is_missi
 
 #[test]
 fn a_video_row_scores_vmaf_through_the_libvmaf_plugin() {
-    support::build(&["qscore-cpu", "qscore-libvmaf"]);
-    let plugins = support::plugin_dir(
-        "batch-cpu-libvmaf",
-        &[
-            support::library("qscore_plugin_cpu"),
-            support::library("qscore_plugin_libvmaf"),
-        ],
-    );
+    let plugins = cpu_and_libvmaf_plugins();
     let dir = scratch("vmaf");
     let video = support::data("video");
     let golden: Value =
@@ -1386,14 +1391,7 @@ fn a_signal_keeps_finished_rows_records_no_false_failure_and_the_run_resumes() {
 /// them, which one row at a time would never reach. A missing clip among them fails alone.
 #[test]
 fn vmaf_rows_run_their_clips_at_once_up_to_the_decode_limit() {
-    support::build(&["qscore-cpu", "qscore-libvmaf"]);
-    let plugins = support::plugin_dir(
-        "batch-cpu-libvmaf",
-        &[
-            support::library("qscore_plugin_cpu"),
-            support::library("qscore_plugin_libvmaf"),
-        ],
-    );
+    let plugins = cpu_and_libvmaf_plugins();
     let dir = scratch("vmaf-together");
     let video = support::data("video");
     let golden: Value =

@@ -147,32 +147,22 @@ impl Running {
         Self(Some(command.spawn().expect("start qscore")))
     }
 
-    /// Sends `signal`, then waits (up to 30 s) for the process to end; returns its output.
-    pub fn signal_and_wait(mut self, signal: i32) -> std::process::Output {
-        let mut child = self.0.take().expect("running");
+    /// Sends `signal`, then waits for the process to end; returns its output.
+    pub fn signal_and_wait(self, signal: i32) -> std::process::Output {
+        let pid = self.0.as_ref().expect("running").id();
         // SAFETY: a plain syscall on our own child, which has not been reaped.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while child.try_wait().unwrap().is_none() {
-            if std::time::Instant::now() > end {
-                let _ = child.kill();
-                panic!("qscore did not stop within 30 s of signal {signal}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        child.wait_with_output().unwrap()
+        assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
+        self.wait()
     }
-}
 
-impl Running {
-    /// Waits (up to a minute) for the process to end by itself; returns its output.
+    /// Waits (up to a minute) for the process to end; returns its output.
     pub fn wait(mut self) -> std::process::Output {
         let mut child = self.0.take().expect("running");
         let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while child.try_wait().unwrap().is_none() {
             if std::time::Instant::now() > end {
                 let _ = child.kill();
-                panic!("qscore did not finish within a minute");
+                panic!("qscore did not end within a minute");
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
