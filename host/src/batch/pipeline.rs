@@ -432,7 +432,6 @@ impl<'a> Coordinator<'a> {
     /// runs.
     fn video(&mut self, first: Work, decoded: &Receiver<Decoded>) {
         self.drain();
-        // The rows' time runs from when their decoders may start.
         let job = VideoJob {
             metrics: first.plan.names.clone(),
             params: self.options.params.clone(),
@@ -466,6 +465,7 @@ impl<'a> Coordinator<'a> {
             }
         }
         let permits: Vec<_> = group.iter().map(|_| self.limiter.acquire()).collect();
+        // The rows' time runs from when their decoders may start.
         let job = VideoJob {
             deadline: self.options.timeout.map(Deadline::after),
             ..job
