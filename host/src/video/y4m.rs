@@ -64,6 +64,9 @@ impl Y4mReader {
 /// decoder's output).
 pub(crate) fn read_stream_header(reader: &mut impl BufRead) -> Result<VideoGeometry, String> {
     let line = read_line(reader).map_err(|e| format!("cannot read the stream header: {e}"))?;
+    if line.is_empty() {
+        return Err("has no video frames".into());
+    }
     parse_header(&line)
 }
 
