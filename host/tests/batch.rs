@@ -852,8 +852,7 @@ print(json.dumps({"types": {f.name: str(f.type) for f in t.schema},
 fn video_rows_go_through_the_video_path() {
     let dir = scratch("video");
     let video = support::data("video");
-    let golden: Value =
-        serde_json::from_str(&std::fs::read_to_string(video.join("golden.json")).unwrap()).unwrap();
+    let golden = video_golden();
     let manifest = dir.join("m.jsonl");
     std::fs::write(
         &manifest,
@@ -884,6 +883,12 @@ fn video_rows_go_through_the_video_path() {
         "{row}"
     );
     assert_eq!(row["width"], "576");
+}
+
+/// The Netflix sample pair's golden values (`../shared/data/video/golden.json`).
+fn video_golden() -> Value {
+    let path = support::data("video").join("golden.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// A plugin directory with the CPU and libvmaf plugins.
@@ -1192,8 +1197,7 @@ fn a_video_row_scores_vmaf_through_the_libvmaf_plugin() {
     let plugins = cpu_and_libvmaf_plugins();
     let dir = scratch("vmaf");
     let video = support::data("video");
-    let golden: Value =
-        serde_json::from_str(&std::fs::read_to_string(video.join("golden.json")).unwrap()).unwrap();
+    let golden = video_golden();
     let manifest = dir.join("m.csv");
     std::fs::write(
         &manifest,
@@ -1378,8 +1382,7 @@ fn a_signal_keeps_finished_rows_records_no_false_failure_and_the_run_resumes() {
         .find(|row| row["distorted"] == "clip.mkv")
         .unwrap();
     // ffv1 is lossless: the clip scores as its raw frames do (libvmaf's float_psnr).
-    let golden: Value =
-        serde_json::from_str(&std::fs::read_to_string(video.join("golden.json")).unwrap()).unwrap();
+    let golden = video_golden();
     let expected = golden["libvmaf_v2.3.1_to_v3.1.0"]["distorted"]["float_psnr_score"]
         .as_f64()
         .unwrap();
@@ -1394,8 +1397,7 @@ fn vmaf_rows_run_their_clips_at_once_up_to_the_decode_limit() {
     let plugins = cpu_and_libvmaf_plugins();
     let dir = scratch("vmaf-together");
     let video = support::data("video");
-    let golden: Value =
-        serde_json::from_str(&std::fs::read_to_string(video.join("golden.json")).unwrap()).unwrap();
+    let golden = video_golden();
     let encoded = dir.join("distorted.mkv");
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le"])

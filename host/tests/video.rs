@@ -30,17 +30,20 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn qscore(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_qscore"))
+/// `qscore ARGS` with only the CPU plugin and no quick-bench.
+fn qscore_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qscore"));
+    command
         .args(args)
-        .args([
-            "--no-bench",
-            "--json",
-            "--no-default-plugins",
-            "--plugin-dir",
-        ])
+        .args(["--no-bench", "--no-default-plugins", "--plugin-dir"])
         .arg(support::cpu_only_dir())
-        .env_remove("QSCORE_PLUGIN_PATH")
+        .env_remove("QSCORE_PLUGIN_PATH");
+    command
+}
+
+fn qscore(args: &[&str]) -> std::process::Output {
+    qscore_command(args)
+        .arg("--json")
         .output()
         .expect("run qscore")
 }
@@ -327,20 +330,8 @@ fn a_missing_ffmpeg_is_named() {
     let clip = dir.join("clip.mp4");
     std::fs::write(&clip, b"whatever").unwrap();
     let c = clip.display().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_qscore"))
-        .args([
-            "score",
-            &c,
-            &c,
-            "--metric",
-            "psnr_y",
-            "--no-bench",
-            "--no-default-plugins",
-        ])
-        .arg("--plugin-dir")
-        .arg(support::cpu_only_dir())
+    let out = qscore_command(&["score", &c, &c, "--metric", "psnr_y"])
         .env("PATH", &dir)
-        .env_remove("QSCORE_PLUGIN_PATH")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -477,11 +468,7 @@ fn a_signal_stops_qscore_and_its_decoders() {
     );
     for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
         let child = support::Running::spawn(
-            Command::new(env!("CARGO_BIN_EXE_qscore"))
-                .args(raw_args(&r, &f))
-                .args(["--no-bench", "--no-default-plugins", "--plugin-dir"])
-                .arg(support::cpu_only_dir())
-                .env_remove("QSCORE_PLUGIN_PATH")
+            qscore_command(&raw_args(&r, &f))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped()),
         );

@@ -124,14 +124,14 @@ impl Drop for Decoder {
     }
 }
 
-fn missing_tool(path: &Path, tool: &str, error: &std::io::Error) -> InputError {
+fn missing_ffmpeg(path: &Path, error: &std::io::Error) -> InputError {
     if error.kind() == std::io::ErrorKind::NotFound {
         input_error(
             path,
-            format!("needs `{tool}` to decode this container, and it is not installed"),
+            "needs `ffmpeg` to decode this container, and it is not installed",
         )
     } else {
-        input_error(path, format!("cannot run `{tool}`: {error}"))
+        input_error(path, format!("cannot run `ffmpeg`: {error}"))
     }
 }
 
@@ -256,7 +256,7 @@ impl FfmpegSource {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| missing_tool(path, "ffmpeg", &e))?;
+            .map_err(|e| missing_ffmpeg(path, &e))?;
         let tracked = interrupt::track(&child);
         let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
         // Drained on its own thread so a chatty ffmpeg never blocks on a full pipe.
