@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use qscore_core::{Error, FormatInfo, ImageView, PixelFormat};
 
-use crate::metrics::Plane;
+use crate::metrics::{Plane, luma::Luma};
 
 /// One sample of a plane row, as `f64`.
 fn sample(row: &[u8], index: usize, sample_bytes: usize) -> f64 {
@@ -111,6 +111,26 @@ pub(crate) fn luma(view: &ImageView<'_>) -> Result<(Plane, f64), Error> {
         },
         range,
     ))
+}
+
+/// The luma plane of a YUV frame as VMAF's integer features read it (samples as stored), or
+/// `unsupported` naming `metric` for formats without one.
+pub(crate) fn integer_luma<'a>(view: &ImageView<'a>, metric: &str) -> Result<Luma<'a>, Error> {
+    let info = view.validate()?;
+    if info.yuv.is_none() {
+        return Err(Error::Unsupported(format!(
+            "{metric} on pixel format {} (it reads the luma of YUV frames)",
+            view.format
+        )));
+    }
+    let plane = &view.planes[0];
+    Ok(Luma {
+        data: plane.data.as_slice(),
+        stride: plane.stride,
+        width: view.width as usize,
+        height: view.height as usize,
+        bits: info.bits,
+    })
 }
 
 fn srgb_to_linear(v: f64) -> f64 {

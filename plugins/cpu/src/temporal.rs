@@ -15,9 +15,12 @@ use qscore_core::{
     sdk::{Session, Values},
 };
 
-use crate::metrics::{
-    MetricError,
-    motion::{self, Blurred, Luma},
+use crate::{
+    convert::integer_luma,
+    metrics::{
+        MetricError,
+        motion::{self, Blurred},
+    },
 };
 
 /// Which motion feature a session computes.
@@ -64,22 +67,7 @@ fn metric_error(error: MetricError) -> Error {
 
 /// The blurred luma of a frame.
 fn blurred(frame: &ImageView<'_>) -> Result<Blurred, Error> {
-    let info = frame.validate()?;
-    if info.yuv.is_none() {
-        return Err(Error::Unsupported(format!(
-            "motion on pixel format {} (it reads the luma of YUV frames)",
-            frame.format
-        )));
-    }
-    let plane = &frame.planes[0];
-    motion::blur(&Luma {
-        data: plane.data.as_slice(),
-        stride: plane.stride,
-        width: frame.width as usize,
-        height: frame.height as usize,
-        bits: info.bits,
-    })
-    .map_err(metric_error)
+    motion::blur(&integer_luma(frame, "motion")?).map_err(metric_error)
 }
 
 impl Session for MotionSession {

@@ -19,6 +19,7 @@
 use std::fmt;
 
 mod filter;
+pub(crate) mod luma;
 pub(crate) mod motion;
 pub(crate) mod ms_ssim;
 pub(crate) mod plane;

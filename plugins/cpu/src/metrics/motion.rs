@@ -18,7 +18,7 @@
 //! libvmaf v3.2.0 changed the feature (it filters the frame difference, mirrors both edges
 //! alike and rounds once), so its values differ slightly; this module is the v2.3.1 one.
 
-use super::MetricError;
+use super::{MetricError, luma::Luma};
 
 /// The 5-tap integer Gaussian.
 pub(crate) const FILTER: [u32; 5] = [3571, 16004, 26386, 16004, 3571];
@@ -26,62 +26,6 @@ pub(crate) const FILTER: [u32; 5] = [3571, 16004, 26386, 16004, 3571];
 const RADIUS: usize = FILTER.len() / 2;
 /// Smallest width and height for which every mirrored tap stays inside the frame.
 pub(crate) const MIN_SIDE: usize = 3;
-
-/// The luma plane of a frame: integer samples of `bits` bits, one byte each up to 8 bits and
-/// native-endian 16-bit words above.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Luma<'a> {
-    /// The plane's bytes.
-    pub(crate) data: &'a [u8],
-    /// Bytes from one row to the next.
-    pub(crate) stride: usize,
-    /// Samples per row.
-    pub(crate) width: usize,
-    /// Rows.
-    pub(crate) height: usize,
-    /// Significant bits per sample (8 to 16).
-    pub(crate) bits: u32,
-}
-
-impl Luma<'_> {
-    fn sample_bytes(&self) -> usize {
-        if self.bits > 8 { 2 } else { 1 }
-    }
-
-    fn check(&self) -> Result<(), MetricError> {
-        if self.width < MIN_SIDE || self.height < MIN_SIDE {
-            return Err(MetricError::TooSmall {
-                width: self.width,
-                height: self.height,
-                min: MIN_SIDE,
-            });
-        }
-        let row_bytes = self.width * self.sample_bytes();
-        let needed = self.stride * (self.height - 1) + row_bytes;
-        if self.stride < row_bytes || self.data.len() < needed {
-            return Err(MetricError::BadPlaneLength {
-                width: self.width,
-                height: self.height,
-                len: self.data.len() / self.sample_bytes(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Adds `weight ×` row `y` to `accum`, sample by sample.
-    fn accumulate_row(&self, y: usize, weight: u32, accum: &mut [u32]) {
-        let row = &self.data[y * self.stride..];
-        if self.bits > 8 {
-            for (a, pair) in accum.iter_mut().zip(row.chunks_exact(2)) {
-                *a += weight * u32::from(u16::from_ne_bytes([pair[0], pair[1]]));
-            }
-        } else {
-            for (a, &v) in accum.iter_mut().zip(row) {
-                *a += weight * u32::from(v);
-            }
-        }
-    }
-}
 
 /// Index `i` of a line of `n` samples, mirrored as libvmaf v2.3.1 mirrors it.
 pub(crate) fn mirror(i: isize, n: usize) -> usize {
@@ -106,7 +50,7 @@ pub(crate) struct Blurred {
 
 /// Blurs `luma` with libvmaf's integer Gaussian: columns first, then rows.
 pub(crate) fn blur(luma: &Luma<'_>) -> Result<Blurred, MetricError> {
-    luma.check()?;
+    luma.check(MIN_SIDE)?;
     let (w, h) = (luma.width, luma.height);
     // Sums of five taps of at most 16-bit samples fit in u32: the taps sum to 2^16.
     let round = 1u32 << (luma.bits - 1);

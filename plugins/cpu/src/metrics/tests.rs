@@ -1,11 +1,14 @@
 //! Tests against external golden values (`data/README.md`): scikit-image 0.26 for RGB PSNR and
 //! SSIM, libvmaf v2.3.1..v3.1.0 (`float_psnr`, `float_ssim`, `float_ms_ssim`) for the video pair.
 
-use super::motion::{self, Blurred, Luma};
 use super::ms_ssim::{MsSsimReference, ms_ssim};
 use super::psnr::{libvmaf_cap_db, libvmaf_psnr, mse, psnr_from_mse};
 use super::ssim::{SsimReference, ssim};
 use super::{MetricError, Plane};
+use super::{
+    luma::Luma,
+    motion::{self, Blurred},
+};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
 
