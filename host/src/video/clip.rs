@@ -45,14 +45,22 @@ impl ClipPlan {
         job: &VideoJob,
         backend: Option<&str>,
     ) -> Result<(Self, VideoJob), ScoreError> {
-        let sequential = |metric: &str| {
-            report.plugins.iter().any(|plugin| {
-                plugin
-                    .devices()
-                    .iter()
-                    .any(|d| plugin.needs_clip(d.info.id, metric))
-            })
+        // A metric goes to a clip session when the plugins that may run it offer it only
+        // that way: a plugin that scores it frame by frame (the CPU plugin's own VMAF) is
+        // preferred to one that needs the whole clip (libvmaf), unless `backend` names one.
+        let offers = |metric: &str, clip: bool| {
+            report
+                .plugins
+                .iter()
+                .filter(|p| backend.is_none_or(|b| p.identity().name == b))
+                .any(|plugin| {
+                    plugin.devices().iter().any(|d| {
+                        d.caps.iter().any(|c| c.metric.as_str() == metric)
+                            && plugin.needs_clip(d.info.id, metric) == clip
+                    })
+                })
         };
+        let sequential = |metric: &str| offers(metric, true) && !offers(metric, false);
         let (mut clip_names, mut frame_names) = (Vec::new(), Vec::new());
         for name in &job.metrics {
             let request = resolve_metrics(report, std::slice::from_ref(name))?;
