@@ -55,6 +55,11 @@ pub(crate) struct Args {
     /// (default: --workers). `qscore batch` has the same option.
     #[arg(long = "max-concurrent-decodes", value_name = "N")]
     pub(crate) max_decodes: Option<usize>,
+    /// Also write each clip's per-frame and pooled values in the JSON log format of
+    /// libvmaf's `vmaf --json`. With several distorted clips, FILE must contain `{}`, which
+    /// becomes each distorted clip's file stem.
+    #[arg(long = "libvmaf-json", value_name = "FILE")]
+    pub(crate) libvmaf_json: Option<PathBuf>,
 }
 
 pub(crate) fn parse_param(text: &str) -> Result<(String, String, String), String> {
@@ -94,6 +99,13 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
     let video = args.size.is_some() || is_video_path(&args.reference);
     if video {
         return super::video::run(args, report, &scheduler);
+    }
+    if args.libvmaf_json.is_some() {
+        eprintln!(
+            "qscore: error: --libvmaf-json writes clip logs, and {} is an image",
+            args.reference.display()
+        );
+        return ExitCode::from(1);
     }
     let job = ScoreJob {
         metrics: args.metric.clone(),

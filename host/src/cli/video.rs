@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use qscore_host::{
     LoadReport, ScoreError,
     sched::Scheduler,
-    video::{ClipOptions, VideoGeometry, VideoJob, VideoScores, open_video, score_videos},
+    video::{
+        ClipOptions, VideoGeometry, VideoJob, VideoScores, open_video, score_videos,
+        write_libvmaf_log,
+    },
 };
 use serde_json::{Map, Value, json};
 
@@ -22,6 +25,19 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
         },
         _ => None,
     };
+    if let Some(template) = &args.libvmaf_json
+        && args.distorted.len() > 1
+        && !template.to_string_lossy().contains("{}")
+    {
+        eprintln!(
+            "qscore: error: --libvmaf-json {}: with {} distorted clips the file name needs `{{}}`, \
+             which becomes each clip's file stem",
+            template.display(),
+            args.distorted.len()
+        );
+        return ExitCode::from(1);
+    }
+    let started = std::time::Instant::now();
     // An unusable reference fails the command; a bad distorted clip fails only itself.
     if let Err(error) = open_video(&args.reference, geometry) {
         eprintln!("qscore: error: {error}");
@@ -47,6 +63,10 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
     };
     let emit = |path: &std::path::Path, result: Result<VideoScores, ScoreError>| {
         let distorted = path.display().to_string();
+        let result = result.and_then(|scores| {
+            write_log(args, path, &scores, started.elapsed().as_secs_f64())?;
+            Ok(scores)
+        });
         match result {
             Ok(scores) => {
                 let means: Vec<(String, f64)> = scores
@@ -137,4 +157,25 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Writes `--libvmaf-json`'s log of the clip `distorted`, if asked.
+fn write_log(
+    args: &Args,
+    distorted: &std::path::Path,
+    scores: &VideoScores,
+    seconds: f64,
+) -> Result<(), ScoreError> {
+    let Some(template) = &args.libvmaf_json else {
+        return Ok(());
+    };
+    let stem = distorted.file_stem().unwrap_or_default().to_string_lossy();
+    let path = std::path::PathBuf::from(template.to_string_lossy().replace("{}", &stem));
+    let fps = scores.frames.len() as f64 / seconds.max(1e-9);
+    write_libvmaf_log(&path, scores, fps).map_err(|error| {
+        ScoreError::Input(qscore_host::InputError {
+            path: path.clone(),
+            reason: format!("cannot write the libvmaf JSON log: {error}"),
+        })
+    })
 }

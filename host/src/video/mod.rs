@@ -3,6 +3,7 @@
 
 mod clip;
 mod ffmpeg;
+mod libvmaf_log;
 mod pooling;
 mod raw;
 mod score;
@@ -14,6 +15,7 @@ mod y4m;
 
 pub use clip::{ClipOptions, ClipPlan, score_video_pairs, score_videos};
 pub use ffmpeg::FfmpegSource;
+pub use libvmaf_log::{libvmaf_log, libvmaf_name, write_libvmaf_log};
 pub use pooling::{Pooled, pool};
 pub use raw::RawReader;
 pub use score::{Deadline, VideoJob, VideoScores, score_video};
