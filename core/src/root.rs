@@ -132,7 +132,7 @@ pub mod ext {
         std_types::{RResult, RSlice, RStr, RString, RVec},
     };
 
-    use crate::{ImageView, PluginError, SessionHandle, root::Scores};
+    use crate::{ImageView, PluginError, RefHandle, SessionHandle, root::Scores};
 
     /// The start of every extension table.
     #[repr(C)]
@@ -207,6 +207,34 @@ pub mod ext {
             next: RSlice<'_, ImageView<'_>>,
             distorted: &ImageView<'_>,
         ) -> RResult<Scores, PluginError>,
+    }
+
+    /// Id of [`PreparedWindow`] (ABI 1.4).
+    pub const PREPARED_WINDOW: u32 = 4;
+
+    /// Temporal metrics whose reference-side work is prepared once per video frame (ABI 1.4).
+    ///
+    /// When several distorted clips are scored against one reference clip (a sweep), every
+    /// distorted frame at one position shares the reference frame and its neighbours. A
+    /// temporal metric whose capabilities say `reusable_reference` prepares that window
+    /// once here; the host then compares each distorted frame with `session_compare`, as
+    /// for a spatial metric. The prepared handle is released with `reference_drop`. A
+    /// host without this table scores such frames through [`FrameWindow::compare_window`],
+    /// which must give the same values.
+    #[repr(C)]
+    #[derive(StableAbi, Debug)]
+    pub struct PreparedWindow {
+        /// `{ id: PREPARED_WINDOW, size: size_of::<PreparedWindow>() }`.
+        pub header: ExtHeader,
+        /// Prepares one reference frame given the previous reference frames (most recent
+        /// first) and the following ones (nearest first), as `compare_window` takes them.
+        /// A metric that cannot answers `unsupported`.
+        pub prepare_window: extern "C" fn(
+            session: SessionHandle,
+            reference: &ImageView<'_>,
+            previous: RSlice<'_, ImageView<'_>>,
+            next: RSlice<'_, ImageView<'_>>,
+        ) -> RResult<RefHandle, PluginError>,
     }
 
     /// Reads extension `id` from what a plugin's [`super::PluginMod::extension`] returned.

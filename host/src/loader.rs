@@ -241,6 +241,13 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
     let frame_window = unsafe {
         ext::cast::<ext::FrameWindow>((root.extension())(ext::FRAME_WINDOW), ext::FRAME_WINDOW)
     };
+    // SAFETY: as above.
+    let prepared_window = unsafe {
+        ext::cast::<ext::PreparedWindow>(
+            (root.extension())(ext::PREPARED_WINDOW),
+            ext::PREPARED_WINDOW,
+        )
+    };
     Ok(Plugin {
         path: path.to_path_buf(),
         root,
@@ -257,6 +264,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         session_stats,
         sequential,
         frame_window,
+        prepared_window,
     })
 }
 

@@ -45,6 +45,8 @@ pub struct Plugin {
     pub(crate) sequential: Vec<(u32, Vec<String>)>,
     /// The frame-window table (ABI 1.3), when the plugin has one.
     pub(crate) frame_window: Option<&'static ext::FrameWindow>,
+    /// The prepared-window table (ABI 1.4), when the plugin has one.
+    pub(crate) prepared_window: Option<&'static ext::PreparedWindow>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -169,8 +171,12 @@ impl Session {
     /// Prepares a reference once for many comparisons.
     pub fn prepare(&mut self, reference: &ImageView<'_>) -> Result<PreparedRef, Error> {
         let handle = result((self.plugin.root.session_prepare())(self.handle, reference))?;
+        Ok(self.keep(handle))
+    }
+
+    fn keep(&mut self, handle: RefHandle) -> PreparedRef {
         self.references.push(Some(handle));
-        Ok(PreparedRef(self.references.len() - 1))
+        PreparedRef(self.references.len() - 1)
     }
 
     /// Compares a distorted image with a prepared reference.
@@ -248,6 +254,35 @@ impl Session {
                 self.plugin.identity.name
             ))),
         }
+    }
+
+    /// Whether this session's plugin can prepare a video frame's reference with its
+    /// neighbours (ABI 1.4).
+    pub fn prepares_windows(&self) -> bool {
+        self.plugin.prepared_window.is_some()
+    }
+
+    /// Prepares a video frame's reference with the reference frames around it, once for
+    /// every distorted frame at that position (ABI 1.4); compare with [`Session::compare`].
+    pub fn prepare_window(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+    ) -> Result<PreparedRef, Error> {
+        let Some(table) = self.plugin.prepared_window else {
+            return Err(Error::Unsupported(format!(
+                "plugin {} cannot prepare video frames with their neighbours (it predates ABI 1.4)",
+                self.plugin.identity.name
+            )));
+        };
+        let handle = result((table.prepare_window)(
+            self.handle,
+            reference,
+            RSlice::from_slice(previous),
+            RSlice::from_slice(next),
+        ))?;
+        Ok(self.keep(handle))
     }
 
     /// Frees a prepared reference now rather than when the session closes.

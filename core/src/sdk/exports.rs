@@ -216,6 +216,29 @@ extern "C" fn session_compare_window(
     })
 }
 
+extern "C" fn session_prepare_window(
+    handle: SessionHandle,
+    reference: &ImageView<'_>,
+    previous: RSlice<'_, ImageView<'_>>,
+    next: RSlice<'_, ImageView<'_>>,
+) -> RResult<RefHandle, PluginError> {
+    guard("prepare_window", || {
+        // SAFETY: the host passes a live handle (ABI contract).
+        let s = unsafe { session_mut(handle) }?;
+        check_matches(&s.spec, "reference frame", reference)?;
+        for frame in previous.iter() {
+            check_matches(&s.spec, "previous reference frame", frame)?;
+        }
+        for frame in next.iter() {
+            check_matches(&s.spec, "next reference frame", frame)?;
+        }
+        let prepared =
+            s.session
+                .prepare_window_any(reference, previous.as_slice(), next.as_slice())?;
+        Ok(RefHandle(Box::into_raw(Box::new(prepared)).cast()))
+    })
+}
+
 extern "C" fn reference_drop(_session: SessionHandle, reference: RefHandle) {
     guard_unit("reference_drop", || {
         if !reference.0.is_null() {
@@ -307,11 +330,20 @@ extern "C" fn lookahead<E: Exported>(device: u32, metric: RStr<'_>) -> RResult<u
     })
 }
 
+static PREPARED_WINDOW: ext::PreparedWindow = ext::PreparedWindow {
+    header: ext::ExtHeader {
+        id: ext::PREPARED_WINDOW,
+        size: std::mem::size_of::<ext::PreparedWindow>() as u32,
+    },
+    prepare_window: session_prepare_window,
+};
+
 /// The kit's extension lookup for tables that do not depend on the plugin
 /// ([`extension_of`] adds those that do).
 pub extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
     match id {
         ext::SESSION_STATS => &SESSION_STATS.header,
+        ext::PREPARED_WINDOW => &PREPARED_WINDOW.header,
         _ => std::ptr::null(),
     }
 }

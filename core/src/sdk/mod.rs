@@ -125,6 +125,20 @@ pub trait Session: Send + 'static {
     ) -> Result<Values, Error> {
         self.compare_frame(reference, previous, distorted)
     }
+    /// Prepares a video frame's reference with the reference frames around it, once for
+    /// every distorted frame compared with it (ABI 1.4). Only temporal metrics whose
+    /// capabilities say `reusable_reference` are asked; `compare` with the result must give
+    /// what `compare_window` gives.
+    fn prepare_window(
+        &mut self,
+        _reference: &ImageView<'_>,
+        _previous: &[ImageView<'_>],
+        _next: &[ImageView<'_>],
+    ) -> Result<Self::Prepared, Error> {
+        Err(Error::Unsupported(
+            "this metric cannot prepare a video frame's reference with its neighbours".into(),
+        ))
+    }
     /// Peak bytes held at once since the session opened, when measured.
     fn peak_memory(&self) -> Option<u64> {
         None
@@ -162,6 +176,13 @@ pub trait AnySession: Send {
         next: &[ImageView<'_>],
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error>;
+    /// See [`Session::prepare_window`].
+    fn prepare_window_any(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+    ) -> Result<Box<dyn Any + Send>, Error>;
     /// See [`Session::peak_memory`].
     fn peak_memory_any(&self) -> Option<u64>;
 }
@@ -207,6 +228,15 @@ impl<S: Session> AnySession for S {
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error> {
         self.compare_window(reference, previous, next, distorted)
+    }
+
+    fn prepare_window_any(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+    ) -> Result<Box<dyn Any + Send>, Error> {
+        Ok(Box::new(self.prepare_window(reference, previous, next)?))
     }
 
     fn peak_memory_any(&self) -> Option<u64> {

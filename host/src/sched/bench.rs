@@ -9,7 +9,7 @@ use std::{
 use qscore_core::{Error, MemoryMode, OwnedImage, PixelFormat, TaskSpec};
 
 use super::{
-    Neighbours,
+    Neighbours, Reference,
     cache::{Cell, Sample},
     neighbours::compare_frame,
     synthetic::synthetic_image,
@@ -124,13 +124,12 @@ fn measure(target: &BenchTarget, side: u32, repeats: u32) -> Result<Sample, Erro
         .plugin
         .metric_caps(target.device, &target.metric)
         .is_some_and(|c| c.temporal_depth > 0);
-    let neighbours = Neighbours {
-        previous: vec![reference_arc(target.format, side, 3)?],
-        next: if target.plugin.lookahead(target.device, &target.metric)? > 0 {
-            vec![reference_arc(target.format, side, 4)?]
-        } else {
-            Vec::new()
-        },
+    let previous = Reference::new(reference_arc(target.format, side, 3)?);
+    let next = Reference::new(reference_arc(target.format, side, 4)?);
+    let neighbours = if target.plugin.lookahead(target.device, &target.metric)? > 0 {
+        Neighbours::new(&[&previous], &[&next])
+    } else {
+        Neighbours::new(&[&previous], &[])
     };
     for _ in 0..repeats.max(1) {
         let start = Instant::now();

@@ -10,8 +10,10 @@
 use std::sync::Arc;
 
 use qscore_core::{Error, ImageView, NamedValue, OwnedImage};
+use xxhash_rust::xxh3::Xxh3;
 
-use crate::Session;
+use super::Reference;
+use crate::{PreparedRef, Session};
 
 /// The reference frames before and after one video frame.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +22,36 @@ pub struct Neighbours {
     pub previous: Vec<Arc<OwnedImage>>,
     /// Following reference frames, nearest first (fewer at the clip's end).
     pub next: Vec<Arc<OwnedImage>>,
+    /// The content of both lists (their frames' [`Reference::key`]s, in order, and how many
+    /// of each), so that a frame prepared with these neighbours is found again.
+    pub key: u64,
+}
+
+impl Neighbours {
+    /// Neighbours from hashed reference frames.
+    pub fn new(previous: &[&Reference], next: &[&Reference]) -> Self {
+        let mut hasher = Xxh3::new();
+        for list in [previous, next] {
+            hasher.update(&(list.len() as u64).to_le_bytes());
+            for frame in list {
+                hasher.update(&frame.key.to_le_bytes());
+            }
+        }
+        let images = |list: &[&Reference]| list.iter().map(|f| Arc::clone(&f.image)).collect();
+        Self {
+            previous: images(previous),
+            next: images(next),
+            key: hasher.digest(),
+        }
+    }
+
+    /// The key of `reference` prepared with these neighbours.
+    pub fn window_key(&self, reference: &Reference) -> u64 {
+        let mut hasher = Xxh3::new();
+        hasher.update(&reference.key.to_le_bytes());
+        hasher.update(&self.key.to_le_bytes());
+        hasher.digest()
+    }
 }
 
 /// Calls `f` with views of `images`.
@@ -33,6 +65,25 @@ fn with_views<R>(images: &[Arc<OwnedImage>], f: impl FnOnce(&[ImageView<'_>]) ->
     f(&views)
 }
 
+/// The neighbours `metric` takes on `device`: as many previous frames as its
+/// `temporal_depth` and following ones as its look-ahead, never more.
+fn taken<'a>(
+    session: &Session,
+    device: u32,
+    metric: &str,
+    neighbours: &'a Neighbours,
+) -> Result<(&'a [Arc<OwnedImage>], &'a [Arc<OwnedImage>]), Error> {
+    let plugin = session.plugin();
+    let depth = plugin
+        .metric_caps(device, metric)
+        .map_or(0, |c| c.temporal_depth as usize);
+    let lookahead = plugin.lookahead(device, metric)? as usize;
+    Ok((
+        &neighbours.previous[..depth.min(neighbours.previous.len())],
+        &neighbours.next[..lookahead.min(neighbours.next.len())],
+    ))
+}
+
 /// Scores one frame of a temporal metric on `session`, handing it as many neighbours as
 /// its plugin declared for `metric` on `device` (previous: `temporal_depth`, following: the
 /// look-ahead), never more.
@@ -44,18 +95,29 @@ pub(crate) fn compare_frame(
     neighbours: &Neighbours,
     distorted: &OwnedImage,
 ) -> Result<Vec<NamedValue>, Error> {
-    let plugin = Arc::clone(session.plugin());
-    let depth = plugin
-        .metric_caps(device, metric)
-        .map_or(0, |c| c.temporal_depth as usize);
-    let lookahead = plugin.lookahead(device, metric)? as usize;
-    let previous = &neighbours.previous[..depth.min(neighbours.previous.len())];
-    let next = &neighbours.next[..lookahead.min(neighbours.next.len())];
+    let (previous, next) = taken(session, device, metric, neighbours)?;
     with_views(previous, |previous| {
         with_views(next, |next| {
             reference.with_view(|r| {
                 distorted.with_view(|d| session.compare_window(r, previous, next, d))
             })
+        })
+    })
+}
+
+/// Prepares one frame of a temporal metric with the neighbours it takes (ABI 1.4), for
+/// every distorted frame at that position.
+pub(crate) fn prepare_window(
+    session: &mut Session,
+    device: u32,
+    metric: &str,
+    reference: &OwnedImage,
+    neighbours: &Neighbours,
+) -> Result<PreparedRef, Error> {
+    let (previous, next) = taken(session, device, metric, neighbours)?;
+    with_views(previous, |previous| {
+        with_views(next, |next| {
+            reference.with_view(|r| session.prepare_window(r, previous, next))
         })
     })
 }

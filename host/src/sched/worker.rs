@@ -52,6 +52,17 @@ struct Slot {
     used: u64,
 }
 
+/// Whether `session` prepares frames of the temporal metric `metric` with their
+/// neighbours: its plugin says the metric's reference is reusable and has the
+/// prepared-window table (ABI 1.4).
+fn prepares_windows(session: &Session, device: u32, metric: &str) -> bool {
+    session.prepares_windows()
+        && session
+            .plugin()
+            .metric_caps(device, metric)
+            .is_some_and(|c| c.reusable_reference)
+}
+
 /// Whether prepared references are reused, and where hits and misses are counted.
 #[derive(Debug, Clone, Copy)]
 pub struct Reuse<'a> {
@@ -82,8 +93,9 @@ pub struct WorkerState {
 impl WorkerState {
     /// Compares `distorted` with `reference` on `plugin`/`device` as `spec` says, reusing
     /// an open session and a prepared reference when this worker has them and `reuse` is on.
-    /// A video frame of a temporal metric comes with its `neighbours` and is scored as a
-    /// frame (nothing is prepared for it).
+    /// A video frame of a temporal metric comes with its `neighbours`: it is prepared with
+    /// them, and reused by the distorted frames at its position in other clips, where the
+    /// plugin can (ABI 1.4), else scored in one call.
     pub fn compare(
         &mut self,
         plugin: &Arc<Plugin>,
@@ -124,35 +136,54 @@ impl WorkerState {
         };
         let slot = &mut self.slots[index];
         slot.used = self.clock;
-        if let Some(neighbours) = neighbours {
-            return neighbours::compare_frame(
-                &mut slot.session,
-                device,
-                spec.metric.as_str(),
-                &reference.image,
-                neighbours,
-                distorted,
-            );
-        }
-        if !reuse {
-            stats.miss();
-            return reference
-                .image
-                .with_view(|r| distorted.with_view(|d| slot.session.compare_pair(r, d)));
-        }
-        let prepared = match slot.references.iter().find(|(k, _)| *k == reference.key) {
+        let metric = spec.metric.as_str();
+        // A temporal metric's frame is prepared (with its neighbours) only where the plugin
+        // says its reference is reusable and can prepare windows (ABI 1.4); else it is
+        // scored in one call.
+        let (key, neighbours) = match neighbours {
+            Some(n) if reuse && prepares_windows(&slot.session, device, metric) => {
+                (n.window_key(reference), Some(n))
+            }
+            Some(n) => {
+                return neighbours::compare_frame(
+                    &mut slot.session,
+                    device,
+                    metric,
+                    &reference.image,
+                    n,
+                    distorted,
+                );
+            }
+            None if !reuse => {
+                stats.miss();
+                return reference
+                    .image
+                    .with_view(|r| distorted.with_view(|d| slot.session.compare_pair(r, d)));
+            }
+            None => (reference.key, None),
+        };
+        let prepared = match slot.references.iter().find(|(k, _)| *k == key) {
             Some((_, prepared)) => {
                 stats.hit();
                 *prepared
             }
             None => {
                 stats.miss();
-                let prepared = reference.image.with_view(|r| slot.session.prepare(r))?;
+                let prepared = match neighbours {
+                    Some(n) => neighbours::prepare_window(
+                        &mut slot.session,
+                        device,
+                        metric,
+                        &reference.image,
+                        n,
+                    )?,
+                    None => reference.image.with_view(|r| slot.session.prepare(r))?,
+                };
                 if slot.references.len() >= MAX_REFERENCES {
                     let (_, old) = slot.references.remove(0);
                     slot.session.release(old);
                 }
-                slot.references.push((reference.key, prepared));
+                slot.references.push((key, prepared));
                 prepared
             }
         };

@@ -33,8 +33,9 @@ impl CpuPlugin {
                     all_formats().into()
                 },
                 modes: vec![MemoryMode::FULL].into(),
-                // A temporal metric has no reference to prepare: every frame is scored anew.
-                reusable_reference: m.temporal_depth == 0,
+                // A temporal metric's reference is reusable only where a frame can be
+                // prepared with its neighbours (ABI 1.4).
+                reusable_reference: m.temporal_depth == 0 || m.prepares_window,
                 temporal_depth: m.temporal_depth,
                 max_width: MAX_SIDE,
                 max_height: MAX_SIDE,

@@ -37,6 +37,9 @@ pub(crate) struct MetricDef {
     pub(crate) temporal_depth: u32,
     /// Following reference frames it needs (ABI 1.3 frame window).
     pub(crate) lookahead: u32,
+    /// For a temporal metric: whether a frame's reference, with its neighbours, can be
+    /// prepared once for several distorted frames (ABI 1.4).
+    pub(crate) prepares_window: bool,
     open: fn(&TaskSpec) -> Result<Box<dyn AnySession>, Error>,
 }
 
@@ -49,6 +52,7 @@ impl MetricDef {
         yuv_only: false,
         temporal_depth: 0,
         lookahead: 0,
+        prepares_window: false,
         open: |_| Err(Error::Internal("metric without a session".into())),
     };
 }
@@ -103,6 +107,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         yuv_only: true,
         temporal_depth: 1,
         lookahead: 0,
+        prepares_window: false,
         open: |_| Ok(sdk::boxed(Metered::new(MotionSession::new(Motion::Motion)))),
     },
     MetricDef {
@@ -113,6 +118,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         yuv_only: true,
         temporal_depth: 1,
         lookahead: 1,
+        prepares_window: false,
         open: |_| {
             Ok(sdk::boxed(Metered::new(MotionSession::new(
                 Motion::Motion2,
@@ -282,6 +288,15 @@ impl<S: Session> Session for Metered<S> {
         self.run(false, |s| {
             s.compare_window(reference, previous, next, distorted)
         })
+    }
+
+    fn prepare_window(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+    ) -> Result<Self::Prepared, Error> {
+        self.run(true, |s| s.prepare_window(reference, previous, next))
     }
 
     fn peak_memory(&self) -> Option<u64> {
