@@ -425,11 +425,11 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Scores video rows with the whole pool: video scoring collects every completion, so
-    /// the image pairs in flight are finished first. Rows whose metrics need a clip session
-    /// (VMAF, scored one clip per worker) are taken together with the video rows that follow
-    /// them in the queue with the same metrics and geometry, up to the decode limit and the
-    /// clip workers, so that their clips run at once; each holds a decode permit while it
-    /// runs.
+    /// the image pairs in flight are finished first. A row is taken together with the video
+    /// rows that follow it in the queue with the same metrics and geometry, up to the decode
+    /// limit: when its metrics need a clip session (libvmaf, one clip per worker), so that
+    /// their clips run at once; else when they share its reference, so that the reference is
+    /// read and prepared once for all of them. Each row holds a decode permit while it runs.
     fn video(&mut self, first: Work, decoded: &Receiver<Decoded>) {
         self.drain();
         let job = VideoJob {
@@ -442,18 +442,21 @@ impl<'a> Coordinator<'a> {
         let mut group = vec![first];
         let clips = ClipPlan::split(self.report, &job, self.options.clips.backend.as_deref())
             .is_ok_and(|(plan, _)| !plan.is_empty());
-        let most = self
-            .limiter
-            .capacity()
-            .min(self.options.clips.workers)
-            .max(1);
-        while clips && group.len() < most {
+        // Otherwise rows of one reference are read in lock step by the frame metrics.
+        let per_group = if clips {
+            self.options.clips.workers
+        } else {
+            self.options.clips.lockstep
+        };
+        let most = self.limiter.capacity().min(per_group).max(1);
+        while group.len() < most {
             // Rows behind it arrive within moments (decoders pass video rows straight on);
             // a clip takes seconds.
             match decoded.recv_timeout(GATHER_WAIT) {
                 Ok(Decoded::Video(work))
                     if work.plan.names == group[0].plan.names
-                        && work.geometry == group[0].geometry =>
+                        && work.geometry == group[0].geometry
+                        && (clips || work.reference == group[0].reference) =>
                 {
                     group.push(work);
                 }

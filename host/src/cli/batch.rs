@@ -102,6 +102,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         clips: ClipOptions {
             backend: args.backend.clone(),
             workers,
+            lockstep: args.max_decodes.max(1),
         },
     };
     match run_batch(report, &scheduler, &batch) {

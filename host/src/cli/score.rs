@@ -51,8 +51,11 @@ pub(crate) struct Args {
     /// Also print every frame's values (JSON: under "frames").
     #[arg(long = "per-frame")]
     pub(crate) per_frame: bool,
-    /// Video clip pairs decoded at the same time, each by up to two decoder processes
-    /// (default: --workers). `qscore batch` has the same option.
+    /// Video clip pairs decoded at the same time, each by up to two decoder processes:
+    /// clip-session metrics (libvmaf) score that many clips at once (default: --workers),
+    /// and frame metrics read that many distorted clips of one reference in lock step,
+    /// reading and preparing the reference once for them (default: 16). `qscore batch` has
+    /// the same option.
     #[arg(long = "max-concurrent-decodes", value_name = "N")]
     pub(crate) max_decodes: Option<usize>,
     /// Also write each clip's per-frame and pooled values in the JSON log format of

@@ -14,6 +14,11 @@ use serde_json::{Map, Value, json};
 
 use super::score::{Args, number, width};
 
+/// Distorted clips of one reference read in lock step by frame metrics unless
+/// `--max-concurrent-decodes` says otherwise: enough for a typical sweep to read and
+/// prepare its reference once, few enough that their frames stay a small multiple of one.
+const DEFAULT_LOCKSTEP: usize = 16;
+
 pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> ExitCode {
     let geometry = match (&args.size, &args.pix_fmt) {
         (Some(size), Some(pix_fmt)) => match VideoGeometry::parse(size, pix_fmt) {
@@ -60,6 +65,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
     let clip_options = ClipOptions {
         backend: args.backend.clone(),
         workers: workers.min(args.max_decodes.unwrap_or(workers)).max(1),
+        lockstep: args.max_decodes.unwrap_or(DEFAULT_LOCKSTEP).max(1),
     };
     let emit = |path: &std::path::Path, result: Result<VideoScores, ScoreError>| {
         let distorted = path.display().to_string();
@@ -152,6 +158,11 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
         eprintln!("qscore: error: {error}");
         return ExitCode::from(1);
     }
+    let (hits, misses) = scheduler.reference_counts();
+    eprintln!(
+        "qscore: {} clips scored, {failures} failed; prepared reference frames: {hits} reused, {misses} prepared",
+        args.distorted.len() - failures
+    );
     if failures > 0 {
         ExitCode::from(2)
     } else {

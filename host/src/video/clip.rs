@@ -14,7 +14,8 @@ use std::{
 use qscore_core::{ClipScores, MemoryMode, TaskSpec};
 
 use super::{
-    FrameSource, VideoGeometry, VideoJob, VideoScores, open_video_until, pool, score::score_video,
+    FrameSource, VideoGeometry, VideoJob, VideoScores, open_video_until, pool,
+    score::score_video_group,
 };
 use crate::{
     Backend, InputError, LoadReport, MetricRequest, Plugin, ScoreError, resolve_metrics,
@@ -115,13 +116,17 @@ impl ClipPlan {
     }
 }
 
-/// How clip-session metrics run.
+/// How clip-session metrics run, and how many clips of one reference are read in lock step.
 #[derive(Debug, Clone, Default)]
 pub struct ClipOptions {
     /// Use only this plugin.
     pub backend: Option<String>,
     /// Clips scored at once, one per thread (at least 1).
     pub workers: usize,
+    /// Consecutive distorted clips of one reference scored by frame metrics in lock step
+    /// (the reference read and prepared once for all of them): their decoders run at
+    /// once, so this bounds the frames held (at least 1).
+    pub lockstep: usize,
 }
 
 /// Scores every distorted clip: clip-session metrics first, all clips at once on up to
@@ -159,19 +164,58 @@ pub fn score_video_pairs(
     } else {
         score_clips(&plan, job, pairs, options.workers)
     };
-    for (index, &(reference, path)) in pairs.iter().enumerate() {
-        let clip = (!plan.is_empty())
-            .then(|| std::mem::replace(&mut clip_results[index], Err(input_error(path, "taken"))));
-        let result = match clip {
-            Some(Err(error)) => Err(error),
-            Some(Ok(clip)) if frame_job.metrics.is_empty() => Ok(clip),
-            Some(Ok(clip)) => score_video(report, scheduler, &frame_job, reference, path)
-                .map(|frames| merge(clip, frames)),
-            None => score_video(report, scheduler, &frame_job, reference, path),
-        };
-        emit(index, result);
+    let mut start = 0;
+    while start < pairs.len() {
+        // Consecutive clips of one reference go through the frame metrics together.
+        let reference = pairs[start].0;
+        let end = (start..pairs.len())
+            .take(options.lockstep.max(1))
+            .take_while(|&i| pairs[i].0 == reference)
+            .last()
+            .map_or(start + 1, |i| i + 1);
+        let mut clips: Vec<Option<Result<VideoScores, ScoreError>>> = (start..end)
+            .map(|i| {
+                (!plan.is_empty()).then(|| {
+                    std::mem::replace(&mut clip_results[i], Err(input_error(pairs[i].1, "taken")))
+                })
+            })
+            .collect();
+        // Clips that failed their clip-session metrics are not read again.
+        let wanted: Vec<usize> = (start..end)
+            .filter(|&i| !frame_job.metrics.is_empty() && !matches!(clips[i - start], Some(Err(_))))
+            .collect();
+        let paths: Vec<&Path> = wanted.iter().map(|&i| pairs[i].1).collect();
+        let mut frames = if paths.is_empty() {
+            Vec::new()
+        } else {
+            score_video_group(report, scheduler, &frame_job, reference, &paths)
+        }
+        .into_iter();
+        for index in start..end {
+            let clip = clips[index - start].take();
+            let result = match clip {
+                Some(Err(error)) => Err(error),
+                Some(Ok(clip)) if frame_job.metrics.is_empty() => Ok(clip),
+                Some(Ok(clip)) => {
+                    next_result(&mut frames, pairs[index].1).map(|frames| merge(clip, frames))
+                }
+                None => next_result(&mut frames, pairs[index].1),
+            };
+            emit(index, result);
+        }
+        start = end;
     }
     Ok(())
+}
+
+/// The next result of a lock-step group, in the order its clips were given.
+fn next_result(
+    results: &mut impl Iterator<Item = Result<VideoScores, ScoreError>>,
+    path: &Path,
+) -> Result<VideoScores, ScoreError> {
+    results
+        .next()
+        .unwrap_or_else(|| Err(input_error(path, "was not scored")))
 }
 
 /// Scores every (reference, distorted) pair with the plan's metrics, on up to `workers`

@@ -1,6 +1,11 @@
-//! Scoring a distorted clip against a reference clip, frames in parallel: every
-//! (frame, metric) is a scheduler task; frames are read as the workers need them
+//! Scoring distorted clips against a reference clip, frames in parallel: every
+//! (clip, frame, metric) is a scheduler task; frames are read as the workers need them
 //! (a bounded number in flight), results are reassembled in frame order and pooled.
+//!
+//! Several distorted clips of one reference (a sweep) are read in lock step: each
+//! reference frame is read and hashed once and shared by the tasks of every clip, so the
+//! scheduler routes them to one worker, which prepares the reference once (for a temporal
+//! metric, with its neighbours: ABI 1.4) and compares every clip's frame with it.
 //!
 //! A temporal metric's task carries the reference frames around its frame (see
 //! [`crate::sched::Neighbours`]); one that looks ahead is submitted once the frames it
@@ -15,7 +20,7 @@ use std::{
 use qscore_core::Param;
 
 use super::{
-    Pooled, VideoGeometry, open_video_until, pool,
+    FrameSource, Pooled, VideoGeometry, open_video_until, pool,
     window::{FramePair, FrameWindow},
 };
 use crate::{
@@ -100,6 +105,32 @@ struct Frame {
     values: Vec<Option<crate::score::MetricScores>>,
 }
 
+/// One distorted clip of a group, as it is read and scored.
+struct Clip<'a> {
+    path: &'a Path,
+    source: Option<Box<dyn FrameSource>>,
+    frames: Vec<Frame>,
+    window: FrameWindow,
+    failure: Option<ScoreError>,
+    /// Frames read; reading stopped when `ended` (the clip's end, or `--frames`).
+    read: u64,
+    ended: bool,
+}
+
+impl Clip<'_> {
+    fn active(&self) -> bool {
+        self.failure.is_none() && !self.ended
+    }
+
+    fn fail(&mut self, error: ScoreError) {
+        if self.failure.is_none() {
+            self.failure = Some(error);
+        }
+        // A failed clip's decoder is not read again (and is reaped when dropped).
+        self.source = None;
+    }
+}
+
 /// Scores `distorted` against `reference` frame by frame.
 pub fn score_video(
     report: &LoadReport,
@@ -108,19 +139,101 @@ pub fn score_video(
     reference: &Path,
     distorted: &Path,
 ) -> Result<VideoScores, ScoreError> {
-    let requests: Vec<MetricRequest> = resolve_metrics(report, &job.metrics)?;
+    score_video_group(report, scheduler, job, reference, &[distorted])
+        .pop()
+        .unwrap_or_else(|| Err(clip_error(distorted, "was not scored".into())))
+}
+
+/// Scores every clip of `distorted` against `reference` in lock step: the reference is
+/// read once, and the clips' frames at one position share its frame. A clip that fails
+/// (unreadable, another geometry or length) fails alone; the others go on. Results come
+/// back in the order of `distorted`.
+pub(crate) fn score_video_group(
+    report: &LoadReport,
+    scheduler: &Scheduler,
+    job: &VideoJob,
+    reference: &Path,
+    distorted: &[&Path],
+) -> Vec<Result<VideoScores, ScoreError>> {
+    let all = |error: ScoreError| distorted.iter().map(|_| Err(error.clone())).collect();
+    let requests = match resolve_metrics(report, &job.metrics) {
+        Ok(requests) => requests,
+        Err(error) => return all(error),
+    };
     let deadline = job.deadline.map(|d| d.at);
-    // A decoder killed at the deadline fails with a read error: the deadline is the reason.
-    let timed_out = |error: InputError| match job.deadline {
-        Some(deadline) if deadline.passed() => deadline.error(distorted),
+    let timed_out = |path: &Path, error: InputError| match job.deadline {
+        Some(deadline) if deadline.passed() => deadline.error(path),
         _ => error.into(),
     };
-    let mut ref_source = open_video_until(reference, job.geometry, deadline).map_err(timed_out)?;
-    let mut dist_source = open_video_until(distorted, job.geometry, deadline).map_err(timed_out)?;
-    let (rg, dg) = (ref_source.geometry(), dist_source.geometry());
+    let mut ref_source = match open_video_until(reference, job.geometry, deadline) {
+        Ok(source) => source,
+        Err(error) => {
+            return distorted
+                .iter()
+                .map(|d| Err(timed_out(d, error.clone())))
+                .collect();
+        }
+    };
+    let needs: Vec<Needs> = requests
+        .iter()
+        .map(|r| temporal::needs(report, &r.metric))
+        .collect();
+    let widest = needs.iter().fold(Needs::default(), |w, n| Needs {
+        depth: w.depth.max(n.depth),
+        lookahead: w.lookahead.max(n.lookahead),
+    });
+    let mut clips: Vec<Clip<'_>> = distorted
+        .iter()
+        .map(|&path| open_clip(job, &*ref_source, reference, path, widest))
+        .collect();
+    let group = Group {
+        scheduler,
+        job,
+        requests: &requests,
+        needs: &needs,
+        clips: distorted.len(),
+    };
+    group.run(&mut *ref_source, reference, &mut clips);
+    clips
+        .into_iter()
+        .map(|clip| match clip.failure {
+            Some(error) => Err(error),
+            None => finish(reference, &requests, clip.frames),
+        })
+        .collect()
+}
+
+/// Opens one distorted clip of a group and checks it against the reference.
+fn open_clip<'a>(
+    job: &VideoJob,
+    ref_source: &dyn FrameSource,
+    reference: &Path,
+    path: &'a Path,
+    widest: Needs,
+) -> Clip<'a> {
+    let mut clip = Clip {
+        path,
+        source: None,
+        frames: Vec::new(),
+        window: FrameWindow::new(widest),
+        failure: None,
+        read: 0,
+        ended: false,
+    };
+    let source = match open_video_until(path, job.geometry, job.deadline.map(|d| d.at)) {
+        Ok(source) => source,
+        Err(error) => {
+            clip.fail(match job.deadline {
+                Some(deadline) if deadline.passed() => deadline.error(path),
+                _ => error.into(),
+            });
+            return clip;
+        }
+    };
+    let (rg, dg) = (ref_source.geometry(), source.geometry());
     if rg != dg {
-        return Err(clip_error(
-            distorted,
+        clip.fail(clip_error(
+            path,
             format!(
                 "is {}x{} {} but the reference {} is {}x{} {}",
                 dg.width,
@@ -132,172 +245,247 @@ pub fn score_video(
                 rg.format
             ),
         ));
+        return clip;
     }
-    if let (None, Some(r), Some(d)) = (
-        job.frames,
-        ref_source.frame_count(),
-        dist_source.frame_count(),
-    ) && r != d
+    if let (None, Some(r), Some(d)) = (job.frames, ref_source.frame_count(), source.frame_count())
+        && r != d
     {
-        return Err(clip_error(
-            distorted,
+        clip.fail(clip_error(
+            path,
             format!(
                 "has {d} frames but the reference {} has {r} (use --frames N to score the first N)",
                 reference.display()
             ),
         ));
+        return clip;
     }
-    let metrics = requests.len();
-    let in_flight_limit =
-        4 * metrics.max(1) * std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut frames: Vec<Frame> = Vec::new();
-    let mut failure: Option<ScoreError> = None;
-    let collect =
-        |outcome: ScoreOutcome, frames: &mut Vec<Frame>, failure: &mut Option<ScoreError>| {
-            let (index, metric) = (
-                (outcome.tag as usize) / metrics,
-                (outcome.tag as usize) % metrics,
-            );
-            match outcome.result {
-                Ok(scored) => {
-                    frames[index].values[metric] = Some(kept_values(&requests[metric], scored));
-                    frames[index].remaining -= 1;
+    clip.source = Some(source);
+    clip
+}
+
+/// What every clip of a group shares while it is scored.
+struct Group<'a> {
+    scheduler: &'a Scheduler,
+    job: &'a VideoJob,
+    requests: &'a [MetricRequest],
+    needs: &'a [Needs],
+    clips: usize,
+}
+
+impl Group<'_> {
+    fn tag(&self, clip: usize, index: u64, metric: usize) -> u64 {
+        (index * self.clips as u64 + clip as u64) * self.requests.len() as u64 + metric as u64
+    }
+
+    /// Reads, submits and collects until every clip has ended or failed.
+    fn run(&self, ref_source: &mut dyn FrameSource, reference: &Path, clips: &mut [Clip<'_>]) {
+        let metrics = self.requests.len();
+        let in_flight_limit = 4
+            * metrics.max(1)
+            * clips.len().max(1)
+            * std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut index: u64 = 0;
+        while clips.iter().any(Clip::active) && self.job.frames.is_none_or(|limit| index < limit) {
+            if let Some(deadline) = self.job.deadline
+                && deadline.passed()
+            {
+                for clip in clips.iter_mut().filter(|c| c.active()) {
+                    clip.fail(deadline.error(clip.path));
                 }
-                Err(error) if failure.is_none() => {
-                    *failure = Some(ScoreError::Scheduling {
-                        context: format!(
-                            "{}: frame {index}: {}",
-                            distorted.display(),
-                            requests[metric].metric
-                        ),
-                        failure: error,
-                    });
+                break;
+            }
+            let r = match ref_source.next_frame() {
+                Ok(r) => r.map(|r| Reference::new(Arc::new(r))),
+                Err(error) => {
+                    for clip in clips.iter_mut().filter(|c| c.active()) {
+                        let error = match self.job.deadline {
+                            Some(deadline) if deadline.passed() => deadline.error(clip.path),
+                            _ => error.clone().into(),
+                        };
+                        clip.fail(error);
+                    }
+                    break;
                 }
-                Err(_) => {}
+            };
+            for (c, clip) in clips.iter_mut().enumerate() {
+                if clip.active() {
+                    self.advance(c, clip, r.as_ref(), reference, index);
+                }
+            }
+            if r.is_none() {
+                break;
+            }
+            index += 1;
+            self.drain(clips, in_flight_limit);
+        }
+        // The clips' last frames of the metrics that look ahead, with what follows them.
+        for (c, clip) in clips.iter_mut().enumerate() {
+            for (m, need) in self.needs.iter().enumerate() {
+                if clip.failure.is_some() {
+                    break;
+                }
+                for ready in clip.read.saturating_sub(need.lookahead as u64)..clip.read {
+                    if let Err(error) = self.submit(c, clip, ready, m) {
+                        clip.fail(error);
+                        break;
+                    }
+                }
+            }
+        }
+        while let Some(outcome) = self.scheduler.poll_blocking() {
+            self.collect(outcome, clips);
+        }
+    }
+
+    /// Reads frame `index` of one clip against the reference frame `r` (none past the
+    /// reference's end) and submits what it makes ready.
+    fn advance(
+        &self,
+        c: usize,
+        clip: &mut Clip<'_>,
+        r: Option<&Reference>,
+        reference: &Path,
+        index: u64,
+    ) {
+        let Some(source) = clip.source.as_mut() else {
+            return;
+        };
+        let d = match source.next_frame() {
+            Ok(d) => d,
+            Err(error) => {
+                let error = match self.job.deadline {
+                    Some(deadline) if deadline.passed() => deadline.error(clip.path),
+                    _ => error.into(),
+                };
+                clip.fail(error);
+                return;
             }
         };
-    let needs: Vec<Needs> = requests
-        .iter()
-        .map(|r| temporal::needs(report, &r.metric))
-        .collect();
-    let widest = needs.iter().fold(Needs::default(), |w, n| Needs {
-        depth: w.depth.max(n.depth),
-        lookahead: w.lookahead.max(n.lookahead),
-    });
-    let mut window = FrameWindow::new(widest);
-    let submit = |window: &FrameWindow, index: u64, m: usize| -> Result<(), ScoreError> {
-        let request = &requests[m];
-        let need = needs[m];
-        let (frame, neighbours) = window
+        let (r, d) = match (r, d) {
+            (Some(r), Some(d)) => (r, d),
+            (None, None) => {
+                clip.ended = true;
+                return;
+            }
+            _ if self.job.frames.is_some() => {
+                clip.ended = true;
+                return;
+            }
+            (None, Some(_)) => {
+                let error = format!(
+                    "has more frames than the reference {} ({index})",
+                    reference.display()
+                );
+                clip.fail(clip_error(clip.path, error));
+                return;
+            }
+            (Some(_), None) => {
+                let error = format!(
+                    "has {index} frames, fewer than the reference {}",
+                    reference.display()
+                );
+                clip.fail(clip_error(clip.path, error));
+                return;
+            }
+        };
+        clip.frames.push(Frame {
+            remaining: self.requests.len(),
+            values: vec![None; self.requests.len()],
+        });
+        clip.window.push(FramePair {
+            index,
+            reference: r.clone(),
+            distorted: Arc::new(d),
+        });
+        clip.read = index + 1;
+        for (m, need) in self.needs.iter().enumerate() {
+            // A metric that looks ahead scores, now, the frame its last neighbour was read for.
+            if let Some(ready) = index.checked_sub(need.lookahead as u64)
+                && let Err(error) = self.submit(c, clip, ready, m)
+            {
+                clip.fail(error);
+                return;
+            }
+        }
+    }
+
+    fn submit(&self, c: usize, clip: &Clip<'_>, index: u64, m: usize) -> Result<(), ScoreError> {
+        let request = &self.requests[m];
+        let need = self.needs[m];
+        let (frame, neighbours) = clip
+            .window
             .around(index, need)
             .ok_or_else(|| ScoreError::Pool(format!("frame {index} left the window early")))?;
-        scheduler
+        self.scheduler
             .submit(ScoreRequest {
                 reference: frame.reference,
                 distorted: frame.distorted,
                 neighbours: need.temporal().then_some(neighbours),
                 metric: request.metric.clone(),
-                params: params_for(job, &request.metric),
+                params: params_for(self.job, &request.metric),
                 comparisons: 1,
-                tag: index * metrics as u64 + m as u64,
+                tag: self.tag(c, index, m),
             })
             .map(drop)
             .map_err(|e| ScoreError::Pool(e.to_string()))
-    };
-    let mut index: u64 = 0;
-    // Errors end the loop but not the function: tasks already submitted are collected
-    // below, so none is left in the scheduler for its next caller.
-    while job.frames.is_none_or(|limit| index < limit) && failure.is_none() {
-        if let Some(deadline) = job.deadline
-            && deadline.passed()
-        {
-            failure = Some(deadline.error(distorted));
-            break;
+    }
+
+    /// Collects what is done, then waits while more than `limit` tasks are pending.
+    fn drain(&self, clips: &mut [Clip<'_>], limit: usize) {
+        while let Some(outcome) = self.scheduler.poll() {
+            self.collect(outcome, clips);
         }
-        let read = ref_source
-            .next_frame()
-            .and_then(|r| Ok((r, dist_source.next_frame()?)));
-        let (r, d) = match read {
-            Ok((Some(r), Some(d))) => (r, d),
-            Ok((None, None)) => break,
-            Ok((None, Some(_)) | (Some(_), None)) if job.frames.is_some() => break,
-            Ok((None, Some(_))) => {
-                failure = Some(clip_error(
-                    distorted,
-                    format!(
-                        "has more frames than the reference {} ({index})",
-                        reference.display()
-                    ),
-                ));
-                break;
-            }
-            Ok((Some(_), None)) => {
-                failure = Some(clip_error(
-                    distorted,
-                    format!(
-                        "has {index} frames, fewer than the reference {}",
-                        reference.display()
-                    ),
-                ));
-                break;
-            }
-            Err(error) => {
-                failure = Some(timed_out(error));
-                break;
-            }
-        };
-        frames.push(Frame {
-            remaining: metrics,
-            values: vec![None; metrics],
-        });
-        window.push(FramePair {
-            index,
-            reference: Reference::new(Arc::new(r)),
-            distorted: Arc::new(d),
-        });
-        for (m, need) in needs.iter().enumerate() {
-            // A metric that looks ahead scores, now, the frame its last neighbour was read for.
-            if let Some(ready) = index.checked_sub(need.lookahead as u64)
-                && let Err(error) = submit(&window, ready, m)
-            {
-                failure = Some(error);
-            }
-        }
-        index += 1;
-        while let Some(outcome) = scheduler.poll() {
-            collect(outcome, &mut frames, &mut failure);
-        }
-        while scheduler.pending() > in_flight_limit {
-            match scheduler.poll_blocking() {
-                Some(outcome) => collect(outcome, &mut frames, &mut failure),
+        while self.scheduler.pending() > limit {
+            match self.scheduler.poll_blocking() {
+                Some(outcome) => self.collect(outcome, clips),
                 None => break,
             }
         }
     }
-    // The clip's last frames of the metrics that look ahead, with what follows them.
-    if failure.is_none() {
-        'flush: for (m, need) in needs.iter().enumerate() {
-            for ready in index.saturating_sub(need.lookahead as u64)..index {
-                if let Err(error) = submit(&window, ready, m) {
-                    failure = Some(error);
-                    break 'flush;
-                }
+
+    fn collect(&self, outcome: ScoreOutcome, clips: &mut [Clip<'_>]) {
+        let metrics = self.requests.len() as u64;
+        let (rest, metric) = (outcome.tag / metrics, (outcome.tag % metrics) as usize);
+        let (index, c) = (
+            (rest / self.clips as u64) as usize,
+            (rest % self.clips as u64) as usize,
+        );
+        let clip = &mut clips[c];
+        match outcome.result {
+            Ok(scored) => {
+                let values = kept_values(&self.requests[metric], scored);
+                let frame = &mut clip.frames[index];
+                frame.values[metric] = Some(values);
+                frame.remaining -= 1;
+            }
+            Err(error) => {
+                let context = format!(
+                    "{}: frame {index}: {}",
+                    clip.path.display(),
+                    self.requests[metric].metric
+                );
+                clip.fail(ScoreError::Scheduling {
+                    context,
+                    failure: error,
+                });
             }
         }
     }
-    while let Some(outcome) = scheduler.poll_blocking() {
-        collect(outcome, &mut frames, &mut failure);
-    }
-    if let Some(error) = failure {
-        return Err(error);
-    }
+}
+
+/// One clip's values in frame order, pooled per value name.
+fn finish(
+    reference: &Path,
+    requests: &[MetricRequest],
+    frames: Vec<Frame>,
+) -> Result<VideoScores, ScoreError> {
     if frames.is_empty() {
         return Err(clip_error(reference, "has no frames".into()));
     }
     let backends = frames[0]
         .values
         .iter()
-        .zip(&requests)
+        .zip(requests)
         .filter_map(|(v, r)| v.as_ref().map(|(_, b)| (r.metric.clone(), b.clone())))
         .collect();
     let per_frame: Vec<Vec<(String, f64)>> = frames

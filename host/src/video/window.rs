@@ -59,14 +59,14 @@ impl FrameWindow {
     /// the task it goes to. `None` when frame `index` has left the window.
     pub(crate) fn around(&self, index: u64, needs: Needs) -> Option<(FramePair, Neighbours)> {
         let frame = self.get(index)?.clone();
-        let previous = (1..=needs.depth as u64)
+        let previous: Vec<&Reference> = (1..=needs.depth as u64)
             .map_while(|back| index.checked_sub(back).and_then(|i| self.get(i)))
-            .map(|f| Arc::clone(&f.reference.image))
+            .map(|f| &f.reference)
             .collect();
-        let next = (1..=needs.lookahead as u64)
+        let next: Vec<&Reference> = (1..=needs.lookahead as u64)
             .map_while(|ahead| self.get(index + ahead))
-            .map(|f| Arc::clone(&f.reference.image))
+            .map(|f| &f.reference)
             .collect();
-        Some((frame, Neighbours { previous, next }))
+        Some((frame, Neighbours::new(&previous, &next)))
     }
 }
