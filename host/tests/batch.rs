@@ -16,10 +16,7 @@ use serde_json::Value;
 
 /// A fresh scratch directory.
 fn scratch(name: &str) -> PathBuf {
-    let dir = support::profile_dir().join("test-batch").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::scratch("test-batch", name)
 }
 
 /// Set in a copy of this test process run inside a user and mount namespace (see the

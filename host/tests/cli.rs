@@ -46,10 +46,7 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
 
 /// A scratch directory for bad inputs.
 fn scratch(name: &str) -> PathBuf {
-    let dir = support::profile_dir().join("test-cli").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::scratch("test-cli", name)
 }
 
 #[test]

@@ -24,10 +24,7 @@ fn distorted() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = support::profile_dir().join("test-video").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::scratch("test-video", name)
 }
 
 /// `qscore ARGS` with only the CPU plugin and no quick-bench.
@@ -185,20 +182,10 @@ fn a_wrong_raw_size_is_named() {
     );
 }
 
-/// ffmpeg is needed for these tests (`.ci/run` installs it).
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-nostdin"])
-        .args(args)
-        .status()
-        .expect("ffmpeg is needed for the video tests (apt-get install ffmpeg)");
-    assert!(status.success(), "ffmpeg {args:?}");
-}
-
 /// Encodes a raw 576x324 yuv420p10le clip as lossless 10-bit H.264.
 fn encode_lossless(raw: &std::path::Path, out: &std::path::Path) {
     let (raw, out) = (raw.display().to_string(), out.display().to_string());
-    ffmpeg(&[
+    support::ffmpeg(&[
         "-f",
         "rawvideo",
         "-pix_fmt",
@@ -267,7 +254,7 @@ fn a_failing_or_killed_ffmpeg_is_a_clear_error_and_is_reaped() {
     // Killed mid-stream: the reader reports it, and dropping the source leaves nothing behind.
     let long = dir.join("long.mkv");
     let l = long.display().to_string();
-    ffmpeg(&[
+    support::ffmpeg(&[
         "-f",
         "lavfi",
         "-i",

@@ -109,6 +109,24 @@ pub fn plugin_dir(name: &str, files: &[PathBuf]) -> PathBuf {
     dir
 }
 
+/// A fresh, empty scratch directory `group/name` under the tests' profile.
+pub fn scratch(group: &str, name: &str) -> PathBuf {
+    let dir = profile_dir().join(group).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Runs ffmpeg quietly; it is needed by the video tests (`.ci/run` installs it).
+pub fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-nostdin"])
+        .args(args)
+        .status()
+        .expect("ffmpeg is needed for the video tests (apt-get install ffmpeg)");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
 /// Processes whose command line mentions `needle` (to prove no decoder is left behind).
 /// A process that has ended but is not yet reaped has no command line, so it is not listed.
 pub fn processes_mentioning(needle: &str) -> Vec<String> {
