@@ -12,6 +12,7 @@ mod plugin;
 mod sessions;
 mod system;
 mod temporal;
+mod vmaf_model;
 
 #[global_allocator]
 static METER: meter::Meter = meter::Meter;

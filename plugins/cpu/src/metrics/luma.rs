@@ -73,7 +73,7 @@ impl Luma<'_> {
     }
 
     /// The whole plane as packed 16-bit samples, rows `width` long.
-    pub(crate) fn to_u16(&self) -> Vec<u16> {
+    pub(crate) fn to_u16(self) -> Vec<u16> {
         let mut out = vec![0u16; self.width * self.height];
         for (y, row) in out.chunks_exact_mut(self.width).enumerate() {
             self.row_into(y, row);
