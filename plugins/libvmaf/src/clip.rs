@@ -28,8 +28,10 @@ impl VmafClip {
                 context.use_model_features(&model)?;
                 Some(model)
             }
-            Extraction::Feature { extractor, .. } => {
-                context.use_feature(extractor)?;
+            Extraction::Feature {
+                extractor, options, ..
+            } => {
+                context.use_feature(extractor, options)?;
                 None
             }
         };

@@ -65,9 +65,11 @@ impl Model {
 pub(crate) enum Extraction {
     /// A VMAF model: its features, then its prediction.
     Vmaf,
-    /// One feature extractor and the values it stores (our output, collector name).
+    /// One feature extractor, its options (key, value), and the values it stores (our
+    /// output, collector name).
     Feature {
         extractor: &'static CStr,
+        options: &'static [(&'static CStr, &'static CStr)],
         values: &'static [(&'static str, &'static CStr)],
     },
 }
@@ -103,6 +105,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         params: &["threads"],
         extraction: Extraction::Feature {
             extractor: c"float_ssim",
+            options: &[],
             values: &[("float_ssim", c"float_ssim")],
         },
     },
@@ -112,6 +115,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         params: &["threads"],
         extraction: Extraction::Feature {
             extractor: c"float_ms_ssim",
+            options: &[],
             values: &[("float_ms_ssim", c"float_ms_ssim")],
         },
     },
@@ -125,10 +129,35 @@ pub(crate) const METRICS: &[MetricDef] = &[
         params: &["threads"],
         extraction: Extraction::Feature {
             extractor: c"psnr",
+            options: &[],
             values: &[
                 ("libvmaf_psnr_y", c"psnr_y"),
                 ("libvmaf_psnr_cb", c"psnr_cb"),
                 ("libvmaf_psnr_cr", c"psnr_cr"),
+            ],
+        },
+    },
+    // libvmaf's integer ADM with its per-scale values (which it stores only in debug
+    // mode), for comparing the CPU plugin's `adm` metric with libvmaf's.
+    MetricDef {
+        id: "libvmaf_adm",
+        outputs: &[
+            "libvmaf_adm2",
+            "libvmaf_adm_scale0",
+            "libvmaf_adm_scale1",
+            "libvmaf_adm_scale2",
+            "libvmaf_adm_scale3",
+        ],
+        params: &["threads"],
+        extraction: Extraction::Feature {
+            extractor: c"adm",
+            options: &[(c"debug", c"true")],
+            values: &[
+                ("libvmaf_adm2", c"VMAF_integer_feature_adm2_score"),
+                ("libvmaf_adm_scale0", c"integer_adm_scale0"),
+                ("libvmaf_adm_scale1", c"integer_adm_scale1"),
+                ("libvmaf_adm_scale2", c"integer_adm_scale2"),
+                ("libvmaf_adm_scale3", c"integer_adm_scale3"),
             ],
         },
     },

@@ -180,7 +180,13 @@ mod tests {
         let sequential = plugin.sequential_metrics(0).unwrap();
         assert_eq!(
             sequential,
-            ["vmaf", "float_ssim", "float_ms_ssim", "libvmaf_psnr"]
+            [
+                "vmaf",
+                "float_ssim",
+                "float_ms_ssim",
+                "libvmaf_psnr",
+                "libvmaf_adm"
+            ]
         );
         let yuv = PixelFormat::from_name("yuv420p").unwrap();
         let Err(error) = plugin.open_session(0, &spec("vmaf", yuv)) else {

@@ -90,11 +90,23 @@ impl Context {
         })
     }
 
-    /// Registers the feature extractor `name` with its default options.
-    pub(crate) fn use_feature(&mut self, name: &CStr) -> Result<(), LibvmafError> {
-        // SAFETY: live context, NUL-terminated name, no options dictionary.
+    /// Registers the feature extractor `name` with `options` (key, value), the rest at
+    /// their defaults.
+    pub(crate) fn use_feature(
+        &mut self,
+        name: &CStr,
+        options: &[(&CStr, &CStr)],
+    ) -> Result<(), LibvmafError> {
+        let mut dict = ptr::null_mut();
+        for (key, value) in options {
+            // SAFETY: a valid out-pointer and NUL-terminated strings, which libvmaf copies.
+            check("vmaf_feature_dictionary_set", unsafe {
+                sys::vmaf_feature_dictionary_set(&mut dict, key.as_ptr(), value.as_ptr())
+            })?;
+        }
+        // SAFETY: live context, NUL-terminated name; libvmaf takes over the dictionary.
         check("vmaf_use_feature", unsafe {
-            sys::vmaf_use_feature(self.0.as_ptr(), name.as_ptr(), ptr::null_mut())
+            sys::vmaf_use_feature(self.0.as_ptr(), name.as_ptr(), dict)
         })
     }
 
