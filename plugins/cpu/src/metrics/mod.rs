@@ -8,6 +8,8 @@
 //!   plane) and libvmaf's `float_psnr` convention for per-plane YUV PSNR.
 //! - [`ssim`]: scikit-image's Gaussian-window `structural_similarity` (Wang et al. 2004).
 //! - [`ms_ssim`]: libvmaf's `float_ms_ssim` (multi-scale SSIM, Wang et al. 2003).
+//! - [`vif`], [`adm`], [`motion`]: VMAF's features, exactly as libvmaf's integer extractors
+//!   compute them; these read integer luma ([`luma::Luma`]) rather than `f64` planes.
 //!
 //! SSIM and MS-SSIM follow a "prepare the reference once, compare many times" shape: the
 //! reference-only work (filtered means and second moments, the pyramid) is done by
@@ -18,6 +20,7 @@
 
 use std::fmt;
 
+pub(crate) mod adm;
 mod filter;
 pub(crate) mod luma;
 pub(crate) mod motion;
@@ -25,6 +28,7 @@ pub(crate) mod ms_ssim;
 pub(crate) mod plane;
 pub(crate) mod psnr;
 pub(crate) mod ssim;
+pub(crate) mod vif;
 
 #[cfg(test)]
 mod tests;
