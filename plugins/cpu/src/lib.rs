@@ -1,9 +1,10 @@
 //! qscore's CPU plugin: the numerical reference every other backend is tested against.
 //!
-//! The metric math lives in [`metrics`] (our own PSNR, SSIM, MS-SSIM and VMAF's motion
-//! features) and in the `fast-ssim2` and `butteraugli` crates; [`plugin`] answers the ABI,
-//! [`sessions`] binds each metric to a session and [`temporal`] holds the sessions of the
-//! temporal metrics.
+//! The metric math lives in [`metrics`] (our own PSNR, SSIM, MS-SSIM and VMAF's features:
+//! VIF, ADM and motion) and in the `fast-ssim2` and `butteraugli` crates; [`vmaf_model`]
+//! reads libvmaf's models and predicts VMAF; [`plugin`] answers the ABI, [`sessions`] binds
+//! each metric to a session, [`temporal`] holds the sessions of the motion features and
+//! [`vmaf`] those of `vif`, `adm` and `vmaf`.
 
 mod convert;
 mod meter;
@@ -12,6 +13,7 @@ mod plugin;
 mod sessions;
 mod system;
 mod temporal;
+mod vmaf;
 mod vmaf_model;
 
 #[global_allocator]

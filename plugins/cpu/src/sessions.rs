@@ -12,12 +12,14 @@ use crate::{
     convert,
     meter::measure,
     metrics::{
-        MetricError, Plane, motion,
+        MetricError, Plane, adm, motion,
         ms_ssim::{self, MsSsimReference},
         psnr,
         ssim::{self, SsimReference},
+        vif,
     },
     temporal::{Motion, MotionSession},
+    vmaf::{AdmSession, VifSession, VmafSession},
 };
 
 /// Everything the plugin knows about one metric.
@@ -125,7 +127,62 @@ pub(crate) const METRICS: &[MetricDef] = &[
             ))))
         },
     },
+    MetricDef {
+        id: "vif",
+        params: &["enhn_gain_limit"],
+        outputs: &["vif_scale0", "vif_scale1", "vif_scale2", "vif_scale3"],
+        min_side: vif::MIN_SIDE as u32,
+        yuv_only: true,
+        open: |spec| Ok(sdk::boxed(Metered::new(VifSession::new(spec)?))),
+        ..MetricDef::SPATIAL
+    },
+    MetricDef {
+        id: "adm",
+        params: &["enhn_gain_limit", "norm_view_dist", "ref_display_height"],
+        outputs: &[
+            "adm2",
+            "adm_scale0",
+            "adm_scale1",
+            "adm_scale2",
+            "adm_scale3",
+        ],
+        min_side: adm::MIN_SIDE as u32,
+        yuv_only: true,
+        open: |spec| Ok(sdk::boxed(Metered::new(AdmSession::new(spec)?))),
+        ..MetricDef::SPATIAL
+    },
+    MetricDef {
+        id: "vmaf",
+        params: &["model"],
+        outputs: &[
+            "vmaf",
+            "vif_scale0",
+            "vif_scale1",
+            "vif_scale2",
+            "vif_scale3",
+            "adm2",
+            "motion2",
+        ],
+        min_side: VMAF_MIN_SIDE,
+        yuv_only: true,
+        temporal_depth: 1,
+        lookahead: 1,
+        prepares_window: true,
+        open: |spec| Ok(sdk::boxed(Metered::new(VmafSession::new(spec)?))),
+    },
 ];
+
+/// The smallest side every feature of VMAF accepts.
+const VMAF_MIN_SIDE: u32 = {
+    let mut side = motion::MIN_SIDE;
+    if vif::MIN_SIDE > side {
+        side = vif::MIN_SIDE;
+    }
+    if adm::MIN_SIDE > side {
+        side = adm::MIN_SIDE;
+    }
+    side as u32
+};
 
 /// The definition of metric `id`.
 pub(crate) fn find(id: &str) -> Result<&'static MetricDef, Error> {
@@ -155,6 +212,9 @@ const SESSION_OVERHEAD: u64 = 64 * 1024;
 /// | butteraugli | 167 |
 /// | motion | 6 per luma sample: two blurred frames and one column-pass buffer, 16-bit |
 /// | motion2 | 8 per luma sample: three blurred frames and one column-pass buffer |
+/// | vif | 15.9: the reference's pyramid with its filtered means and variances, the distorted pyramid |
+/// | adm | 3.4: the reference's detail bands at four scales; the distorted bands are streamed |
+/// | vmaf | 23.8: a frame's VIF and ADM references, three blurred frames, the distorted work |
 pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
     let Some(info) = FormatInfo::of(spec.format) else {
         return SESSION_OVERHEAD;
@@ -169,6 +229,9 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
     let per_pixel = match def.id {
         "motion" => 6.0,
         "motion2" => 8.0,
+        "vif" => 15.9,
+        "adm" => 3.4,
+        "vmaf" => 23.8,
         "psnr" => 16.0 * samples,
         "ssim" if info.yuv.is_some() => 33.0 + 2.0 * samples,
         "ssim" => 32.0 * samples,
@@ -179,8 +242,8 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
         "ssimulacra2" => 139.0,
         _ => 167.0,
     };
-    // The motion features allocate nothing but their 16-bit planes and one row of sums.
-    let overhead = if def.temporal_depth > 0 {
+    // VMAF's features allocate nothing but their planes and a few rows of sums.
+    let overhead = if def.yuv_only {
         4 * u64::from(spec.width) + 4096
     } else {
         SESSION_OVERHEAD

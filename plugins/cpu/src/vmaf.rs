@@ -1,0 +1,459 @@
+//! Sessions of VMAF and of its spatial features `vif` and `adm`, computed by this plugin
+//! exactly as libvmaf's integer extractors compute them (see `docs/vmaf.md`).
+//!
+//! `vif` and `adm` compare one frame (or YUV image) with its reference: their reference-only
+//! work is prepared once and reused by every distorted frame compared with it. `vmaf` also
+//! needs `motion2`, which reads the reference frames before and after the frame, so it is
+//! scored through the frame window (ABI 1.3) like `motion2` itself; each call computes the
+//! model's features for one frame and predicts its score, so frames can be scored in any
+//! order on any worker.
+
+use std::path::Path;
+
+use qscore_core::{
+    Error, ImageView, NamedValue, TaskSpec,
+    sdk::{Session, Values},
+};
+
+use crate::{
+    convert::integer_luma as luma,
+    metrics::{
+        MetricError,
+        adm::{self, AdmOptions, AdmReference},
+        luma::Luma,
+        motion,
+        vif::{self, VifOptions, VifReference},
+    },
+    vmaf_model::{ModelFeature, VmafModel},
+};
+
+fn metric_error(error: MetricError) -> Error {
+    Error::InvalidInput(error.to_string())
+}
+
+/// A `metric.key` parameter of `spec` read as a finite number, or `default`.
+fn number(spec: &TaskSpec, key: &str, default: f64) -> Result<f64, Error> {
+    let Some(text) = spec.param(key) else {
+        return Ok(default);
+    };
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "{}.{key}={text:?} is not a positive number",
+                spec.metric.as_str()
+            ))
+        })
+}
+
+/// A `metric.key` parameter of `spec` read as a positive whole number, or `default`.
+fn whole(spec: &TaskSpec, key: &str, default: u32) -> Result<u32, Error> {
+    let Some(text) = spec.param(key) else {
+        return Ok(default);
+    };
+    text.parse::<u32>().ok().filter(|v| *v > 0).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{}.{key}={text:?} is not a positive whole number",
+            spec.metric.as_str()
+        ))
+    })
+}
+
+/// `vif`: VIF at four scales.
+#[derive(Debug)]
+pub(crate) struct VifSession {
+    options: VifOptions,
+}
+
+impl VifSession {
+    pub(crate) fn new(spec: &TaskSpec) -> Result<Self, Error> {
+        let default = VifOptions::default();
+        Ok(Self {
+            options: VifOptions {
+                enhn_gain_limit: number(spec, "enhn_gain_limit", default.enhn_gain_limit)?,
+            },
+        })
+    }
+}
+
+fn vif_values(scores: &vif::VifScores) -> Values {
+    ["vif_scale0", "vif_scale1", "vif_scale2", "vif_scale3"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| NamedValue::new(name, scores.scale(i)))
+        .collect()
+}
+
+impl Session for VifSession {
+    type Prepared = VifReference;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<VifReference, Error> {
+        VifReference::new(&luma(reference, "vif")?).map_err(metric_error)
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &VifReference,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let scores =
+            vif::vif(prepared, &luma(distorted, "vif")?, &self.options).map_err(metric_error)?;
+        Ok(vif_values(&scores))
+    }
+}
+
+/// `adm`: ADM, pooled (`adm2`) and per scale.
+#[derive(Debug)]
+pub(crate) struct AdmSession {
+    options: AdmOptions,
+}
+
+impl AdmSession {
+    pub(crate) fn new(spec: &TaskSpec) -> Result<Self, Error> {
+        let default = AdmOptions::default();
+        Ok(Self {
+            options: AdmOptions {
+                enhn_gain_limit: number(spec, "enhn_gain_limit", default.enhn_gain_limit)?,
+                norm_view_dist: number(spec, "norm_view_dist", default.norm_view_dist)?,
+                ref_display_height: whole(spec, "ref_display_height", default.ref_display_height)?,
+            },
+        })
+    }
+}
+
+impl Session for AdmSession {
+    type Prepared = AdmReference;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<AdmReference, Error> {
+        AdmReference::new(&luma(reference, "adm")?, &self.options).map_err(metric_error)
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &AdmReference,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let scores =
+            adm::adm(prepared, &luma(distorted, "adm")?, &self.options).map_err(metric_error)?;
+        let mut values = vec![NamedValue::new("adm2", scores.adm2)];
+        values.extend(
+            ["adm_scale0", "adm_scale1", "adm_scale2", "adm_scale3"]
+                .iter()
+                .enumerate()
+                .map(|(i, name)| NamedValue::new(name, scores.scale(i))),
+        );
+        Ok(values)
+    }
+}
+
+/// Which feature settings a model reads: the gain limits of its VIF and ADM inputs, and
+/// those of the features reported beside the score (the model's own, else the defaults).
+#[derive(Debug, Clone)]
+struct Plan {
+    vif_gains: Vec<f64>,
+    adm_gains: Vec<f64>,
+    /// Gain limit of the reported `vif_scale*` and `adm2`.
+    reported: (f64, f64),
+}
+
+impl Plan {
+    fn of(model: &VmafModel) -> Self {
+        let mut vif_gains = Vec::new();
+        let mut adm_gains = Vec::new();
+        for feature in model.features() {
+            let (gains, gain) = match *feature {
+                ModelFeature::Vif {
+                    enhn_gain_limit, ..
+                } => (&mut vif_gains, enhn_gain_limit),
+                ModelFeature::Adm2 { enhn_gain_limit }
+                | ModelFeature::AdmScale {
+                    enhn_gain_limit, ..
+                } => (&mut adm_gains, enhn_gain_limit),
+                ModelFeature::Motion | ModelFeature::Motion2 => continue,
+            };
+            if !gains.contains(&gain) {
+                gains.push(gain);
+            }
+        }
+        let reported = (
+            vif_gains
+                .first()
+                .copied()
+                .unwrap_or(VifOptions::default().enhn_gain_limit),
+            adm_gains
+                .first()
+                .copied()
+                .unwrap_or(AdmOptions::default().enhn_gain_limit),
+        );
+        for (gains, gain) in [(&mut vif_gains, reported.0), (&mut adm_gains, reported.1)] {
+            if !gains.contains(&gain) {
+                gains.push(gain);
+            }
+        }
+        Self {
+            vif_gains,
+            adm_gains,
+            reported,
+        }
+    }
+}
+
+/// Everything VMAF computes from the reference clip alone for one frame: VIF's and ADM's
+/// reference work under each gain limit the model uses, and the frame's motion, read from
+/// the reference frames around it. A sweep prepares it once for every distorted clip.
+#[derive(Debug)]
+pub(crate) struct VmafReference {
+    vif: Vec<(f64, VifReference)>,
+    adm: Vec<(f64, AdmReference)>,
+    motion: f64,
+    motion2: f64,
+}
+
+/// The reference frames a VMAF frame reads.
+struct Window<'a> {
+    reference: Luma<'a>,
+    previous: Option<Luma<'a>>,
+    next: Option<Luma<'a>>,
+}
+
+impl<'a> Window<'a> {
+    fn of(
+        reference: &ImageView<'a>,
+        previous: &[ImageView<'a>],
+        next: &[ImageView<'a>],
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            reference: luma(reference, "vmaf")?,
+            previous: previous.first().map(|f| luma(f, "vmaf")).transpose()?,
+            next: next.first().map(|f| luma(f, "vmaf")).transpose()?,
+        })
+    }
+}
+
+/// `motion` and `motion2` of the window's frame.
+fn motions(w: &Window<'_>) -> Result<(f64, f64), MetricError> {
+    let current = motion::blur(&w.reference)?;
+    let previous = w.previous.as_ref().map(motion::blur).transpose()?;
+    // The first frame's motion2 is 0 whatever follows: skip the blur.
+    let next = match (&previous, &w.next) {
+        (Some(_), Some(next)) => Some(motion::blur(next)?),
+        _ => None,
+    };
+    Ok((
+        motion::motion(previous.as_ref(), &current)?,
+        motion::motion2(previous.as_ref(), &current, next.as_ref())?,
+    ))
+}
+
+/// One frame's features under each gain limit the plan needs.
+struct FrameScores {
+    vif: Vec<(f64, vif::VifScores)>,
+    adm: Vec<(f64, adm::AdmScores)>,
+}
+
+impl FrameScores {
+    fn vif(&self, gain: f64) -> &vif::VifScores {
+        &self
+            .vif
+            .iter()
+            .find(|(g, _)| *g == gain)
+            .expect("planned gain")
+            .1
+    }
+
+    fn adm(&self, gain: f64) -> &adm::AdmScores {
+        &self
+            .adm
+            .iter()
+            .find(|(g, _)| *g == gain)
+            .expect("planned gain")
+            .1
+    }
+}
+
+/// `vmaf`: a libvmaf model's prediction from this plugin's features, with the features.
+#[derive(Debug)]
+pub(crate) struct VmafSession {
+    model: VmafModel,
+    plan: Plan,
+}
+
+/// The model a `vmaf` task asks for: a built-in name, or a path to a libvmaf JSON model.
+fn load_model(spec: &TaskSpec) -> Result<VmafModel, Error> {
+    let loaded = match spec.param("model") {
+        None => VmafModel::built_in(VmafModel::BUILT_IN[0]),
+        Some(name) if VmafModel::BUILT_IN.contains(&name) => VmafModel::built_in(name),
+        // A bare name that is no file was meant as a built-in model.
+        Some(name) if !name.contains('/') && !Path::new(name).exists() => {
+            return Err(Error::InvalidInput(format!(
+                "vmaf.model={name:?} is not a built-in model (known: {}) nor a model file",
+                VmafModel::BUILT_IN.join(", ")
+            )));
+        }
+        Some(path) => VmafModel::from_path(Path::new(path)),
+    };
+    loaded.map_err(|e| Error::InvalidInput(e.to_string()))
+}
+
+impl VmafSession {
+    pub(crate) fn new(spec: &TaskSpec) -> Result<Self, Error> {
+        let model = load_model(spec)?;
+        Ok(Self {
+            plan: Plan::of(&model),
+            model,
+        })
+    }
+
+    fn not_on_images() -> Error {
+        Error::Unsupported(
+            "vmaf reads the reference frames around each frame (motion2), so it needs video \
+             frames, not a single pair of images"
+                .into(),
+        )
+    }
+
+    fn prepare_frame(&self, w: &Window<'_>) -> Result<VmafReference, MetricError> {
+        let vif = self
+            .plan
+            .vif_gains
+            .iter()
+            .map(|&g| Ok((g, VifReference::new(&w.reference)?)))
+            .collect::<Result<_, MetricError>>()?;
+        let adm = self
+            .plan
+            .adm_gains
+            .iter()
+            .map(|&g| {
+                let options = AdmOptions {
+                    enhn_gain_limit: g,
+                    ..AdmOptions::default()
+                };
+                Ok((g, AdmReference::new(&w.reference, &options)?))
+            })
+            .collect::<Result<_, MetricError>>()?;
+        let (motion, motion2) = motions(w)?;
+        Ok(VmafReference {
+            vif,
+            adm,
+            motion,
+            motion2,
+        })
+    }
+
+    fn features(
+        &self,
+        prepared: &VmafReference,
+        distorted: &Luma<'_>,
+    ) -> Result<FrameScores, MetricError> {
+        let vif = prepared
+            .vif
+            .iter()
+            .map(|(g, r)| {
+                let options = VifOptions {
+                    enhn_gain_limit: *g,
+                };
+                Ok((*g, vif::vif(r, distorted, &options)?))
+            })
+            .collect::<Result<_, MetricError>>()?;
+        let adm = prepared
+            .adm
+            .iter()
+            .map(|(g, r)| {
+                let options = AdmOptions {
+                    enhn_gain_limit: *g,
+                    ..AdmOptions::default()
+                };
+                Ok((*g, adm::adm(r, distorted, &options)?))
+            })
+            .collect::<Result<_, MetricError>>()?;
+        Ok(FrameScores { vif, adm })
+    }
+
+    fn score(&self, prepared: &VmafReference, distorted: &Luma<'_>) -> Result<Values, MetricError> {
+        let scores = self.features(prepared, distorted)?;
+        let inputs: Vec<f64> = self
+            .model
+            .features()
+            .iter()
+            .map(|feature| match *feature {
+                ModelFeature::Vif {
+                    scale,
+                    enhn_gain_limit,
+                } => scores.vif(enhn_gain_limit).scale(scale),
+                ModelFeature::Adm2 { enhn_gain_limit } => scores.adm(enhn_gain_limit).adm2,
+                ModelFeature::AdmScale {
+                    scale,
+                    enhn_gain_limit,
+                } => scores.adm(enhn_gain_limit).scale(scale),
+                ModelFeature::Motion => prepared.motion,
+                ModelFeature::Motion2 => prepared.motion2,
+            })
+            .collect();
+        let (vif_gain, adm_gain) = self.plan.reported;
+        let mut values = vec![NamedValue::new("vmaf", self.model.predict(&inputs))];
+        values.extend(vif_values(scores.vif(vif_gain)));
+        values.push(NamedValue::new("adm2", scores.adm(adm_gain).adm2));
+        values.push(NamedValue::new("motion2", prepared.motion2));
+        Ok(values)
+    }
+}
+
+impl Session for VmafSession {
+    type Prepared = VmafReference;
+
+    fn prepare(&mut self, _reference: &ImageView<'_>) -> Result<VmafReference, Error> {
+        Err(Self::not_on_images())
+    }
+
+    fn compare(
+        &mut self,
+        prepared: &VmafReference,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        self.score(prepared, &luma(distorted, "vmaf")?)
+            .map_err(metric_error)
+    }
+
+    fn compare_pair(
+        &mut self,
+        _reference: &ImageView<'_>,
+        _distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        Err(Self::not_on_images())
+    }
+
+    fn compare_frame(
+        &mut self,
+        _reference: &ImageView<'_>,
+        _previous: &[ImageView<'_>],
+        _distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        Err(Error::Unsupported(
+            "vmaf needs the next reference frame too (motion2), which this host does not hand \
+             over (it needs the ABI 1.3 frame-window extension)"
+                .into(),
+        ))
+    }
+
+    fn compare_window(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let prepared = self.prepare_window(reference, previous, next)?;
+        self.compare(&prepared, distorted)
+    }
+
+    fn prepare_window(
+        &mut self,
+        reference: &ImageView<'_>,
+        previous: &[ImageView<'_>],
+        next: &[ImageView<'_>],
+    ) -> Result<VmafReference, Error> {
+        let window = Window::of(reference, previous, next)?;
+        self.prepare_frame(&window).map_err(metric_error)
+    }
+}
