@@ -65,6 +65,9 @@ fn with_views<R>(images: &[Arc<OwnedImage>], f: impl FnOnce(&[ImageView<'_>]) ->
     f(&views)
 }
 
+/// Reference frames handed to a session.
+type Frames<'a> = &'a [Arc<OwnedImage>];
+
 /// The neighbours `metric` takes on `device`: as many previous frames as its
 /// `temporal_depth` and following ones as its look-ahead, never more.
 fn taken<'a>(
@@ -72,7 +75,7 @@ fn taken<'a>(
     device: u32,
     metric: &str,
     neighbours: &'a Neighbours,
-) -> Result<(&'a [Arc<OwnedImage>], &'a [Arc<OwnedImage>]), Error> {
+) -> Result<(Frames<'a>, Frames<'a>), Error> {
     let plugin = session.plugin();
     let depth = plugin
         .metric_caps(device, metric)

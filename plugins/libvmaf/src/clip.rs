@@ -21,7 +21,7 @@ pub(crate) struct VmafClip {
 impl VmafClip {
     /// A context with the extractors `settings` asks for.
     pub(crate) fn open(settings: Settings) -> Result<Self, Error> {
-        let mut context = Context::new(settings.threads)?;
+        let mut context = Context::new(settings.threads, settings.simd)?;
         let model = match settings.def.extraction {
             Extraction::Vmaf => {
                 let model = Model::built_in(settings.model.version())?;

@@ -96,13 +96,13 @@ pub(crate) const METRICS: &[MetricDef] = &[
             "adm2",
             "motion2",
         ],
-        params: &["model", "threads"],
+        params: &["model", "threads", "simd"],
         extraction: Extraction::Vmaf,
     },
     MetricDef {
         id: "float_ssim",
         outputs: &["float_ssim"],
-        params: &["threads"],
+        params: &["threads", "simd"],
         extraction: Extraction::Feature {
             extractor: c"float_ssim",
             options: &[],
@@ -112,7 +112,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
     MetricDef {
         id: "float_ms_ssim",
         outputs: &["float_ms_ssim"],
-        params: &["threads"],
+        params: &["threads", "simd"],
         extraction: Extraction::Feature {
             extractor: c"float_ms_ssim",
             options: &[],
@@ -126,7 +126,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
     MetricDef {
         id: "libvmaf_psnr",
         outputs: &["libvmaf_psnr_y", "libvmaf_psnr_cb", "libvmaf_psnr_cr"],
-        params: &["threads"],
+        params: &["threads", "simd"],
         extraction: Extraction::Feature {
             extractor: c"psnr",
             options: &[],
@@ -148,7 +148,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
             "libvmaf_adm_scale2",
             "libvmaf_adm_scale3",
         ],
-        params: &["threads"],
+        params: &["threads", "simd"],
         extraction: Extraction::Feature {
             extractor: c"adm",
             options: &[(c"debug", c"true")],
@@ -173,6 +173,9 @@ pub(crate) struct Settings {
     pub(crate) model: Model,
     /// libvmaf's `n_threads`: 0 runs the extractors on the pushing thread.
     pub(crate) threads: u32,
+    /// Whether libvmaf may use its SIMD code (`simd=false` runs its portable C, which
+    /// defines the features: some x86 paths of 2.3.1 read past rows at some widths).
+    pub(crate) simd: bool,
 }
 
 /// The definition of `metric`.
@@ -225,10 +228,21 @@ pub(crate) fn settings(spec: &TaskSpec) -> Result<Settings, Error> {
                 ))
             })?,
     };
+    let simd = match spec.param("simd") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(text) => {
+            return Err(Error::InvalidInput(format!(
+                "{}.simd={text:?} is not true or false",
+                def.id
+            )));
+        }
+    };
     Ok(Settings {
         def,
         model,
         threads,
+        simd,
     })
 }
 
@@ -266,7 +280,7 @@ mod tests {
             (spec("vmaf", &[("threads", "100000")]), "thread count"),
             (
                 spec("float_ssim", &[("model", "vmaf_v0.6.1")]),
-                "accepted: threads",
+                "accepted: threads, simd",
             ),
             (spec("nope", &[]), "offered: vmaf, float_ssim"),
         ];

@@ -65,13 +65,15 @@ pub(crate) struct Context(NonNull<sys::VmafContext>);
 unsafe impl Send for Context {}
 
 impl Context {
-    /// A context with `threads` worker threads of its own (0: extract on the caller's thread).
-    pub(crate) fn new(threads: u32) -> Result<Self, LibvmafError> {
+    /// A context with `threads` worker threads of its own (0: extract on the caller's
+    /// thread), using libvmaf's SIMD code or only its portable C.
+    pub(crate) fn new(threads: u32, simd: bool) -> Result<Self, LibvmafError> {
         let config = sys::VmafConfiguration {
             log_level: sys::VmafLogLevel::VMAF_LOG_LEVEL_NONE,
             n_threads: threads,
             n_subsample: 1,
-            cpumask: 0,
+            // Bits set here turn the matching CPU features off.
+            cpumask: if simd { 0 } else { u64::MAX },
         };
         let mut context = ptr::null_mut();
         // SAFETY: valid out-pointer; the configuration is passed by value.
