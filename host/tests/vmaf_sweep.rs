@@ -1,0 +1,351 @@
+//! qscore's own VMAF through the scheduler: values that do not depend on `--workers` or on
+//! reference reuse, a sweep whose reference frames are prepared once for every clip (in
+//! lock-step groups no larger than `--max-concurrent-decodes`), Netflix's golden values,
+//! and bad clips or models named while the other clips are scored.
+
+mod support;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::OnceLock,
+};
+
+use serde_json::Value;
+
+const SIZE: &str = "576x324";
+const PIX_FMT: &str = "yuv420p10le";
+const FRAMES: usize = 3;
+
+fn video(name: &str) -> PathBuf {
+    support::data(&format!("video/{name}"))
+}
+
+fn reference() -> PathBuf {
+    video("src01_hrc00_576x324.yuv420p10le.yuv")
+}
+
+fn distorted() -> PathBuf {
+    video("src01_hrc01_576x324.yuv420p10le.yuv")
+}
+
+/// Raw clips made from the sample pair: noisier and blurrier versions of the distorted one.
+fn clips() -> &'static [PathBuf] {
+    static CLIPS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    CLIPS.get_or_init(|| {
+        let dir = support::scratch("test-vmaf-sweep", "clips");
+        let source = distorted().display().to_string();
+        [
+            "noise=alls=8:allf=t",
+            "gblur=sigma=1",
+            "noise=alls=20:allf=t",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, filter)| {
+            let out = dir.join(format!("clip{i}.yuv"));
+            let out_text = out.display().to_string();
+            support::ffmpeg(&[
+                "-f", "rawvideo", "-pix_fmt", PIX_FMT, "-s", SIZE, "-i", &source, "-vf", filter,
+                "-pix_fmt", PIX_FMT, "-f", "rawvideo", &out_text,
+            ]);
+            out
+        })
+        .collect()
+    })
+}
+
+fn qscore(clips: &[&Path], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .arg("score")
+        .args(clips)
+        .args([
+            "--size",
+            SIZE,
+            "--pix-fmt",
+            PIX_FMT,
+            "--json",
+            "--per-frame",
+        ])
+        .args(args)
+        .args(["--no-bench", "--no-default-plugins", "--plugin-dir"])
+        .arg(support::cpu_only_dir())
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .expect("run qscore")
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// `(reused, prepared)` from the last line on stderr.
+fn prepared_counts(output: &Output) -> (u64, u64) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .rfind(|l| l.contains("prepared reference frames"))
+        .unwrap_or_else(|| panic!("no summary line in {stderr}"));
+    // "...; prepared reference frames: R reused, P prepared"
+    let counts = line.rsplit(": ").next().expect("counts");
+    let mut numbers = counts
+        .split(", ")
+        .map(|part| part.split_whitespace().next().and_then(|n| n.parse().ok()));
+    match (numbers.next().flatten(), numbers.next().flatten()) {
+        (Some(reused), Some(prepared)) => (reused, prepared),
+        _ => panic!("unreadable counts in {line}"),
+    }
+}
+
+/// Every clip's per-frame values, as JSON.
+fn frames(output: &Output) -> Vec<Value> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    lines(output).iter().map(|l| l["frames"].clone()).collect()
+}
+
+fn sweep_inputs() -> Vec<PathBuf> {
+    let mut inputs = vec![reference(), distorted()];
+    inputs.extend(clips().iter().cloned());
+    inputs
+}
+
+#[test]
+fn values_do_not_depend_on_workers_or_reference_reuse() {
+    let inputs = sweep_inputs();
+    let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let one = frames(&qscore(&paths, &["--metric", "vmaf", "--workers", "1"]));
+    assert_eq!(one.len(), 4);
+    for args in [
+        &["--metric", "vmaf", "--workers", "2"][..],
+        &["--metric", "vmaf", "--workers", "8"],
+        &["--metric", "vmaf", "--workers", "3", "--no-ref-cache"],
+        &["--metric", "vmaf", "--max-concurrent-decodes", "1"],
+    ] {
+        assert_eq!(frames(&qscore(&paths, args)), one, "{args:?}");
+    }
+}
+
+#[test]
+fn a_sweep_prepares_each_reference_frame_once_per_group() {
+    let inputs = sweep_inputs();
+    let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let clips = (paths.len() - 1) as u64;
+    let frames = FRAMES as u64;
+    // One worker: every clip's frame meets the reference frame prepared for the first.
+    let all = qscore(&paths, &["--metric", "vmaf", "--workers", "1"]);
+    assert!(all.status.success());
+    assert_eq!(prepared_counts(&all), ((clips - 1) * frames, frames));
+    // Groups of two clips: the reference is read and prepared once per group.
+    let args = [
+        "--metric",
+        "vmaf",
+        "--workers",
+        "1",
+        "--max-concurrent-decodes",
+        "2",
+    ];
+    let pairs = qscore(&paths, &args);
+    assert!(pairs.status.success());
+    let groups = clips.div_ceil(2);
+    assert_eq!(
+        prepared_counts(&pairs),
+        ((clips - groups) * frames, groups * frames)
+    );
+    // Several workers may prepare a busy frame once more each (affinity spill), no more.
+    let spread = qscore(&paths, &["--metric", "vmaf", "--workers", "2"]);
+    let (reused, prepared) = prepared_counts(&spread);
+    assert_eq!(reused + prepared, clips * frames);
+    assert!(prepared <= 2 * frames, "{prepared} prepared");
+    // Each clip's values are those it gets alone.
+    let swept = lines(&all);
+    for (i, clip) in paths[1..].iter().enumerate() {
+        let alone = lines(&qscore(&[paths[0], clip], &["--metric", "vmaf"]));
+        assert_eq!(alone[0]["frames"], swept[i]["frames"], "{}", clip.display());
+    }
+}
+
+/// Netflix's golden means (libvmaf 2.3.1 to 3.1.0), asserted to 4 decimal places as
+/// Netflix's suite does, for the pair and for the reference against itself.
+#[test]
+fn the_sample_pair_gives_netflixs_golden_values() {
+    let text = std::fs::read_to_string(video("golden.json")).expect("golden.json");
+    let golden: Value = serde_json::from_str(&text).expect("golden.json is JSON");
+    let golden = &golden["libvmaf_v2.3.1_to_v3.1.0"];
+    let (r, d) = (reference(), distorted());
+    let output = qscore(&[&r, &d, &r], &["--metric", "vmaf"]);
+    assert!(output.status.success());
+    let lines = lines(&output);
+    for (line, case) in lines.iter().zip(["distorted", "identity"]) {
+        for (ours, theirs) in [
+            ("vmaf", "score"),
+            ("vif_scale0", "vif_scale0_score"),
+            ("vif_scale1", "vif_scale1_score"),
+            ("vif_scale2", "vif_scale2_score"),
+            ("vif_scale3", "vif_scale3_score"),
+            ("adm2", "adm2_score"),
+            ("motion2", "motion2_score"),
+        ] {
+            let got = line["scores"][ours].as_f64().expect(ours);
+            let want = golden[case][theirs].as_f64().expect(theirs);
+            assert!((got - want).abs() < 5e-5, "{case} {ours}: {got} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn bad_clips_fail_alone_and_are_named() {
+    let dir = support::scratch("test-vmaf-sweep", "bad");
+    let bytes = std::fs::read(distorted()).expect("sample clip");
+    let truncated = dir.join("truncated.yuv");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let corrupt = dir.join("corrupt.mp4");
+    std::fs::write(&corrupt, b"not a video at all").unwrap();
+    let (r, d) = (reference(), distorted());
+    let output = qscore(
+        &[&r, &truncated, &d, &corrupt, &r],
+        &["--metric", "vmaf", "--workers", "2"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let lines = lines(&output);
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("truncated.yuv")
+    );
+    assert!(lines[1]["scores"]["vmaf"].is_number());
+    assert!(lines[2]["error"].as_str().unwrap().contains("corrupt.mp4"));
+    assert!(lines[3]["scores"]["vmaf"].is_number());
+    // Alone, the good clip scores the same as in the mixed sweep.
+    let alone = self::lines(&qscore(&[&r, &d], &["--metric", "vmaf"]));
+    assert_eq!(alone[0]["frames"], lines[1]["frames"]);
+}
+
+#[test]
+fn a_clip_of_another_size_fails_alone() {
+    let dir = support::scratch("test-vmaf-sweep", "size");
+    let small = dir.join("small.y4m");
+    let (small_text, source) = (
+        small.display().to_string(),
+        distorted().display().to_string(),
+    );
+    support::ffmpeg(&[
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        PIX_FMT,
+        "-s",
+        SIZE,
+        "-i",
+        &source,
+        "-vf",
+        "scale=288:162",
+        "-pix_fmt",
+        PIX_FMT,
+        "-strict",
+        "-1",
+        &small_text,
+    ]);
+    let (r, d) = (reference(), distorted());
+    // Raw inputs take the given size; the Y4M says its own, which differs.
+    let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .arg("score")
+        .args([&r, &d])
+        .arg(&small)
+        .args([
+            "--size",
+            SIZE,
+            "--pix-fmt",
+            PIX_FMT,
+            "--json",
+            "--metric",
+            "vmaf",
+        ])
+        .args(["--no-bench", "--no-default-plugins", "--plugin-dir"])
+        .arg(support::cpu_only_dir())
+        .output()
+        .expect("run qscore");
+    assert_eq!(output.status.code(), Some(2));
+    let lines = lines(&output);
+    assert!(lines[0]["scores"]["vmaf"].is_number());
+    let error = lines[1]["error"].as_str().unwrap();
+    assert!(
+        error.contains("small.y4m") && error.contains("288x162"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_bad_model_file_is_named_with_the_problem() {
+    let dir = support::scratch("test-vmaf-sweep", "model");
+    let (r, d) = (reference(), distorted());
+    let cases = [
+        ("broken.json", "{\"model_dict\": ", "JSON"),
+        ("empty_dict.json", "{\"model_dict\": {}}", "model_type"),
+    ];
+    for (name, text, problem) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let param = format!("vmaf.model={}", path.display());
+        let output = qscore(&[&r, &d], &["--metric", "vmaf", "--param", &param]);
+        assert_ne!(output.status.code(), Some(0), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(name) && stderr.contains(problem),
+            "{name}: {stderr}"
+        );
+    }
+    let missing = dir.join("missing.json");
+    let param = format!("vmaf.model={}", missing.display());
+    let output = qscore(&[&r, &d], &["--metric", "vmaf", "--param", &param]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("missing.json"), "{stderr}");
+}
+
+#[test]
+fn a_grey_clip_is_refused_naming_the_file() {
+    let dir = support::scratch("test-vmaf-sweep", "grey");
+    let grey = dir.join("grey.y4m");
+    let grey_text = grey.display().to_string();
+    support::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=25",
+        "-frames:v",
+        "3",
+        "-pix_fmt",
+        "gray",
+        "-strict",
+        "-1",
+        &grey_text,
+    ]);
+    let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .args(["score"])
+        .args([&grey, &grey])
+        .args([
+            "--metric",
+            "vmaf",
+            "--json",
+            "--no-bench",
+            "--no-default-plugins",
+        ])
+        .arg("--plugin-dir")
+        .arg(support::cpu_only_dir())
+        .output()
+        .expect("run qscore");
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("grey.y4m") && stderr.contains("not supported"),
+        "{stderr}"
+    );
+}
