@@ -1190,9 +1190,15 @@ fn rows_with_their_own_metrics_share_one_table_with_nulls_where_a_score_is_missi
 }
 
 #[test]
-fn a_video_row_scores_vmaf_through_the_libvmaf_plugin() {
+fn a_video_row_scores_vmaf_with_qscores_own_vmaf_or_libvmafs() {
+    for backend in ["cpu", "libvmaf"] {
+        video_row_scores_vmaf_on(backend);
+    }
+}
+
+fn video_row_scores_vmaf_on(backend: &str) {
     let plugins = cpu_and_libvmaf_plugins();
-    let dir = scratch("vmaf");
+    let dir = scratch(&format!("vmaf-{backend}"));
     let video = support::data("video");
     let golden = video_golden();
     let manifest = dir.join("m.csv");
@@ -1214,6 +1220,8 @@ fn a_video_row_scores_vmaf_through_the_libvmaf_plugin() {
         .args([
             "--metric",
             "vmaf",
+            "--backend",
+            backend,
             "--no-bench",
             "--quiet",
             "--no-default-plugins",
@@ -1235,7 +1243,7 @@ fn a_video_row_scores_vmaf_through_the_libvmaf_plugin() {
         (row["vmaf"].as_f64().unwrap() - expected).abs() < 1e-4,
         "{row}"
     );
-    assert_eq!(row["backends"], "vmaf=libvmaf");
+    assert_eq!(row["backends"], format!("vmaf={backend}"));
 }
 
 /// A video row whose decoder hangs (a named pipe nobody writes to) fails at
