@@ -18,9 +18,7 @@ const W: usize = 576;
 const H: usize = 324;
 const FRAME: usize = W * H * 2 * 3 / 2;
 
-fn video(name: &str) -> PathBuf {
-    support::data(&format!("video/{name}"))
-}
+use support::video;
 
 fn geometry() -> VideoGeometry {
     VideoGeometry::parse("576x324", "yuv420p10le").unwrap()

@@ -11,17 +11,7 @@ const W: usize = 576;
 const H: usize = 324;
 const FRAME: usize = W * H * 2 * 3 / 2;
 
-fn video(name: &str) -> PathBuf {
-    support::data(&format!("video/{name}"))
-}
-
-fn reference() -> PathBuf {
-    video("src01_hrc00_576x324.yuv420p10le.yuv")
-}
-
-fn distorted() -> PathBuf {
-    video("src01_hrc01_576x324.yuv420p10le.yuv")
-}
+use support::{sample_distorted as distorted, sample_reference as reference, video};
 
 fn scratch(name: &str) -> PathBuf {
     support::scratch("test-video", name)

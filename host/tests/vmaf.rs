@@ -13,17 +13,7 @@ use std::{
 
 use serde_json::Value;
 
-fn video(name: &str) -> PathBuf {
-    support::data(&format!("video/{name}"))
-}
-
-fn reference() -> PathBuf {
-    video("src01_hrc00_576x324.yuv420p10le.yuv")
-}
-
-fn distorted() -> PathBuf {
-    video("src01_hrc01_576x324.yuv420p10le.yuv")
-}
+use support::{sample_distorted as distorted, sample_reference as reference, video};
 
 /// A directory with the CPU and libvmaf plugins only.
 fn plugins() -> PathBuf {

@@ -17,17 +17,7 @@ const SIZE: &str = "576x324";
 const PIX_FMT: &str = "yuv420p10le";
 const FRAMES: usize = 3;
 
-fn video(name: &str) -> PathBuf {
-    support::data(&format!("video/{name}"))
-}
-
-fn reference() -> PathBuf {
-    video("src01_hrc00_576x324.yuv420p10le.yuv")
-}
-
-fn distorted() -> PathBuf {
-    video("src01_hrc01_576x324.yuv420p10le.yuv")
-}
+use support::{sample_distorted as distorted, sample_reference as reference, video};
 
 /// Raw clips made from the sample pair: noisier and blurrier versions of the distorted one.
 fn clips() -> &'static [PathBuf] {
@@ -55,20 +45,25 @@ fn clips() -> &'static [PathBuf] {
     })
 }
 
+/// `qscore score` on raw clips of the sample's geometry with the CPU plugin alone.
 fn qscore(clips: &[&Path], args: &[&str]) -> Output {
+    let mut all = vec!["--size", SIZE, "--pix-fmt", PIX_FMT, "--per-frame"];
+    all.extend_from_slice(args);
+    qscore_on(clips, &all)
+}
+
+/// `qscore score --json` with the CPU plugin alone.
+fn qscore_on(clips: &[&Path], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_qscore"))
         .arg("score")
         .args(clips)
-        .args([
-            "--size",
-            SIZE,
-            "--pix-fmt",
-            PIX_FMT,
-            "--json",
-            "--per-frame",
-        ])
         .args(args)
-        .args(["--no-bench", "--no-default-plugins", "--plugin-dir"])
+        .args([
+            "--json",
+            "--no-bench",
+            "--no-default-plugins",
+            "--plugin-dir",
+        ])
         .arg(support::cpu_only_dir())
         .env_remove("QSCORE_PLUGIN_PATH")
         .output()
@@ -256,23 +251,8 @@ fn a_clip_of_another_size_fails_alone() {
     ]);
     let (r, d) = (reference(), distorted());
     // Raw inputs take the given size; the Y4M says its own, which differs.
-    let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
-        .arg("score")
-        .args([&r, &d])
-        .arg(&small)
-        .args([
-            "--size",
-            SIZE,
-            "--pix-fmt",
-            PIX_FMT,
-            "--json",
-            "--metric",
-            "vmaf",
-        ])
-        .args(["--no-bench", "--no-default-plugins", "--plugin-dir"])
-        .arg(support::cpu_only_dir())
-        .output()
-        .expect("run qscore");
+    let args = ["--size", SIZE, "--pix-fmt", PIX_FMT, "--metric", "vmaf"];
+    let output = qscore_on(&[&r, &d, &small], &args);
     assert_eq!(output.status.code(), Some(2));
     let lines = lines(&output);
     assert!(lines[0]["scores"]["vmaf"].is_number());
@@ -328,20 +308,7 @@ fn a_grey_clip_is_refused_naming_the_file() {
         "-1",
         &grey_text,
     ]);
-    let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
-        .args(["score"])
-        .args([&grey, &grey])
-        .args([
-            "--metric",
-            "vmaf",
-            "--json",
-            "--no-bench",
-            "--no-default-plugins",
-        ])
-        .arg("--plugin-dir")
-        .arg(support::cpu_only_dir())
-        .output()
-        .expect("run qscore");
+    let output = qscore_on(&[&grey, &grey], &["--metric", "vmaf"]);
     assert_ne!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

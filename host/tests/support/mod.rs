@@ -31,6 +31,21 @@ pub fn data(path: &str) -> PathBuf {
     repo_root().join("data").join(path)
 }
 
+/// A file of `data/video` (the Netflix sample pair and its golden values).
+pub fn video(name: &str) -> PathBuf {
+    data(&format!("video/{name}"))
+}
+
+/// The Netflix sample pair's reference: raw 576x324 yuv420p10le, 3 frames.
+pub fn sample_reference() -> PathBuf {
+    video("src01_hrc00_576x324.yuv420p10le.yuv")
+}
+
+/// The Netflix sample pair's distorted clip.
+pub fn sample_distorted() -> PathBuf {
+    video("src01_hrc01_576x324.yuv420p10le.yuv")
+}
+
 /// Builds `packages` (their cdylibs) in the tests' own profile, once per process.
 ///
 /// With `QSCORE_TEST_PREBUILT` set, nothing is built: the libraries were copied into the
