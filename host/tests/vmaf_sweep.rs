@@ -166,30 +166,45 @@ fn a_sweep_prepares_each_reference_frame_once_per_group() {
     }
 }
 
-/// Netflix's golden means (libvmaf 2.3.1 to 3.1.0), asserted to 4 decimal places as
-/// Netflix's suite does, for the pair and for the reference against itself.
+/// Netflix's golden means, asserted to 4 decimal places as Netflix's suite does, for the
+/// pair and for the reference against itself: libvmaf 2.3.1 to 3.1.0 by default, 3.2.0's
+/// with its motion (`motion_version=3.2.0`).
 #[test]
-fn the_sample_pair_gives_netflixs_golden_values() {
+fn the_sample_pair_gives_netflixs_golden_values_for_both_motion_baselines() {
     let text = std::fs::read_to_string(video("golden.json")).expect("golden.json");
     let golden: Value = serde_json::from_str(&text).expect("golden.json is JSON");
-    let golden = &golden["libvmaf_v2.3.1_to_v3.1.0"];
     let (r, d) = (reference(), distorted());
-    let output = qscore(&[&r, &d, &r], &["--metric", "vmaf"]);
-    assert!(output.status.success());
-    let lines = lines(&output);
-    for (line, case) in lines.iter().zip(["distorted", "identity"]) {
-        for (ours, theirs) in [
-            ("vmaf", "score"),
-            ("vif_scale0", "vif_scale0_score"),
-            ("vif_scale1", "vif_scale1_score"),
-            ("vif_scale2", "vif_scale2_score"),
-            ("vif_scale3", "vif_scale3_score"),
-            ("adm2", "adm2_score"),
-            ("motion2", "motion2_score"),
-        ] {
-            let got = line["scores"][ours].as_f64().expect(ours);
-            let want = golden[case][theirs].as_f64().expect(theirs);
-            assert!((got - want).abs() < 5e-5, "{case} {ours}: {got} vs {want}");
+    for (baseline, extra) in [
+        ("libvmaf_v2.3.1_to_v3.1.0", None),
+        (
+            "libvmaf_v3.2.0_and_later",
+            Some("vmaf.motion_version=3.2.0"),
+        ),
+    ] {
+        let mut args = vec!["--metric", "vmaf"];
+        if let Some(param) = extra {
+            args.extend(["--param", param]);
+        }
+        let output = qscore(&[&r, &d, &r], &args);
+        assert!(output.status.success(), "{baseline}");
+        let lines = lines(&output);
+        for (line, case) in lines.iter().zip(["distorted", "identity"]) {
+            for (ours, theirs) in [
+                ("vmaf", "score"),
+                ("vif_scale0", "vif_scale0_score"),
+                ("vif_scale1", "vif_scale1_score"),
+                ("vif_scale2", "vif_scale2_score"),
+                ("vif_scale3", "vif_scale3_score"),
+                ("adm2", "adm2_score"),
+                ("motion2", "motion2_score"),
+            ] {
+                let got = line["scores"][ours].as_f64().expect(ours);
+                let want = golden[baseline][case][theirs].as_f64().expect(theirs);
+                assert!(
+                    (got - want).abs() < 5e-5,
+                    "{baseline} {case} {ours}: {got} vs {want}"
+                );
+            }
         }
     }
 }

@@ -103,28 +103,34 @@ pub(crate) const METRICS: &[MetricDef] = &[
     },
     MetricDef {
         id: "motion",
-        params: &[],
+        params: &["motion_version"],
         outputs: &["motion"],
         min_side: motion::MIN_SIDE as u32,
         yuv_only: true,
         temporal_depth: 1,
         lookahead: 0,
         prepares_window: false,
-        open: |_| Ok(sdk::boxed(Metered::new(MotionSession::new(Motion::Motion)))),
+        open: |spec| {
+            Ok(sdk::boxed(Metered::new(MotionSession::new(
+                Motion::Motion,
+                spec,
+            )?)))
+        },
     },
     MetricDef {
         id: "motion2",
-        params: &[],
+        params: &["motion_version"],
         outputs: &["motion2"],
         min_side: motion::MIN_SIDE as u32,
         yuv_only: true,
         temporal_depth: 1,
         lookahead: 1,
         prepares_window: false,
-        open: |_| {
+        open: |spec| {
             Ok(sdk::boxed(Metered::new(MotionSession::new(
                 Motion::Motion2,
-            ))))
+                spec,
+            )?)))
         },
     },
     MetricDef {
@@ -153,7 +159,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
     },
     MetricDef {
         id: "vmaf",
-        params: &["model"],
+        params: &["model", "motion_version"],
         outputs: &[
             "vmaf",
             "vif_scale0",

@@ -21,9 +21,10 @@ use crate::{
         MetricError,
         adm::{self, AdmOptions, AdmReference},
         luma::Luma,
-        motion,
+        motion::{self, MotionVersion},
         vif::{self, VifOptions, VifReference},
     },
+    temporal::motion_version,
     vmaf_model::{ModelFeature, VmafModel},
 };
 
@@ -231,21 +232,6 @@ impl<'a> Window<'a> {
     }
 }
 
-/// `motion` and `motion2` of the window's frame.
-fn motions(w: &Window<'_>) -> Result<(f64, f64), MetricError> {
-    let current = motion::blur(&w.reference)?;
-    let previous = w.previous.as_ref().map(motion::blur).transpose()?;
-    // The first frame's motion2 is 0 whatever follows: skip the blur.
-    let next = match (&previous, &w.next) {
-        (Some(_), Some(next)) => Some(motion::blur(next)?),
-        _ => None,
-    };
-    Ok((
-        motion::motion(previous.as_ref(), &current)?,
-        motion::motion2(previous.as_ref(), &current, next.as_ref())?,
-    ))
-}
-
 /// One frame's features under each gain limit the plan needs.
 struct FrameScores {
     vif: Vec<(f64, vif::VifScores)>,
@@ -277,6 +263,8 @@ impl FrameScores {
 pub(crate) struct VmafSession {
     model: VmafModel,
     plan: Plan,
+    /// Which libvmaf's motion the model reads (2.3.1 to 3.1.0 by default, or 3.2.0).
+    motion_version: MotionVersion,
 }
 
 /// The model a `vmaf` task asks for: a built-in name, or a path to a libvmaf JSON model.
@@ -302,6 +290,7 @@ impl VmafSession {
         Ok(Self {
             plan: Plan::of(&model),
             model,
+            motion_version: motion_version(spec)?,
         })
     }
 
@@ -332,7 +321,12 @@ impl VmafSession {
                 Ok((g, AdmReference::new(&w.reference, &options)?))
             })
             .collect::<Result<_, MetricError>>()?;
-        let (motion, motion2) = motions(w)?;
+        let (motion, motion2) = motion::frame_motions(
+            self.motion_version,
+            w.previous.as_ref(),
+            &w.reference,
+            w.next.as_ref(),
+        )?;
         Ok(VmafReference {
             vif,
             adm,

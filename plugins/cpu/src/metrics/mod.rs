@@ -24,6 +24,7 @@ pub(crate) mod adm;
 mod filter;
 pub(crate) mod luma;
 pub(crate) mod motion;
+mod motion_v3;
 pub(crate) mod ms_ssim;
 pub(crate) mod plane;
 pub(crate) mod psnr;

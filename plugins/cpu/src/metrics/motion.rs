@@ -15,10 +15,88 @@
 //! smaller of frame `i`'s and frame `i + 1`'s motion; the last frame, with no successor,
 //! keeps its own motion, and the first frame's is 0.
 //!
-//! libvmaf v3.2.0 changed the feature (it filters the frame difference, mirrors both edges
-//! alike and rounds once), so its values differ slightly; this module is the v2.3.1 one.
+//! libvmaf v3.2.0 changed the feature: it filters the difference of the two frames instead of
+//! blurring each (so it rounds once per pass, and signed), mirrors both edges alike, and
+//! divides in double precision. Its values differ slightly; [`super::motion_v3`] computes
+//! them. [`MotionVersion`] chooses between the two and [`frame_motions`] scores a frame under
+//! either.
 
-use super::{MetricError, luma::Luma};
+use super::{MetricError, luma::Luma, motion_v3};
+
+/// Which libvmaf release's integer `motion` (and so `motion2`) to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum MotionVersion {
+    /// libvmaf v2.3.1, whose integer motion is unchanged through v3.1.0: blur each frame,
+    /// then the SAD of the blurred frames, divided in single precision.
+    #[default]
+    V2_3_1,
+    /// libvmaf v3.2.0 (the latest release as of this writing): filter the difference of the
+    /// frames, divided in double precision ([`super::motion_v3`]).
+    V3_2,
+}
+
+impl MotionVersion {
+    /// The names [`Self::parse`] accepts, as users write them.
+    pub(crate) const ACCEPTED: &[&str] = &["2.3.1", "3.2.0"];
+
+    /// The version named `text`: "2.3.1" or "3.2.0".
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "2.3.1" => Some(Self::V2_3_1),
+            "3.2.0" => Some(Self::V3_2),
+            _ => None,
+        }
+    }
+
+    /// The name [`Self::parse`] reads back.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::V2_3_1 => "2.3.1",
+            Self::V3_2 => "3.2.0",
+        }
+    }
+}
+
+/// `(motion, motion2)` of a frame whose reference luma is `current`, given the reference luma
+/// of the frame before (none for the first frame) and of the frame after (none for the last
+/// frame, or when only `motion` is wanted: `motion2` is then `motion`), as libvmaf `version`
+/// computes them. The first frame's are both 0; its neighbours are not read.
+pub(crate) fn frame_motions(
+    version: MotionVersion,
+    previous: Option<&Luma<'_>>,
+    current: &Luma<'_>,
+    next: Option<&Luma<'_>>,
+) -> Result<(f64, f64), MetricError> {
+    let (own, following) = match version {
+        MotionVersion::V2_3_1 => {
+            let current = blur(current)?;
+            let Some(previous) = previous else {
+                return Ok((0.0, 0.0));
+            };
+            let previous = blur(previous)?;
+            let own = motion_between(&previous, &current)?;
+            let following = match next {
+                Some(next) => Some(motion_between(&current, &blur(next)?)?),
+                None => None,
+            };
+            (own, following)
+        }
+        MotionVersion::V3_2 => {
+            let Some(previous) = previous else {
+                current.check(MIN_SIDE)?;
+                return Ok((0.0, 0.0));
+            };
+            let own = motion_v3::motion_between(previous, current)?;
+            let following = next
+                .map(|next| motion_v3::motion_between(current, next))
+                .transpose()?;
+            (own, following)
+        }
+    };
+    // motion2 is the smaller of the frame's motion and the next frame's (libvmaf keeps the
+    // first when they tie; they are equal then).
+    Ok((own, following.map_or(own, |f| own.min(f))))
+}
 
 /// The 5-tap integer Gaussian.
 pub(crate) const FILTER: [u32; 5] = [3571, 16004, 26386, 16004, 3571];
@@ -275,6 +353,59 @@ mod tests {
         assert_eq!(motion2(Some(&a), &b, Some(&c)).unwrap(), bc);
         assert_eq!(motion2(Some(&b), &c, None).unwrap(), bc);
         assert_eq!(motion2(Some(&c), &b, Some(&a)).unwrap(), bc);
+    }
+
+    #[test]
+    fn versions_parse_and_name_themselves() {
+        assert_eq!(MotionVersion::default(), MotionVersion::V2_3_1);
+        for &text in MotionVersion::ACCEPTED {
+            assert_eq!(
+                MotionVersion::parse(text).map(MotionVersion::name),
+                Some(text)
+            );
+        }
+        assert_eq!(MotionVersion::parse("3.2.0"), Some(MotionVersion::V3_2));
+        for bad in ["", "3.2", "3.1.0", "v2.3.1", "2.3.1 "] {
+            assert_eq!(MotionVersion::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    /// `frame_motions` under v2.3.1 is `motion` and `motion2` of the blurred frames; under
+    /// either version the first frame's are 0 and a frame without a successor keeps its own.
+    #[test]
+    fn frame_motions_follow_libvmafs_frame_rules() {
+        let (w, h) = (9, 7);
+        let frames: Vec<Vec<u8>> = (0..3u8)
+            .map(|t| {
+                (0..w * h)
+                    .map(|i| (i as u8).wrapping_mul(29).wrapping_add(t * t * 40))
+                    .collect()
+            })
+            .collect();
+        let l: Vec<Luma<'_>> = frames.iter().map(|f| luma8(f, w, h)).collect();
+        let b: Vec<Blurred> = l.iter().map(|x| blur(x).unwrap()).collect();
+        let old = MotionVersion::V2_3_1;
+        assert_eq!(
+            frame_motions(old, Some(&l[0]), &l[1], Some(&l[2])).unwrap(),
+            (
+                motion(Some(&b[0]), &b[1]).unwrap(),
+                motion2(Some(&b[0]), &b[1], Some(&b[2])).unwrap()
+            )
+        );
+        for version in [MotionVersion::V2_3_1, MotionVersion::V3_2] {
+            assert_eq!(
+                frame_motions(version, None, &l[0], Some(&l[1])).unwrap(),
+                (0.0, 0.0)
+            );
+            let (m1, m2) = frame_motions(version, Some(&l[0]), &l[1], Some(&l[2])).unwrap();
+            let (n1, _) = frame_motions(version, Some(&l[1]), &l[2], None).unwrap();
+            assert!(m1 > 0.0 && n1 > 0.0 && m1 != n1, "{version:?}");
+            assert_eq!(m2, m1.min(n1), "{version:?}");
+            assert_eq!(
+                frame_motions(version, Some(&l[1]), &l[2], None).unwrap(),
+                (n1, n1)
+            );
+        }
     }
 
     #[test]

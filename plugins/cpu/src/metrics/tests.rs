@@ -7,7 +7,7 @@ use super::ssim::{SsimReference, ssim};
 use super::{MetricError, Plane};
 use super::{
     luma::Luma,
-    motion::{self, Blurred},
+    motion::{self, Blurred, MotionVersion, frame_motions},
 };
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
@@ -274,6 +274,91 @@ fn motion2_mean_matches_netflix_golden() {
         eprintln!("motion2 {case}: frames {motion2:?} mean {mean} vs {golden} |Δ|={delta:.3e}");
         assert!(delta < 5e-5, "{case}: {mean} vs golden {golden}");
     }
+}
+
+/// `(motion, motion2)` of every frame of a clip under libvmaf `version`, each frame scored
+/// alone given its neighbours' luma, through the entry point the sessions use.
+fn versioned_motion_features(version: MotionVersion, frames: &[Plane]) -> (Vec<f64>, Vec<f64>) {
+    let bytes: Vec<Vec<u8>> = frames
+        .iter()
+        .map(|plane| {
+            plane
+                .data
+                .iter()
+                .flat_map(|&s| (s as u16).to_ne_bytes())
+                .collect()
+        })
+        .collect();
+    let lumas: Vec<Luma<'_>> = frames
+        .iter()
+        .zip(&bytes)
+        .map(|(plane, data)| Luma {
+            data,
+            stride: 2 * plane.width,
+            width: plane.width,
+            height: plane.height,
+            bits: 10,
+        })
+        .collect();
+    (0..lumas.len())
+        .map(|i| {
+            let previous = i.checked_sub(1).map(|p| &lumas[p]);
+            frame_motions(version, previous, &lumas[i], lumas.get(i + 1)).expect("motions")
+        })
+        .unzip()
+}
+
+/// Both versions against the per-frame values of the libvmaf release each reproduces.
+#[test]
+fn versioned_motion_features_equal_libvmaf_frame_by_frame() {
+    for (version, file) in [
+        (MotionVersion::V2_3_1, "motion_libvmaf_v2.3.1.json"),
+        (MotionVersion::V3_2, "motion_libvmaf_v3.2.0.json"),
+    ] {
+        let golden = read_json(&format!("{DATA}/video/{file}"));
+        let (w, h) = (576, 324);
+        assert_eq!(
+            (golden["width"].as_u64(), golden["height"].as_u64()),
+            (Some(576), Some(324))
+        );
+        for (clip, expected) in golden["clips"].as_object().expect("clips") {
+            let frames = luma_frames(clip, w, h, 3);
+            let (motion, motion2) = versioned_motion_features(version, &frames);
+            // Exact: the integer pipeline and the normalisation are libvmaf's.
+            assert_eq!(
+                motion,
+                golden_list(&expected["VMAF_integer_feature_motion_score"]),
+                "{file} {clip} motion"
+            );
+            assert_eq!(
+                motion2,
+                golden_list(&expected["VMAF_integer_feature_motion2_score"]),
+                "{file} {clip} motion2"
+            );
+        }
+    }
+}
+
+#[test]
+fn motion2_mean_matches_netflix_golden_for_libvmaf_3_2_0() {
+    let v = video();
+    let golden =
+        read_json(&format!("{DATA}/video/golden.json"))["libvmaf_v3.2.0_and_later"].clone();
+    let (_, motion2) = versioned_motion_features(MotionVersion::V3_2, &v.reference);
+    assert_eq!(motion2[0], 0.0, "the first frame's motion2 is 0");
+    let mean = motion2.iter().sum::<f64>() / motion2.len() as f64;
+    for case in ["distorted", "identity"] {
+        let expected = num(&golden[case], "motion2_score");
+        let delta = (mean - expected).abs();
+        eprintln!(
+            "motion2 v3.2.0 {case}: frames {motion2:?} mean {mean} vs {expected} |Δ|={delta:.3e}"
+        );
+        assert!(delta < 5e-5, "{case}: {mean} vs golden {expected}");
+    }
+    // The two releases' means are told apart at Netflix's 4 decimal places.
+    let (_, old) = versioned_motion_features(MotionVersion::V2_3_1, &v.reference);
+    let old_mean = old.iter().sum::<f64>() / old.len() as f64;
+    assert!((old_mean - mean).abs() > 5e-4, "{old_mean} vs {mean}");
 }
 
 #[test]
