@@ -331,3 +331,46 @@ fn a_grey_clip_is_refused_naming_the_file() {
         "{stderr}"
     );
 }
+
+/// `--libvmaf-json` writes one log per clip in the shape of libvmaf's `vmaf --json`, with the
+/// values `--json` prints.
+#[test]
+fn libvmaf_json_logs_hold_each_clips_frames_and_pooled_values() {
+    let dir = support::scratch("test-vmaf-sweep", "logs");
+    let (r, d) = (reference(), distorted());
+    let template = dir.join("{}.vmaf.json").display().to_string();
+    let output = qscore(
+        &[&r, &d, &r],
+        &["--metric", "vmaf", "--libvmaf-json", &template],
+    );
+    assert!(output.status.success());
+    let lines = lines(&output);
+    for (line, clip) in lines.iter().zip([&d, &r]) {
+        let stem = clip.file_stem().unwrap().to_string_lossy();
+        let path = dir.join(format!("{stem}.vmaf.json"));
+        let log: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("the log")).unwrap();
+        let frames = log["frames"].as_array().expect("frames");
+        assert_eq!(frames.len(), FRAMES);
+        for (i, frame) in frames.iter().enumerate() {
+            assert_eq!(frame["frameNum"], i);
+            let ours = &line["frames"][i];
+            assert_eq!(frame["metrics"]["vmaf"], ours["vmaf"]);
+            assert_eq!(frame["metrics"]["integer_adm2"], ours["adm2"]);
+            assert_eq!(frame["metrics"]["integer_motion2"], ours["motion2"]);
+            assert_eq!(frame["metrics"]["integer_vif_scale0"], ours["vif_scale0"]);
+        }
+        assert_eq!(
+            log["pooled_metrics"]["vmaf"]["mean"],
+            line["scores"]["vmaf"]
+        );
+    }
+    // Several clips need `{}` in the name, or their logs would overwrite each other.
+    let single = dir.join("one.json").display().to_string();
+    let output = qscore(
+        &[&r, &d, &r],
+        &["--metric", "vmaf", "--libvmaf-json", &single],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("{}"));
+}
