@@ -290,7 +290,10 @@ fn plugins_lists_the_cpu_plugin_with_live_memory() {
             "ssimulacra2",
             "butteraugli",
             "motion",
-            "motion2"
+            "motion2",
+            "vif",
+            "adm",
+            "vmaf",
         ]
     );
     let motion2 = &device["metrics"][6];
