@@ -28,6 +28,7 @@ mod motion_v3;
 pub(crate) mod ms_ssim;
 pub(crate) mod plane;
 pub(crate) mod psnr;
+pub(crate) mod simd;
 pub(crate) mod ssim;
 pub(crate) mod vif;
 

@@ -21,6 +21,7 @@
 //! them. [`MotionVersion`] chooses between the two and [`frame_motions`] scores a frame under
 //! either.
 
+use super::simd::{self, Isa};
 use super::{MetricError, luma::Luma, motion_v3};
 
 /// Which libvmaf release's integer `motion` (and so `motion2`) to reproduce.
@@ -69,14 +70,20 @@ pub(crate) fn frame_motions(
 ) -> Result<(f64, f64), MetricError> {
     let (own, following) = match version {
         MotionVersion::V2_3_1 => {
-            let current = blur(current)?;
+            let isa = Isa::detected();
+            // One column-pass plane serves the three blurs.
+            let mut columns = Vec::new();
+            let current = blur_with(isa, current, &mut columns)?;
             let Some(previous) = previous else {
                 return Ok((0.0, 0.0));
             };
-            let previous = blur(previous)?;
-            let own = motion_between(&previous, &current)?;
+            let previous = blur_with(isa, previous, &mut columns)?;
+            let own = motion_on(isa, &previous, &current)?;
             let following = match next {
-                Some(next) => Some(motion_between(&current, &blur(next)?)?),
+                Some(next) => {
+                    let next = blur_with(isa, next, &mut columns)?;
+                    Some(motion_on(isa, &current, &next)?)
+                }
                 None => None,
             };
             (own, following)
@@ -128,67 +135,265 @@ pub(crate) struct Blurred {
 
 /// Blurs `luma` with libvmaf's integer Gaussian: columns first, then rows.
 pub(crate) fn blur(luma: &Luma<'_>) -> Result<Blurred, MetricError> {
+    blur_on(Isa::detected(), luma)
+}
+
+/// [`blur`] on the given instruction set.
+pub(crate) fn blur_on(isa: Isa, luma: &Luma<'_>) -> Result<Blurred, MetricError> {
+    blur_with(isa, luma, &mut Vec::new())
+}
+
+/// [`blur_on`], with `columns` as scratch for the column pass (kept for the next call).
+fn blur_with(isa: Isa, luma: &Luma<'_>, columns: &mut Vec<u16>) -> Result<Blurred, MetricError> {
     luma.check(MIN_SIDE)?;
-    let (w, h) = (luma.width, luma.height);
-    // Sums of five taps of at most 16-bit samples fit in u32: the taps sum to 2^16.
-    let round = 1u32 << (luma.bits - 1);
-    let mut accum = vec![0u32; w];
-    let mut columns = vec![0u16; w * h];
-    for (y, out) in columns.chunks_exact_mut(w).enumerate() {
-        accum.fill(0);
-        for (k, &weight) in FILTER.iter().enumerate() {
-            let row = mirror(y as isize + k as isize - RADIUS as isize, h);
-            luma.accumulate_row(row, weight, &mut accum);
-        }
-        for (o, &a) in out.iter_mut().zip(&accum) {
-            *o = ((a + round) >> luma.bits) as u16;
-        }
-    }
-    drop(accum);
-    let mut data = vec![0u16; w * h];
-    for (src, out) in columns.chunks_exact(w).zip(data.chunks_exact_mut(w)) {
-        for (x, o) in out.iter_mut().enumerate() {
-            let taps = FILTER.iter().enumerate().map(|(k, &weight)| {
-                let column = x as isize + k as isize - RADIUS as isize;
-                let sample = if (0..w as isize).contains(&column) {
-                    src[column as usize]
-                } else {
-                    src[mirror(column, w)]
-                };
-                weight * u32::from(sample)
-            });
-            *o = ((taps.sum::<u32>() + (1 << 15)) >> 16) as u16;
-        }
-    }
+    let data = simd::with_kernels!(isa, Portable, Avx2, |kernels| {
+        blur_plane(kernels, luma, columns)
+    });
     Ok(Blurred {
-        width: w,
-        height: h,
+        width: luma.width,
+        height: luma.height,
         data,
     })
 }
 
-/// Sum of absolute differences of two blurred planes of one size.
-fn sad(a: &Blurred, b: &Blurred) -> u64 {
-    a.data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+/// The row kernels, built for one instruction set.
+trait Kernels: Copy {
+    /// [`blur_columns`].
+    fn blur_columns(self, luma: &Luma<'_>, y: usize, out: &mut [u16]);
+    /// [`blur_along`].
+    fn blur_along(self, columns: &[u16], line: &mut [u16], out: &mut [u16]);
+    /// Sum of `|a − b|` over two rows.
+    fn row_sad(self, a: &[u16], b: &[u16]) -> u64;
+}
+
+/// The portable kernels.
+#[derive(Debug, Clone, Copy)]
+struct Portable;
+
+impl Kernels for Portable {
+    #[inline(always)]
+    fn blur_columns(self, luma: &Luma<'_>, y: usize, out: &mut [u16]) {
+        blur_columns(luma, y, out);
+    }
+    #[inline(always)]
+    fn blur_along(self, columns: &[u16], line: &mut [u16], out: &mut [u16]) {
+        blur_along(columns, line, out);
+    }
+    #[inline(always)]
+    fn row_sad(self, a: &[u16], b: &[u16]) -> u64 {
+        row_sad(a, b)
+    }
+}
+
+/// The kernels built for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy)]
+struct Avx2(simd::Avx2);
+
+#[cfg(target_arch = "x86_64")]
+impl Kernels for Avx2 {
+    simd::avx2_kernel! {
+        fn blur_columns(self, luma: &Luma<'_>, y: usize, out: &mut [u16]) = blur_columns;
+    }
+    simd::avx2_kernel! {
+        fn blur_along(self, columns: &[u16], line: &mut [u16], out: &mut [u16]) = blur_along;
+    }
+    simd::avx2_kernel! {
+        fn row_sad(self, a: &[u16], b: &[u16]) -> u64 = row_sad;
+    }
+}
+
+/// Blurs a checked luma plane (rows packed): the column pass of the whole plane into
+/// `columns`, then the row pass.
+///
+/// The column pass is kept whole, as libvmaf does (and as the plugin's memory model of this
+/// feature expects). The planes grow a row at a time, so each row is zeroed just before it is
+/// written, while it is in cache, rather than the whole plane first.
+fn blur_plane(kernels: impl Kernels, luma: &Luma<'_>, columns: &mut Vec<u16>) -> Vec<u16> {
+    let (w, h) = (luma.width, luma.height);
+    columns.clear();
+    columns.reserve_exact(w * h);
+    for y in 0..h {
+        columns.resize(columns.len() + w, 0);
+        let row = columns.len() - w..;
+        kernels.blur_columns(luma, y, &mut columns[row]);
+    }
+    let mut line = vec![0u16; w + 2 * RADIUS];
+    let mut data = Vec::with_capacity(w * h);
+    for src in columns.chunks_exact(w) {
+        data.resize(data.len() + w, 0);
+        let row = data.len() - w..;
+        kernels.blur_along(src, &mut line, &mut data[row]);
+    }
+    data
+}
+
+/// Sample columns (or outputs) filtered together: 16 lanes of 32 bits are two AVX2 registers.
+const LANES: usize = 16;
+
+/// Row `y` of the column pass of `luma` into `out`.
+#[inline(always)]
+fn blur_columns(luma: &Luma<'_>, y: usize, out: &mut [u16]) {
+    let (w, h) = (luma.width, luma.height);
+    let bytes = w * luma.sample_bytes();
+    let mut rows: [&[u8]; FILTER.len()] = [&[]; FILTER.len()];
+    for (k, row) in rows.iter_mut().enumerate() {
+        let r = mirror(y as isize + k as isize - RADIUS as isize, h);
+        *row = &luma.data[r * luma.stride..][..bytes];
+    }
+    if luma.sample_bytes() == 2 {
+        simd::for_each_chunk!(LANES, w, column_at_16(&rows, luma.bits, out));
+    } else {
+        simd::for_each_chunk!(LANES, w, column_at_8(&rows, luma.bits, out));
+    }
+}
+
+/// The row pass of one row of the column pass, `columns`, into `out`; `line` is scratch of
+/// `width + 4` samples, which takes the row with its mirrored edges.
+#[inline(always)]
+fn blur_along(columns: &[u16], line: &mut [u16], out: &mut [u16]) {
+    let w = columns.len();
+    line[RADIUS..RADIUS + w].copy_from_slice(columns);
+    for i in 1..=RADIUS {
+        line[RADIUS - i] = columns[mirror(-(i as isize), w)];
+        line[RADIUS + w - 1 + i] = columns[mirror((w - 1 + i) as isize, w)];
+    }
+    simd::for_each_chunk!(LANES, w, row_at(line, out));
+}
+
+/// `N` consecutive values of `line` from `at`.
+#[inline(always)]
+fn lanes<T, const N: usize>(line: &[T], at: usize) -> &[T; N] {
+    line[at..at + N].try_into().expect("N values")
+}
+
+/// `N` consecutive values of `line` from `at`, to write.
+#[inline(always)]
+fn lanes_mut<T, const N: usize>(line: &mut [T], at: usize) -> &mut [T; N] {
+    (&mut line[at..at + N]).try_into().expect("N values")
+}
+
+/// The column pass of one column from the five rows' samples `a` to `e`: rounded and shifted
+/// by `bits`, narrowed to 16 bits. The taps sum to 2¹⁶, so no sum of 16-bit samples overflows
+/// 32 bits, and the symmetric taps may weigh the sum of their two samples.
+#[inline(always)]
+fn column_sum(a: u32, b: u32, c: u32, d: u32, e: u32, bits: u32) -> u16 {
+    let sum = FILTER[0] * (a + e) + FILTER[1] * (b + d) + FILTER[2] * c;
+    ((sum + (1 << (bits - 1))) >> bits) as u16
+}
+
+// The kernels below index fixed-size arrays in plain loops: the array helpers (`map`,
+// `from_fn`) are not always inlined or vectorised, and a function that is not inlined is not
+// built for AVX2.
+
+#[inline(always)]
+fn column_at_8<const N: usize>(
+    rows: &[&[u8]; FILTER.len()],
+    bits: u32,
+    out: &mut [u16],
+    at: usize,
+) {
+    let [r0, r1, r2, r3, r4] = rows;
+    let (r0, r1) = (lanes::<u8, N>(r0, at), lanes::<u8, N>(r1, at));
+    let (r2, r3, r4) = (
+        lanes::<u8, N>(r2, at),
+        lanes::<u8, N>(r3, at),
+        lanes::<u8, N>(r4, at),
+    );
+    let out = lanes_mut::<u16, N>(out, at);
+    for i in 0..N {
+        let (a, b, c) = (u32::from(r0[i]), u32::from(r1[i]), u32::from(r2[i]));
+        let (d, e) = (u32::from(r3[i]), u32::from(r4[i]));
+        out[i] = column_sum(a, b, c, d, e, bits);
+    }
+}
+
+/// Sample `i` of a row of native-endian 16-bit samples.
+#[inline(always)]
+fn sample_16(row: &[u8], i: usize) -> u32 {
+    u32::from(u16::from_ne_bytes([row[2 * i], row[2 * i + 1]]))
+}
+
+#[inline(always)]
+fn column_at_16<const N: usize>(
+    rows: &[&[u8]; FILTER.len()],
+    bits: u32,
+    out: &mut [u16],
+    at: usize,
+) {
+    let bytes = 2 * at..2 * (at + N);
+    let [r0, r1, r2, r3, r4] = rows;
+    let (r0, r1, r2) = (&r0[bytes.clone()], &r1[bytes.clone()], &r2[bytes.clone()]);
+    let (r3, r4) = (&r3[bytes.clone()], &r4[bytes]);
+    for (i, out) in lanes_mut::<u16, N>(out, at).iter_mut().enumerate() {
+        let (a, b, c) = (sample_16(r0, i), sample_16(r1, i), sample_16(r2, i));
+        let (d, e) = (sample_16(r3, i), sample_16(r4, i));
+        *out = column_sum(a, b, c, d, e, bits);
+    }
+}
+
+/// The row pass of `N` outputs from `at`, from the column-filtered `line` (mirrored edges
+/// included): rounded and shifted by 16.
+#[inline(always)]
+fn row_at<const N: usize>(line: &[u16], out: &mut [u16], at: usize) {
+    let (l0, l1) = (lanes::<u16, N>(line, at), lanes::<u16, N>(line, at + 1));
+    let (l2, l3) = (lanes::<u16, N>(line, at + 2), lanes::<u16, N>(line, at + 3));
+    let l4 = lanes::<u16, N>(line, at + 4);
+    let out = lanes_mut::<u16, N>(out, at);
+    for i in 0..N {
+        let (a, b, c) = (u32::from(l0[i]), u32::from(l1[i]), u32::from(l2[i]));
+        let (d, e) = (u32::from(l3[i]), u32::from(l4[i]));
+        let sum = FILTER[0] * (a + e) + FILTER[1] * (b + d) + FILTER[2] * c;
+        out[i] = ((sum + (1 << 15)) >> 16) as u16;
+    }
+}
+
+/// Sum of `|a − b|` over two rows.
+#[inline(always)]
+fn row_sad(a: &[u16], b: &[u16]) -> u64 {
+    // Per piece of 2¹⁶ samples the sum fits in 32 bits.
+    a.chunks(1 << 16)
+        .zip(b.chunks(1 << 16))
+        .map(|(a, b)| {
+            let piece: u32 = a
+                .iter()
+                .zip(b)
+                .map(|(&x, &y)| u32::from(x.abs_diff(y)))
+                .sum();
+            u64::from(piece)
+        })
         .sum()
+}
+
+/// SAD / 256 / pixels, the division by the pixel count in single precision as libvmaf does.
+fn normalised(sad: u64, pixels: usize) -> f64 {
+    f64::from((sad as f64 / 256.0) as f32 / pixels as f32)
 }
 
 /// The motion between two consecutive blurred frames: SAD / 256 / pixels, with the
 /// division by the pixel count in single precision as libvmaf does it.
 pub(crate) fn motion_between(previous: &Blurred, current: &Blurred) -> Result<f64, MetricError> {
+    motion_on(Isa::detected(), previous, current)
+}
+
+/// [`motion_between`] on the given instruction set.
+pub(crate) fn motion_on(
+    isa: Isa,
+    previous: &Blurred,
+    current: &Blurred,
+) -> Result<f64, MetricError> {
     if (previous.width, previous.height) != (current.width, current.height) {
         return Err(MetricError::SizeMismatch {
             reference: (previous.width, previous.height),
             distorted: (current.width, current.height),
         });
     }
-    let pixels = (current.width * current.height) as f32;
-    Ok(f64::from(
-        (sad(previous, current) as f64 / 256.0) as f32 / pixels,
-    ))
+    let sad = simd::with_kernels!(isa, Portable, Avx2, |kernels| {
+        let rows = previous.data.chunks(current.width);
+        let pairs = rows.zip(current.data.chunks(current.width));
+        pairs.map(|(a, b)| kernels.row_sad(a, b)).sum::<u64>()
+    });
+    Ok(normalised(sad, current.width * current.height))
 }
 
 /// `motion` of a frame given the previous frame's blurred luma (none for the first frame).
@@ -224,6 +429,50 @@ mod tests {
             width,
             height,
             bits: 8,
+        }
+    }
+
+    /// The column pass of every row, vectorised or not, is the weighted sum of the five rows
+    /// (mirrored at the edges) that `Luma::accumulate_row` forms, rounded and shifted by the
+    /// bit depth.
+    #[test]
+    fn the_column_pass_is_the_weighted_sum_of_five_rows() {
+        for (bits, w, h) in [(8u32, 37, 9), (10, 33, 7), (16, 20, 6), (12, 3, 3)] {
+            let samples: Vec<u16> = (0..w * h)
+                .map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> (32 - bits)) as u16)
+                .collect();
+            let bytes: Vec<u8> = if bits > 8 {
+                samples.iter().flat_map(|v| v.to_ne_bytes()).collect()
+            } else {
+                samples.iter().map(|&v| v as u8).collect()
+            };
+            let luma = Luma {
+                data: &bytes,
+                stride: w * if bits > 8 { 2 } else { 1 },
+                width: w,
+                height: h,
+                bits,
+            };
+            let isas = [Some(Isa::PORTABLE), Isa::avx2()];
+            for y in 0..h {
+                let mut accum = vec![0u32; w];
+                for (k, &weight) in FILTER.iter().enumerate() {
+                    let row = mirror(y as isize + k as isize - RADIUS as isize, h);
+                    luma.accumulate_row(row, weight, &mut accum);
+                }
+                let round = 1 << (bits - 1);
+                let expected: Vec<u16> = accum
+                    .iter()
+                    .map(|&a| ((a + round) >> bits) as u16)
+                    .collect();
+                for isa in isas.into_iter().flatten() {
+                    let mut got = vec![0u16; w];
+                    simd::with_kernels!(isa, Portable, Avx2, |kernels| {
+                        kernels.blur_columns(&luma, y, &mut got)
+                    });
+                    assert_eq!(got, expected, "{bits}-bit {w}x{h}, row {y}, {isa:?}");
+                }
+            }
         }
     }
 

@@ -8,7 +8,10 @@
 //! build does.
 
 use super::csf::ScaleWeights;
+use super::decouple::DecoupledRow;
 use super::region::ceil_log2;
+#[cfg(target_arch = "x86_64")]
+use crate::metrics::simd::Avx2;
 
 /// What the decoupling, CSF and masking stages need to know about one scale's arithmetic.
 pub(super) trait Arith {
@@ -33,11 +36,24 @@ pub(super) trait Arith {
     fn row_shift(&self) -> u32;
     /// The numerator of the scale from the three bands' accumulated row sums.
     fn numerator(&self, sums: [i64; 3], area_term: f32) -> f32;
+    /// Decouples a row as [`super::decouple::decouple_row`] does, with AVX2, if this
+    /// arithmetic has an AVX2 kernel for it; else returns `false`, `out` untouched.
+    #[cfg(target_arch = "x86_64")]
+    fn decouple_avx2(
+        &self,
+        _token: Avx2,
+        _cos_sq: f64,
+        _o: [&[Self::Coef]; 3],
+        _t: [&[Self::Coef]; 3],
+        _out: &mut DecoupledRow<Self::Coef>,
+    ) -> bool {
+        false
+    }
 }
 
 /// `⌊2^30 / m⌋` for `m` in 1..=32768 (entry 0 is never used): libvmaf's table that turns its
 /// divisions into multiplications.
-static RECIPROCAL: [i32; 32769] = reciprocals();
+pub(super) static RECIPROCAL: [i32; 32769] = reciprocals();
 
 const fn reciprocals() -> [i32; 32769] {
     let mut table = [0; 32769];
@@ -154,8 +170,8 @@ pub(super) struct Fine {
 
 /// Scale 0: the CSF product is rounded back to 16 bits by these shifts (note libvmaf's
 /// rounding constant 65535, not 65536, for `d`).
-const FINE_CSF_SHIFT: [u32; 3] = [15, 15, 17];
-const FINE_CSF_ROUND: [i32; 3] = [16384, 16384, 65535];
+pub(super) const FINE_CSF_SHIFT: [u32; 3] = [15, 15, 17];
+pub(super) const FINE_CSF_ROUND: [i32; 3] = [16384, 16384, 65535];
 /// Scale 0 masking: the threshold is brought to the weighted coefficient's fixed point by
 /// these left shifts, and the square is taken with these rounding shifts.
 const FINE_THRESHOLD_SHIFT: [u32; 3] = [10, 10, 12];
@@ -181,8 +197,34 @@ impl Fine {
     }
 }
 
+impl Fine {
+    /// The gain limit, if it is a whole number (libvmaf's 100 and 1 are).
+    pub(super) fn whole_gain_limit(&self) -> Option<i64> {
+        self.gain_limit.whole
+    }
+
+    /// The fixed-point CSF weights of the three bands.
+    pub(super) fn weights(&self) -> [i32; 3] {
+        self.weight
+    }
+}
+
 impl Arith for Fine {
     type Coef = i16;
+
+    #[cfg(target_arch = "x86_64")]
+    fn decouple_avx2(
+        &self,
+        _: Avx2,
+        cos_sq: f64,
+        o: [&[i16]; 3],
+        t: [&[i16]; 3],
+        out: &mut DecoupledRow<i16>,
+    ) -> bool {
+        // SAFETY: an `Avx2` token is only made once the CPU is known to have AVX2.
+        unsafe { super::avx2::decouple_fine(self, cos_sq, o, t, out) };
+        true
+    }
 
     #[inline(always)]
     fn restore(&self, o: i16, t: i16, small_angle: bool) -> i16 {

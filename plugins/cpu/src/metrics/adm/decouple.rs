@@ -34,6 +34,7 @@ impl<T: Copy + Default> DecoupledRow<T> {
 
 /// Decouples the distorted coefficients `t` (bands `h`, `v`, `d`) against the reference ones
 /// `o`, all as long as `out`'s rows; `cos_sq` is cos²(1°) as libvmaf rounds it.
+#[inline(always)]
 pub(super) fn decouple_row<A: Arith>(
     arith: &A,
     cos_sq: f64,

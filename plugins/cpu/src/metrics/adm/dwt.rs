@@ -16,6 +16,8 @@
 //!   of 0, 16, 16 and horizontal shifts of 15, 16, 15 (each rounded). Coefficients are 32-bit.
 
 use super::super::luma::Luma;
+use super::super::simd;
+use super::kernels::{Kernels, Portable};
 use super::region::mirror;
 
 /// Low-pass analysis taps: Daubechies 2 in Q15 (they sum to ≈ √2 · 2^15).
@@ -51,6 +53,7 @@ pub(super) struct Level<T> {
 }
 
 /// The positions read by output `i` of a line of `n` samples.
+#[inline(always)]
 pub(super) fn taps(i: usize, n: usize) -> [usize; 4] {
     let c = 2 * i as isize;
     [c - 1, c, c + 1, c + 2].map(|k| mirror(k, n))
@@ -143,25 +146,34 @@ pub(super) trait RowTransform {
     fn row(&mut self, i: usize, out: [&mut [Self::Coef]; 4]);
 }
 
-/// Scale 0: the transform of a luma plane (at least 5 samples each way).
+/// Scale 0: the transform of a luma plane (at least 5 samples each way), its rows computed by
+/// the kernels `K`.
 #[derive(Debug)]
-pub(super) struct LumaTransform<'a> {
+pub(super) struct LumaTransform<'a, K = Portable> {
     luma: Luma<'a>,
     lo: Vec<i16>,
     hi: Vec<i16>,
+    kernels: K,
 }
 
 impl<'a> LumaTransform<'a> {
     pub(super) fn new(luma: &Luma<'a>) -> Self {
+        Self::with(Portable, luma)
+    }
+}
+
+impl<'a, K: Kernels> LumaTransform<'a, K> {
+    pub(super) fn with(kernels: K, luma: &Luma<'a>) -> Self {
         Self {
             luma: *luma,
             lo: vec![0; luma.width],
             hi: vec![0; luma.width],
+            kernels,
         }
     }
 }
 
-impl RowTransform for LumaTransform<'_> {
+impl<K: Kernels> RowTransform for LumaTransform<'_, K> {
     type Coef = i16;
 
     fn size(&self) -> (usize, usize) {
@@ -169,46 +181,100 @@ impl RowTransform for LumaTransform<'_> {
     }
 
     fn row(&mut self, i: usize, out: [&mut [i16]; 4]) {
-        let luma = &self.luma;
-        let shift = if luma.sample_bytes() == 1 {
-            8
-        } else {
-            luma.bits
-        };
-        let round = 1i32 << (shift - 1);
-        let offset = LO_SUM * round;
-        let down = move |s: [i32; 4]| {
-            let lo = dot32(LO, s).wrapping_sub(offset).wrapping_add(round) >> shift;
-            let hi = dot32(HI, s).wrapping_add(round) >> shift;
-            (lo as i16, hi as i16)
-        };
-        let along = |s: [i16; 4]| {
-            let s = s.map(i32::from);
-            let lo = (dot32(LO, s) + 32768) >> 16;
-            let hi = (dot32(HI, s) + 32768) >> 16;
-            (lo as i16, hi as i16)
-        };
-        let bytes = luma.width * luma.sample_bytes();
-        let rows = taps(i, luma.height).map(|y| &luma.data[y * luma.stride..][..bytes]);
-        let (lo, hi) = (&mut self.lo, &mut self.hi);
-        if luma.sample_bytes() == 2 {
-            let rows = rows.map(|r| {
-                r.chunks_exact(2)
-                    .map(|b| i32::from(u16::from_ne_bytes([b[0], b[1]])))
-            });
-            vertical(rows, lo, hi, down);
-        } else {
-            vertical(rows.map(|r| r.iter().map(|&b| i32::from(b))), lo, hi, down);
-        }
-        let [a, v, h, d] = out;
-        horizontal(lo, a, v, along);
-        horizontal(hi, h, d, along);
+        let scratch = (self.lo.as_mut_slice(), self.hi.as_mut_slice());
+        self.kernels.luma_row(&self.luma, scratch, i, out);
     }
 }
 
-/// Scales 1–3: the transform of the previous level's `width × height` approximation band.
+/// Row `i` of the four bands of the transform of `luma`, in the order of
+/// [`RowTransform::row`]; `lo` and `hi` are scratch rows of `luma.width` samples.
+#[inline(always)]
+pub(super) fn luma_row(
+    luma: &Luma<'_>,
+    (lo, hi): (&mut [i16], &mut [i16]),
+    i: usize,
+    out: [&mut [i16]; 4],
+) {
+    let shift = if luma.sample_bytes() == 1 {
+        8
+    } else {
+        luma.bits
+    };
+    let round = 1i32 << (shift - 1);
+    let offset = LO_SUM * round;
+    let down = move |s: [i32; 4]| {
+        let lo = dot32(LO, s).wrapping_sub(offset).wrapping_add(round) >> shift;
+        let hi = dot32(HI, s).wrapping_add(round) >> shift;
+        (lo as i16, hi as i16)
+    };
+    let along = |s: [i16; 4]| {
+        let s = s.map(i32::from);
+        let lo = (dot32(LO, s) + 32768) >> 16;
+        let hi = (dot32(HI, s) + 32768) >> 16;
+        (lo as i16, hi as i16)
+    };
+    let bytes = luma.width * luma.sample_bytes();
+    let rows = taps(i, luma.height).map(|y| &luma.data[y * luma.stride..][..bytes]);
+    let wide = luma.sample_bytes() == 2;
+    simd::for_each_chunk!(
+        LANES,
+        luma.width,
+        luma_vertical_at(&rows, wide, down, lo, hi)
+    );
+    let [a, v, h, d] = out;
+    horizontal(lo, a, v, along);
+    horizontal(hi, h, d, along);
+}
+
+/// Samples (or outputs) computed together by the luma's vertical pass: 16 lanes of 32 bits
+/// are two AVX2 registers.
+const LANES: usize = 16;
+
+/// Luma samples `at..at + N` of a row of bytes: one byte each, or (`wide`) native-endian
+/// 16-bit words.
+#[inline(always)]
+fn luma_samples<const N: usize>(row: &[u8], wide: bool, at: usize) -> [i32; N] {
+    let mut samples = [0; N];
+    if wide {
+        let bytes = &row[2 * at..2 * (at + N)];
+        for (i, s) in samples.iter_mut().enumerate() {
+            *s = i32::from(u16::from_ne_bytes([bytes[2 * i], bytes[2 * i + 1]]));
+        }
+    } else {
+        let bytes = &row[at..at + N];
+        for (s, &b) in samples.iter_mut().zip(bytes) {
+            *s = i32::from(b);
+        }
+    }
+    samples
+}
+
+/// The vertical pass of the luma transform over columns `at..at + N`: the four rows' samples
+/// (the column's taps), each column filtered by `down`.
+#[inline(always)]
+fn luma_vertical_at<const N: usize>(
+    rows: &[&[u8]; 4],
+    wide: bool,
+    down: impl Fn([i32; 4]) -> (i16, i16),
+    lo: &mut [i16],
+    hi: &mut [i16],
+    at: usize,
+) {
+    // Not `rows.map(…)`: array methods are not always inlined.
+    let r0 = luma_samples::<N>(rows[0], wide, at);
+    let r1 = luma_samples::<N>(rows[1], wide, at);
+    let r2 = luma_samples::<N>(rows[2], wide, at);
+    let r3 = luma_samples::<N>(rows[3], wide, at);
+    let (lo, hi) = (&mut lo[at..at + N], &mut hi[at..at + N]);
+    for i in 0..N {
+        (lo[i], hi[i]) = down([r0[i], r1[i], r2[i], r3[i]]);
+    }
+}
+
+/// Scales 1–3: the transform of the previous level's `width × height` approximation band, its
+/// rows computed by the kernels `K`.
 #[derive(Debug)]
-pub(super) struct CoarseTransform<'a, T> {
+pub(super) struct CoarseTransform<'a, T, K = Portable> {
     approx: &'a [T],
     width: usize,
     height: usize,
@@ -217,10 +283,22 @@ pub(super) struct CoarseTransform<'a, T> {
     horizontal: (i64, u32),
     lo: Vec<i32>,
     hi: Vec<i32>,
+    kernels: K,
 }
 
 impl<'a, T> CoarseTransform<'a, T> {
     pub(super) fn new(approx: &'a [T], width: usize, height: usize, scale: usize) -> Self {
+        Self::with(Portable, approx, (width, height), scale)
+    }
+}
+
+impl<'a, T, K: Kernels> CoarseTransform<'a, T, K> {
+    pub(super) fn with(
+        kernels: K,
+        approx: &'a [T],
+        (width, height): (usize, usize),
+        scale: usize,
+    ) -> Self {
         Self {
             approx,
             width,
@@ -229,11 +307,12 @@ impl<'a, T> CoarseTransform<'a, T> {
             horizontal: [(16384, 15), (32768, 16), (16384, 15)][scale - 1],
             lo: vec![0; width],
             hi: vec![0; width],
+            kernels,
         }
     }
 }
 
-impl<T: Approx> RowTransform for CoarseTransform<'_, T> {
+impl<T: Approx, K: Kernels> RowTransform for CoarseTransform<'_, T, K> {
     type Coef = i32;
 
     fn size(&self) -> (usize, usize) {
@@ -241,35 +320,64 @@ impl<T: Approx> RowTransform for CoarseTransform<'_, T> {
     }
 
     fn row(&mut self, i: usize, out: [&mut [i32]; 4]) {
-        let ((v_round, v_shift), (h_round, h_shift)) = (self.vertical, self.horizontal);
-        let down = move |s: [T; 4]| {
-            let lo = (T::dot(LO, s) + v_round) >> v_shift;
-            let hi = (T::dot(HI, s) + v_round) >> v_shift;
-            (lo as i32, hi as i32)
-        };
-        let along = move |s: [i32; 4]| {
-            let lo = (i32::dot(LO, s) + h_round) >> h_shift;
-            let hi = (i32::dot(HI, s) + h_round) >> h_shift;
-            (lo as i32, hi as i32)
-        };
-        let w = self.width;
-        let rows = taps(i, self.height).map(|y| self.approx[y * w..][..w].iter().copied());
-        vertical(rows, &mut self.lo, &mut self.hi, down);
-        let [a, v, h, d] = out;
-        horizontal(&self.lo, a, v, along);
-        horizontal(&self.hi, h, d, along);
+        let plane = (self.approx, self.width, self.height);
+        let scratch = (self.lo.as_mut_slice(), self.hi.as_mut_slice());
+        let rounding = (self.vertical, self.horizontal);
+        self.kernels.coarse_row(plane, rounding, scratch, i, out);
     }
+}
+
+/// Row `i` of the four bands of the transform of a `width × height` approximation band, with
+/// the rounding constants and shifts of the vertical and the horizontal pass; `lo` and `hi`
+/// are scratch rows of `width` coefficients.
+#[inline(always)]
+pub(super) fn coarse_row<T: Approx>(
+    (approx, w, h): (&[T], usize, usize),
+    ((v_round, v_shift), (h_round, h_shift)): ((i64, u32), (i64, u32)),
+    (lo, hi): (&mut [i32], &mut [i32]),
+    i: usize,
+    out: [&mut [i32]; 4],
+) {
+    let down = move |s: [T; 4]| {
+        let lo = (T::dot(LO, s) + v_round) >> v_shift;
+        let hi = (T::dot(HI, s) + v_round) >> v_shift;
+        (lo as i32, hi as i32)
+    };
+    let along = move |s: [i32; 4]| {
+        let lo = (i32::dot(LO, s) + h_round) >> h_shift;
+        let hi = (i32::dot(HI, s) + h_round) >> h_shift;
+        (lo as i32, hi as i32)
+    };
+    let rows = taps(i, h).map(|y| approx[y * w..][..w].iter().copied());
+    vertical(rows, lo, hi, down);
+    let [a, v, h, d] = out;
+    horizontal(lo, a, v, along);
+    horizontal(hi, h, d, along);
 }
 
 /// A whole level, every band stored.
 pub(super) fn level<R: RowTransform>(mut transform: R) -> Level<R::Coef> {
     let (w, h) = transform.size();
-    let band = || vec![R::Coef::default(); w * h];
+    // The bands grow a row at a time: each row is zeroed just before it is written, in
+    // cache, rather than the whole band first.
+    let band = || Vec::with_capacity(w * h);
     let mut approx = band();
     let mut bands = [band(), band(), band()];
     for i in 0..h {
         let [bh, bv, bd] = &mut bands;
-        let out = [&mut approx, bv, bh, bd].map(|b| &mut b[i * w..(i + 1) * w]);
+        let grow = |b: &mut Vec<R::Coef>| {
+            b.resize((i + 1) * w, R::Coef::default());
+        };
+        grow(&mut approx);
+        grow(bh);
+        grow(bv);
+        grow(bd);
+        let out = [
+            &mut approx[i * w..],
+            &mut bv[i * w..],
+            &mut bh[i * w..],
+            &mut bd[i * w..],
+        ];
         transform.row(i, out);
     }
     Level {

@@ -11,13 +11,15 @@
 //! rows: the one being scored and its neighbours above and below.
 
 use super::arith::{Arith, cos_sq_1deg, half};
-use super::decouple::{DecoupledRow, decouple_row};
+use super::decouple::DecoupledRow;
 use super::dwt::{Details, RowTransform, Streamed};
+use super::kernels::Kernels;
 use super::region::{Region, mirror};
 
 /// The three bands' sums of masked cubes over `region`, from the reference detail bands of one
 /// scale and the distorted ones, whose rows are computed as they are needed.
 pub(super) fn masked_sums<A: Arith, R: RowTransform<Coef = A::Coef>>(
+    kernels: impl Kernels,
     arith: &A,
     reference: &Details<A::Coef>,
     distorted: &mut Streamed<R>,
@@ -32,6 +34,12 @@ pub(super) fn masked_sums<A: Arith, R: RowTransform<Coef = A::Coef>>(
     let mut columns = vec![0i32; span];
     let mut thresholds = vec![0i32; span];
     let (row_shift, row_round) = (arith.row_shift(), half(arith.row_shift()));
+    let geometry = Geometry {
+        first: region.left - wide.left,
+        end: region.right - wide.left,
+        offset: wide.left,
+        width: w,
+    };
     let mut sums = [0i64; 3];
     for y in region.top..region.bottom {
         // Decouple up to the row below (the last row is its own lower neighbour).
@@ -41,35 +49,60 @@ pub(super) fn masked_sums<A: Arith, R: RowTransform<Coef = A::Coef>>(
             let t = distorted
                 .details_row(next)
                 .map(|b| &b[wide.left..wide.right]);
-            decouple_row(arith, cos_sq, o, t, &mut ring[next % 3]);
+            kernels.decouple_row(arith, cos_sq, o, t, &mut ring[next % 3]);
             next += 1;
         }
         let above = &ring[mirror(y as isize - 1, h) % 3].neighbour;
         let below = &ring[mirror(y as isize + 1, h) % 3].neighbour;
         let row = &ring[y % 3];
-        let triples = above.iter().zip(&row.neighbour).zip(below);
-        for (c, ((&a, &b), &d)) in columns.iter_mut().zip(triples) {
-            *c = a.wrapping_add(b).wrapping_add(d);
+        let scratch = (columns.as_mut_slice(), thresholds.as_mut_slice());
+        let row_sums = kernels.mask_row(arith, (above, row, below), geometry, scratch);
+        for (sum, row_sum) in sums.iter_mut().zip(row_sums) {
+            *sum += (row_sum + row_round) >> row_shift;
         }
-        thresholds_row(
-            &columns,
-            row,
-            region.left - wide.left,
-            w,
-            wide.left,
-            &mut thresholds,
-        );
-        let from = region.left - wide.left;
-        let to = region.right - wide.left;
-        for (band, sum) in sums.iter_mut().enumerate() {
-            let restored = &row.restored[band][from..to];
-            let inner: i64 = restored
-                .iter()
-                .zip(&thresholds[from..to])
-                .map(|(&r, &thr)| arith.cube(band, r, thr))
-                .sum();
-            *sum += (inner + row_round) >> row_shift;
-        }
+    }
+    sums
+}
+
+/// Where a decoupled row lies: it spans band columns `offset..offset + len` of a band `width`
+/// wide, and its samples `first..end` (relative) are scored.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Geometry {
+    first: usize,
+    end: usize,
+    offset: usize,
+    width: usize,
+}
+
+/// The three bands' sums of masked cubes along the scored samples of a decoupled `row`, given
+/// the neighbour terms of the rows `above` and `below` it; `columns` and `thresholds` are
+/// scratch as long as the row.
+#[inline(always)]
+pub(super) fn mask_row<A: Arith>(
+    arith: &A,
+    (above, row, below): (&[i32], &DecoupledRow<A::Coef>, &[i32]),
+    geometry: Geometry,
+    (columns, thresholds): (&mut [i32], &mut [i32]),
+) -> [i64; 3] {
+    let triples = above.iter().zip(&row.neighbour).zip(below);
+    for (c, ((&a, &b), &d)) in columns.iter_mut().zip(triples) {
+        *c = a.wrapping_add(b).wrapping_add(d);
+    }
+    let Geometry {
+        first,
+        end,
+        offset,
+        width,
+    } = geometry;
+    thresholds_row(columns, row, first, width, offset, thresholds);
+    let mut sums = [0i64; 3];
+    for (band, sum) in sums.iter_mut().enumerate() {
+        let restored = &row.restored[band][first..end];
+        *sum = restored
+            .iter()
+            .zip(&thresholds[first..end])
+            .map(|(&r, &thr)| arith.cube(band, r, thr))
+            .sum();
     }
     sums
 }
@@ -78,6 +111,7 @@ pub(super) fn masked_sums<A: Arith, R: RowTransform<Coef = A::Coef>>(
 /// of the neighbour terms over the three rows: the 3×3 sum, minus the sample's own neighbour
 /// term, plus its centre term. The row spans band columns `offset..offset + columns.len()` of a
 /// band `width` wide; thresholds are needed from `first` (relative) on.
+#[inline(always)]
 fn thresholds_row<T>(
     columns: &[i32],
     row: &DecoupledRow<T>,

@@ -61,10 +61,13 @@
 //! reference; the scores are the same either way.
 
 mod arith;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod csf;
 mod decouple;
 mod den;
 mod dwt;
+mod kernels;
 mod mask;
 mod region;
 #[cfg(test)]
@@ -72,9 +75,13 @@ mod tests;
 
 use super::MetricError;
 use super::luma::Luma;
+use super::simd::{self, Isa};
 use arith::{Arith, Coarse, Fine};
 use csf::ScaleWeights;
 use dwt::{CoarseTransform, Details, Level, LumaTransform, RowTransform, Streamed};
+#[cfg(target_arch = "x86_64")]
+use kernels::Avx2;
+use kernels::{Kernels, Portable};
 use region::Region;
 
 /// Smallest width and height the integer ADM accepts: 33.
@@ -165,16 +172,21 @@ impl AdmReference {
     /// [`MetricError::InvalidDataRange`] (carrying the offending value) for options outside
     /// libvmaf's ranges (see [`AdmOptions`]).
     pub(crate) fn new(reference: &Luma<'_>, options: &AdmOptions) -> Result<Self, MetricError> {
+        Self::new_on(Isa::detected(), reference, options)
+    }
+
+    /// [`Self::new`] on the given instruction set.
+    pub(crate) fn new_on(
+        isa: Isa,
+        reference: &Luma<'_>,
+        options: &AdmOptions,
+    ) -> Result<Self, MetricError> {
         options.check()?;
         reference.check(MIN_SIDE)?;
         let weights: [ScaleWeights; 4] =
             std::array::from_fn(|scale| ScaleWeights::new(scale, options));
-        let level0 = dwt::level(LumaTransform::new(reference));
-        let level1 = coarser(&level0, 1);
-        let level2 = coarser(&level1, 2);
-        let level3 = coarser(&level2, 3);
-        let fine = level0.details;
-        let coarse = [level1.details, level2.details, level3.details];
+        let (fine, coarse) =
+            simd::with_kernels!(isa, Portable, Avx2, |kernels| details(kernels, reference));
         let den = std::array::from_fn(|scale| match scale {
             0 => den::fine(&fine, &weights[0], interior(&fine)),
             _ => {
@@ -198,15 +210,22 @@ impl AdmReference {
     }
 }
 
+/// The detail bands of the four levels of the transform of `luma`: scale 0 (16-bit
+/// coefficients) and scales 1–3 (32-bit).
+fn details(kernels: impl Kernels, luma: &Luma<'_>) -> (Details<i16>, [Details<i32>; 3]) {
+    let level0 = dwt::level(LumaTransform::with(kernels, luma));
+    let level1 = coarser(kernels, &level0, 1);
+    let level2 = coarser(kernels, &level1, 2);
+    let level3 = coarser(kernels, &level2, 3);
+    let coarse = [level1.details, level2.details, level3.details];
+    (level0.details, coarse)
+}
+
 /// The next level of the transform, stored whole.
-fn coarser<T: dwt::Approx>(level: &Level<T>, scale: usize) -> Level<i32> {
+fn coarser<T: dwt::Approx>(kernels: impl Kernels, level: &Level<T>, scale: usize) -> Level<i32> {
     let d = &level.details;
-    dwt::level(CoarseTransform::new(
-        &level.approx,
-        d.width,
-        d.height,
-        scale,
-    ))
+    let size = (d.width, d.height);
+    dwt::level(CoarseTransform::with(kernels, &level.approx, size, scale))
 }
 
 /// The scored region of a band.
@@ -242,6 +261,16 @@ pub(crate) fn adm(
     distorted: &Luma<'_>,
     options: &AdmOptions,
 ) -> Result<AdmScores, MetricError> {
+    adm_on(Isa::detected(), reference, distorted, options)
+}
+
+/// [`adm`] on the given instruction set.
+pub(crate) fn adm_on(
+    isa: Isa,
+    reference: &AdmReference,
+    distorted: &Luma<'_>,
+    options: &AdmOptions,
+) -> Result<AdmScores, MetricError> {
     options.check_gain_limit()?;
     distorted.check(MIN_SIDE)?;
     let size = (reference.width, reference.height);
@@ -252,26 +281,39 @@ pub(crate) fn adm(
         });
     }
     let gain = options.enhn_gain_limit;
-    let mut stream = Streamed::new(LumaTransform::new(distorted));
+    let num = simd::with_kernels!(isa, Portable, Avx2, |kernels| {
+        numerators(kernels, reference, distorted, gain)
+    });
+    Ok(combine(num, reference.den, size))
+}
+
+/// The numerators of the four scales.
+fn numerators(
+    kernels: impl Kernels,
+    reference: &AdmReference,
+    distorted: &Luma<'_>,
+    gain: f64,
+) -> [f32; 4] {
+    let mut stream = Streamed::new(LumaTransform::with(kernels, distorted));
     let size0 = stream.size();
     let fine = Fine::new(&reference.weights[0], size0.0, size0.1, gain);
-    let num0 = numerator(&fine, &reference.fine, &mut stream);
+    let num0 = numerator(kernels, &fine, &reference.fine, &mut stream);
     let approx0 = stream.finish();
-    let (num1, approx1, size1) = coarse_scale(reference, gain, 1, &approx0, size0);
-    let (num2, approx2, size2) = coarse_scale(reference, gain, 2, &approx1, size1);
-    let (num3, _, _) = coarse_scale(reference, gain, 3, &approx2, size2);
-    let num = [num0, num1, num2, num3];
-    Ok(combine(num, reference.den, size))
+    let (num1, approx1, size1) = coarse_scale(kernels, reference, gain, 1, &approx0, size0);
+    let (num2, approx2, size2) = coarse_scale(kernels, reference, gain, 2, &approx1, size1);
+    let (num3, _, _) = coarse_scale(kernels, reference, gain, 3, &approx2, size2);
+    [num0, num1, num2, num3]
 }
 
 /// The numerator of one scale, streaming the distorted frame's rows at that scale.
 fn numerator<A: Arith, R: RowTransform<Coef = A::Coef>>(
+    kernels: impl Kernels,
     arith: &A,
     reference: &Details<A::Coef>,
     distorted: &mut Streamed<R>,
 ) -> f32 {
     let region = interior(reference);
-    let sums = mask::masked_sums(arith, reference, distorted, region);
+    let sums = mask::masked_sums(kernels, arith, reference, distorted, region);
     arith.numerator(sums, region.area_term())
 }
 
@@ -279,16 +321,17 @@ fn numerator<A: Arith, R: RowTransform<Coef = A::Coef>>(
 /// `width × height` approximation band of the distorted frame; with this level's approximation
 /// band and its size, for the next scale (left empty at scale 3, the last).
 fn coarse_scale<T: dwt::Approx>(
+    kernels: impl Kernels,
     reference: &AdmReference,
     gain: f64,
     scale: usize,
     approx: &[T],
-    (width, height): (usize, usize),
+    size: (usize, usize),
 ) -> (f32, Vec<i32>, (usize, usize)) {
-    let mut stream = Streamed::new(CoarseTransform::new(approx, width, height, scale));
+    let mut stream = Streamed::new(CoarseTransform::with(kernels, approx, size, scale));
     let (w, h) = stream.size();
     let arith = Coarse::new(&reference.weights[scale], scale, w, h, gain);
-    let num = numerator(&arith, &reference.coarse[scale - 1], &mut stream);
+    let num = numerator(kernels, &arith, &reference.coarse[scale - 1], &mut stream);
     let next = if scale < 3 {
         stream.finish()
     } else {

@@ -58,6 +58,7 @@ impl Region {
 /// the start the edge sample is not repeated (`-1` reads `1`), past the end it is (`n` reads
 /// `n - 1`, `n + 1` reads `n - 2`). Only one sample beyond each end is ever asked for by the
 /// masking, two by the wavelet.
+#[inline(always)]
 pub(super) fn mirror(i: isize, n: usize) -> usize {
     let n = n as isize;
     let m = if i < 0 {

@@ -642,3 +642,63 @@ fn row_padding_is_ignored() {
         );
     }
 }
+
+/// The AVX2 decoupling of scale 0 computes the portable one's values, for any coefficients
+/// (extremes included), row lengths and gain limits.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_decoupling_equals_the_portable_one() {
+    use super::arith::{Arith, cos_sq_1deg};
+    use super::decouple::{DecoupledRow, decouple_row};
+    let Some(token) = crate::metrics::simd::Isa::avx2().and_then(|isa| isa.avx2_token()) else {
+        eprintln!("this CPU has no AVX2: only the portable decoupling was run");
+        return;
+    };
+    let mut state = 7u32;
+    let mut next = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        state
+    };
+    let weights = ScaleWeights::new(0, &AdmOptions::default());
+    for gain in [100.0, 1.0, 1.2] {
+        let fine = Fine::new(&weights, 960, 540, gain);
+        for n in [1, 7, 8, 9, 17, 33, 353] {
+            for pattern in 0..5 {
+                let mut coef = || -> i16 {
+                    let r = next();
+                    match pattern {
+                        0 => r as i16,
+                        1 => (r >> 24) as i8 as i16,
+                        2 => [i16::MIN, i16::MAX, 0, -1, 1][(r % 5) as usize],
+                        3 => (r >> 20) as i16 % 300,
+                        _ => ((r >> 16) as i16).wrapping_mul(3) / 7,
+                    }
+                };
+                let o: [Vec<i16>; 3] = std::array::from_fn(|_| (0..n).map(|_| coef()).collect());
+                // Distorted near the reference, or anything.
+                let t: [Vec<i16>; 3] = std::array::from_fn(|b| {
+                    (0..n)
+                        .map(|x| {
+                            if x % 3 == 0 {
+                                coef()
+                            } else {
+                                o[b][x].wrapping_add(coef() >> 6)
+                            }
+                        })
+                        .collect()
+                });
+                let (o, t) = (
+                    o.each_ref().map(Vec::as_slice),
+                    t.each_ref().map(Vec::as_slice),
+                );
+                let (mut a, mut b) = (DecoupledRow::new(n), DecoupledRow::new(n));
+                decouple_row(&fine, cos_sq_1deg(), o, t, &mut a);
+                assert!(fine.decouple_avx2(token, cos_sq_1deg(), o, t, &mut b));
+                let what = format!("gain {gain}, {n} coefficients, pattern {pattern}");
+                assert_eq!(a.restored, b.restored, "{what}");
+                assert_eq!(a.neighbour, b.neighbour, "{what}");
+                assert_eq!(a.centre, b.centre, "{what}");
+            }
+        }
+    }
+}

@@ -5,9 +5,15 @@
 //! nothing overflows), so the order of the additions is free: the symmetric taps are applied
 //! once to the sum of the two samples they weigh, which libvmaf's scalar code does not do but
 //! which gives the same integers.
+//!
+//! The passes over a row are the kernels of [`super::kernels`]: they compute [`LANES`]
+//! neighbouring outputs at a time, in fixed-size arrays, with the filter length a constant,
+//! which the compiler turns into straight-line vector code.
 
 use super::super::luma::Luma;
-use super::products::{BYTE, Bytes, NARROW, Narrow, Products, Wide};
+use super::super::simd;
+use super::kernels::Kernels;
+use super::products::{BYTE, Bytes, NARROW, Narrow, Products, Wide, round_u32};
 
 /// Gaussian taps per scale, 16-bit fixed point; each set sums to exactly 2¹⁶.
 pub(super) const TAPS: [&[u16]; 4] = [
@@ -20,8 +26,12 @@ pub(super) const TAPS: [&[u16]; 4] = [
     &[10904, 43728, 10904],
 ];
 
-/// Columns filtered together by a column pass: their sums stay in registers or L1.
-const CHUNK: usize = 64;
+/// Most taps of a filter.
+const MAX_TAPS: usize = 17;
+
+/// Outputs computed together by the kernels: 16 lanes of 16 or 32 bits are one or two AVX2
+/// registers, few enough for the sums to stay in registers.
+const LANES: usize = 16;
 
 /// A packed image of 16-bit samples.
 #[derive(Debug)]
@@ -55,23 +65,27 @@ impl Image {
     }
 
     /// Row `y`, which may lie up to `height - 1` rows past either edge: mirrored back inside.
+    #[inline(always)]
     fn row(&self, y: isize) -> &[u16] {
         let y = reflect(y, self.height);
         &self.data[y * self.width..(y + 1) * self.width]
     }
 
-    /// Columns `cols` of the rows `y - d` and `y + d`, the two rows a symmetric tap weighs.
-    fn row_pair(&self, y: usize, d: usize, cols: &std::ops::Range<usize>) -> (&[u16], &[u16]) {
-        let (y, d) = (y as isize, d as isize);
-        (
-            &self.row(y - d)[cols.clone()],
-            &self.row(y + d)[cols.clone()],
-        )
+    /// The rows a filter of `2 · radius + 1` taps reads for output row `y`: `rows[k]` is row
+    /// `y + k − radius`, mirrored (entries past the filter are left empty).
+    #[inline(always)]
+    fn window(&self, y: usize, radius: usize) -> [&[u16]; MAX_TAPS] {
+        let mut rows: [&[u16]; MAX_TAPS] = [&[]; MAX_TAPS];
+        for (k, row) in rows[..=2 * radius].iter_mut().enumerate() {
+            *row = self.row(y as isize + k as isize - radius as isize);
+        }
+        rows
     }
 }
 
 /// Index `i` of a line of `n` samples, `-n < i < 2n - 1`, mirrored inside without repeating
 /// the edge sample: `-i` reads `i`, `n - 1 + i` reads `n - 1 - i`.
+#[inline(always)]
 pub(super) fn reflect(i: isize, n: usize) -> usize {
     let n = n as isize;
     let m = if i < 0 {
@@ -82,11 +96,6 @@ pub(super) fn reflect(i: isize, n: usize) -> usize {
         i
     };
     m as usize
-}
-
-/// `v / 2^shift`, rounded half up (no rounding term for a zero shift).
-fn round_shift(v: u64, shift: u32) -> u64 {
-    (v + ((1 << shift) >> 1)) >> shift
 }
 
 /// Right shifts of the column pass at `scale`, for the mean and for the second moments: scale
@@ -100,6 +109,7 @@ fn column_shifts(scale: usize, bits: u32) -> (u32, u32) {
 }
 
 /// Fills the `radius` samples on each side of `line[radius..len - radius]` by mirroring.
+#[inline(always)]
 fn mirror_edges<T: Copy>(line: &mut [T], radius: usize) {
     let last = line.len() - 1 - radius;
     for f in 1..=radius {
@@ -108,175 +118,353 @@ fn mirror_edges<T: Copy>(line: &mut [T], radius: usize) {
     }
 }
 
+/// `N` consecutive values of `line` from `at`.
+#[inline(always)]
+fn lanes<T, const N: usize>(line: &[T], at: usize) -> &[T; N] {
+    line[at..at + N].try_into().expect("N values")
+}
+
+/// `N` consecutive values of `line` from `at`, to write.
+#[inline(always)]
+fn lanes_mut<T, const N: usize>(line: &mut [T], at: usize) -> &mut [T; N] {
+    (&mut line[at..at + N]).try_into().expect("N values")
+}
+
 /// Row pass of a mean: `out[j] = Σₖ tapₖ · line[j + k]`, kept unshifted.
-fn row_mean(line: &[u16], taps: &[u16], out: &mut [u32]) {
+#[inline(always)]
+pub(super) fn row_mean(line: &[u16], taps: &[u16], out: &mut [u32]) {
+    simd::for_each_chunk!(LANES, out.len(), row_mean_at(line, taps, out));
+}
+
+#[inline(always)]
+fn row_mean_at<const N: usize>(line: &[u16], taps: &[u16], out: &mut [u32], at: usize) {
     let radius = taps.len() / 2;
-    let w = out.len();
     let centre = u32::from(taps[radius]);
-    for (o, &v) in out.iter_mut().zip(&line[radius..radius + w]) {
-        *o = centre * u32::from(v);
+    let mut sum = [0u32; N];
+    let mid = lanes::<u16, N>(line, at + radius);
+    for i in 0..N {
+        sum[i] = centre * u32::from(mid[i]);
     }
     for (k, &tap) in taps[..radius].iter().enumerate() {
         let tap = u32::from(tap);
-        let (left, right) = (&line[k..k + w], &line[2 * radius - k..2 * radius - k + w]);
-        for ((o, &a), &b) in out.iter_mut().zip(left).zip(right) {
-            *o += tap * (u32::from(a) + u32::from(b));
+        let left = lanes::<u16, N>(line, at + k);
+        let right = lanes::<u16, N>(line, at + 2 * radius - k);
+        for i in 0..N {
+            sum[i] += tap * (u32::from(left[i]) + u32::from(right[i]));
         }
     }
+    *lanes_mut::<u32, N>(out, at) = sum;
 }
 
 /// Row pass of a second moment: `out[j] = Σₖ tapₖ · line[j + k]`, rounded and shifted by 16.
-fn row_moment(line: &[u32], taps: &[u16], out: &mut [u32]) {
-    for (start, out) in (0..).step_by(CHUNK).zip(out.chunks_mut(CHUNK)) {
-        let mut sum = [0u64; CHUNK];
-        for (k, &tap) in taps.iter().enumerate() {
-            let tap = u64::from(tap);
-            for (s, &v) in sum.iter_mut().zip(&line[start + k..start + k + out.len()]) {
-                *s += tap * u64::from(v);
-            }
+///
+/// The sum needs 48 bits. It is computed as two 32-bit sums instead, of the high and the low
+/// 16 bits of the values (`line_hi`, `line_lo`): both are below `2¹⁶ · 2¹⁶` (the taps sum to
+/// 2¹⁶), and so is a symmetric pair of taps times the sum of its two values (an outer tap is
+/// below 2¹⁴). Then `(hi · 2¹⁶ + lo + 2¹⁵) >> 16 = hi + ((lo + 2¹⁵) >> 16)`, which is below
+/// 2³² (the values are).
+#[inline(always)]
+pub(super) fn row_moment(
+    line: &[u32],
+    taps: &[u16],
+    (line_hi, line_lo): (&mut [u16], &mut [u16]),
+    out: &mut [u32],
+) {
+    let n = line.len();
+    let (line_hi, line_lo) = (&mut line_hi[..n], &mut line_lo[..n]);
+    for ((hi, lo), &v) in line_hi.iter_mut().zip(line_lo.iter_mut()).zip(line) {
+        (*hi, *lo) = ((v >> 16) as u16, v as u16);
+    }
+    let halves = (&*line_hi, &*line_lo);
+    simd::for_each_chunk!(LANES, out.len(), row_moment_at(halves, taps, out));
+}
+
+#[inline(always)]
+fn row_moment_at<const N: usize>(
+    (line_hi, line_lo): (&[u16], &[u16]),
+    taps: &[u16],
+    out: &mut [u32],
+    at: usize,
+) {
+    let radius = taps.len() / 2;
+    let centre = u32::from(taps[radius]);
+    let (mut hi, mut lo) = ([0u32; N], [0u32; N]);
+    let (mid_hi, mid_lo) = (
+        lanes::<u16, N>(line_hi, at + radius),
+        lanes::<u16, N>(line_lo, at + radius),
+    );
+    for i in 0..N {
+        hi[i] = centre * u32::from(mid_hi[i]);
+        lo[i] = centre * u32::from(mid_lo[i]);
+    }
+    for (k, &tap) in taps[..radius].iter().enumerate() {
+        let tap = u32::from(tap);
+        let (left_hi, left_lo) = (
+            lanes::<u16, N>(line_hi, at + k),
+            lanes::<u16, N>(line_lo, at + k),
+        );
+        let right = at + 2 * radius - k;
+        let (right_hi, right_lo) = (
+            lanes::<u16, N>(line_hi, right),
+            lanes::<u16, N>(line_lo, right),
+        );
+        for i in 0..N {
+            hi[i] += tap * (u32::from(left_hi[i]) + u32::from(right_hi[i]));
+            lo[i] += tap * (u32::from(left_lo[i]) + u32::from(right_lo[i]));
         }
-        for (o, &s) in out.iter_mut().zip(&sum) {
-            *o = round_shift(s, 16) as u32;
-        }
+    }
+    let out = lanes_mut::<u32, N>(out, at);
+    for i in 0..N {
+        out[i] = hi[i] + ((lo[i] + (1 << 15)) >> 16);
     }
 }
 
 /// Column pass of a mean alone (for the low-pass before decimation), rounded and shifted.
+///
+/// The column passes take their taps as a slice: with the filter length a constant, the
+/// compiler unrolls them into more code than it then vectorises.
+#[inline(always)]
 fn column_mean(image: &Image, y: usize, taps: &[u16], shift: u32, out: &mut [u16]) {
+    let rows = image.window(y, taps.len() / 2);
+    simd::for_each_chunk!(LANES, image.width, column_mean_at(&rows, taps, shift, out));
+}
+
+#[inline(always)]
+fn column_mean_at<const N: usize>(
+    rows: &[&[u16]; MAX_TAPS],
+    taps: &[u16],
+    shift: u32,
+    out: &mut [u16],
+    at: usize,
+) {
     let radius = taps.len() / 2;
-    for (start, out) in (0..).step_by(CHUNK).zip(out.chunks_mut(CHUNK)) {
-        let cols = start..start + out.len();
-        let mut sum = [0u32; CHUNK];
-        let sum = &mut sum[..out.len()];
-        let centre = u32::from(taps[radius]);
-        for (s, &v) in sum.iter_mut().zip(&image.row(y as isize)[cols.clone()]) {
-            *s = centre * u32::from(v);
-        }
-        for (k, &tap) in taps[..radius].iter().enumerate() {
-            let (above, below) = image.row_pair(y, radius - k, &cols);
-            let tap = u32::from(tap);
-            for ((s, &a), &b) in sum.iter_mut().zip(above).zip(below) {
-                *s += tap * (u32::from(a) + u32::from(b));
-            }
-        }
-        for (o, &s) in out.iter_mut().zip(sum.iter()) {
-            *o = round_shift(u64::from(s), shift) as u16;
+    let centre = u32::from(taps[radius]);
+    let mut sum = [0u32; N];
+    let mid = lanes::<u16, N>(rows[radius], at);
+    for i in 0..N {
+        sum[i] = centre * u32::from(mid[i]);
+    }
+    for (k, &tap) in taps[..radius].iter().enumerate() {
+        let above = lanes::<u16, N>(rows[k], at);
+        let below = lanes::<u16, N>(rows[2 * radius - k], at);
+        for i in 0..N {
+            sum[i] += Wide::sum(tap, above[i], below[i]);
         }
     }
+    store_means(&sum, shift, out, at);
 }
 
 /// Low-passes `image` (at `scale`) with the next scale's Gaussian and keeps the even rows and
 /// columns: the image of scale `scale + 1`.
-pub(super) fn decimate(image: &Image, scale: usize, bits: u32) -> Image {
+pub(super) fn decimate(kernels: impl Kernels, image: &Image, scale: usize, bits: u32) -> Image {
     let taps = TAPS[scale + 1];
-    let radius = taps.len() / 2;
     let shift = if scale == 0 { bits } else { 16 };
     let (width, height) = (image.width / 2, image.height / 2);
-    let mut data = vec![0u16; width * height];
-    let mut line = vec![0u16; image.width + 2 * radius];
-    let mut sums = vec![0u32; image.width];
-    for (i, out) in data.chunks_exact_mut(width).enumerate() {
-        column_mean(
-            image,
-            2 * i,
-            taps,
-            shift,
-            &mut line[radius..radius + image.width],
-        );
-        mirror_edges(&mut line, radius);
-        row_mean(&line, taps, &mut sums);
-        for (o, &s) in out.iter_mut().zip(sums.iter().step_by(2)) {
-            *o = round_shift(u64::from(s), 16) as u16;
-        }
+    // Grown a row at a time, each row zeroed just before it is written, in cache.
+    let mut data = Vec::with_capacity(width * height);
+    let mut line = vec![0u16; image.width + taps.len()];
+    let mut halves = vec![0u16; image.width + taps.len()];
+    for i in 0..height {
+        data.resize((i + 1) * width, 0);
+        let scratch = (line.as_mut_slice(), halves.as_mut_slice());
+        kernels.decimate_row(image, 2 * i, (taps, shift), scratch, &mut data[i * width..]);
     }
     Image::new(width, height, data)
 }
 
-/// Column pass of the mean and second moment of `image` at row `y`.
-fn column_moments<P: Products>(
+/// Row `y` of `image` low-passed with `taps` (the column pass shifted by `shift`), its even
+/// columns into `out`. `line` and `halves` (`width + taps.len()` samples each) are scratch.
+///
+/// Only the even outputs of the row pass are computed: the column-filtered row is split into
+/// its even and its odd samples, and output `i` reads samples `2i + k`, which are even sample
+/// `i + k / 2` for even `k` and odd sample `i + (k − 1) / 2` for odd `k`. The two taps of a
+/// symmetric pair (`k`, `T − 1 − k`) have the same parity, as `T` is odd.
+#[inline(always)]
+pub(super) fn decimate_row(
     image: &Image,
     y: usize,
+    (taps, shift): (&[u16], u32),
+    (line, halves): (&mut [u16], &mut [u16]),
+    out: &mut [u16],
+) {
+    let radius = taps.len() / 2;
+    let n = image.width + 2 * radius;
+    let line = &mut line[..n];
+    column_mean(image, y, taps, shift, &mut line[radius..n - radius]);
+    mirror_edges(line, radius);
+    let (even, odd) = halves.split_at_mut(n.div_ceil(2));
+    for (e, &v) in even.iter_mut().zip(line.iter().step_by(2)) {
+        *e = v;
+    }
+    for (o, &v) in odd.iter_mut().zip(line.iter().skip(1).step_by(2)) {
+        *o = v;
+    }
+    let (even, odd) = (&*even, &odd[..n / 2]);
+    simd::for_each_chunk!(LANES, out.len(), decimate_along((even, odd), taps, out));
+}
+
+/// `N` outputs from `at` of the row pass of a decimation, from the even and the odd samples
+/// of the column-filtered row: rounded and shifted by 16.
+#[inline(always)]
+fn decimate_along<const N: usize>(
+    (even, odd): (&[u16], &[u16]),
+    taps: &[u16],
+    out: &mut [u16],
+    at: usize,
+) {
+    let radius = taps.len() / 2;
+    // Sample `2(at + i) + k` of the row, for the `N` outputs `i`.
+    let samples = |k: usize| -> &[u16; N] {
+        if k.is_multiple_of(2) {
+            lanes(even, at + k / 2)
+        } else {
+            lanes(odd, at + k / 2)
+        }
+    };
+    let centre = u32::from(taps[radius]);
+    let mut sum = [0u32; N];
+    let mid = samples(radius);
+    for i in 0..N {
+        sum[i] = centre * u32::from(mid[i]);
+    }
+    for (k, &tap) in taps[..radius].iter().enumerate() {
+        let (left, right) = (samples(k), samples(2 * radius - k));
+        for i in 0..N {
+            sum[i] += Wide::sum(tap, left[i], right[i]);
+        }
+    }
+    let out = lanes_mut::<u16, N>(out, at);
+    for i in 0..N {
+        out[i] = round_u32(sum[i], 16) as u16;
+    }
+}
+
+/// Column pass of the mean and second moment of `image` at row `y`.
+#[inline(always)]
+pub(super) fn column_moments<P: Products>(
+    image: &Image,
+    y: usize,
+    taps: &[u16],
+    shifts: (u32, u32),
+    (mean_out, square_out): (&mut [u16], &mut [u32]),
+) {
+    let rows = image.window(y, taps.len() / 2);
+    simd::for_each_chunk!(
+        LANES,
+        image.width,
+        column_moments_at::<P>(&rows, taps, shifts, mean_out, square_out)
+    );
+}
+
+#[inline(always)]
+fn column_moments_at<P: Products, const N: usize>(
+    rows: &[&[u16]; MAX_TAPS],
     taps: &[u16],
     (mean_shift, square_shift): (u32, u32),
     mean_out: &mut [u16],
     square_out: &mut [u32],
+    at: usize,
 ) {
     let radius = taps.len() / 2;
-    let outs = mean_out.chunks_mut(CHUNK).zip(square_out.chunks_mut(CHUNK));
-    for (start, (mean_out, square_out)) in (0..).step_by(CHUNK).zip(outs) {
-        let cols = start..start + mean_out.len();
-        let (mut sum, mut sum_sq) = ([0u32; CHUNK], [P::Sum::default(); CHUNK]);
-        let centre = taps[radius];
-        let row = &image.row(y as isize)[cols.clone()];
-        for ((s, q), &x) in sum.iter_mut().zip(sum_sq.iter_mut()).zip(row) {
-            *s = u32::from(centre) * u32::from(x);
-            *q = P::one(centre, x, x);
-        }
-        for (k, &tap) in taps[..radius].iter().enumerate() {
-            let (above, below) = image.row_pair(y, radius - k, &cols);
-            let sums = sum.iter_mut().zip(sum_sq.iter_mut());
-            for ((s, q), (&a, &b)) in sums.zip(above.iter().zip(below)) {
-                *s += P::sum(tap, a, b);
-                *q += P::two(tap, a, a, b, b);
-            }
-        }
-        let outs = mean_out.iter_mut().zip(square_out.iter_mut());
-        for ((m, q), (&s, &ss)) in outs.zip(sum.iter().zip(sum_sq.iter())) {
-            *m = round_shift(u64::from(s), mean_shift) as u16;
-            *q = round_shift(ss.into(), square_shift) as u32;
+    let centre = taps[radius];
+    let (mut sum, mut sum_sq) = ([0u32; N], [P::Sum::default(); N]);
+    let x = lanes::<u16, N>(rows[radius], at);
+    for i in 0..N {
+        sum[i] = u32::from(centre) * u32::from(x[i]);
+        sum_sq[i] = P::one(centre, x[i], x[i]);
+    }
+    for (k, &tap) in taps[..radius].iter().enumerate() {
+        let above = lanes::<u16, N>(rows[k], at);
+        let below = lanes::<u16, N>(rows[2 * radius - k], at);
+        for i in 0..N {
+            let (a, b) = (above[i], below[i]);
+            sum[i] += P::sum(tap, a, b);
+            sum_sq[i] += P::two(tap, a, a, b, b);
         }
     }
+    store_means(&sum, mean_shift, mean_out, at);
+    store_moments::<P, N>(&sum_sq, square_shift, square_out, at);
 }
 
 /// Column pass of the distorted image's mean and second moment and of the mean of the
 /// product of the two images, at row `y`.
-fn column_moments_pair<P: Products>(
-    reference: &Image,
-    distorted: &Image,
+#[inline(always)]
+pub(super) fn column_moments_pair<P: Products>(
+    (reference, distorted): (&Image, &Image),
     y: usize,
     taps: &[u16],
-    (mean_shift, square_shift): (u32, u32),
+    shifts: (u32, u32),
     (mean_out, square_out, cross_out): (&mut [u16], &mut [u32], &mut [u32]),
 ) {
     let radius = taps.len() / 2;
-    let outs = mean_out.chunks_mut(CHUNK).zip(square_out.chunks_mut(CHUNK));
-    for (start, ((mean_out, square_out), cross_out)) in (0..)
-        .step_by(CHUNK)
-        .zip(outs.zip(cross_out.chunks_mut(CHUNK)))
-    {
-        let cols = start..start + mean_out.len();
-        let mut sum = [0u32; CHUNK];
-        let (mut sum_sq, mut sum_x) = ([P::Sum::default(); CHUNK], [P::Sum::default(); CHUNK]);
-        let centre = taps[radius];
-        let d = &distorted.row(y as isize)[cols.clone()];
-        let r = &reference.row(y as isize)[cols.clone()];
-        let sums = sum.iter_mut().zip(sum_sq.iter_mut()).zip(sum_x.iter_mut());
-        for (((s, q), x), (&d, &r)) in sums.zip(d.iter().zip(r)) {
-            *s = u32::from(centre) * u32::from(d);
-            *q = P::one(centre, d, d);
-            *x = P::one(centre, d, r);
+    let (r, d) = (reference.window(y, radius), distorted.window(y, radius));
+    simd::for_each_chunk!(
+        LANES,
+        distorted.width,
+        column_moments_pair_at::<P>((&r, &d), taps, shifts, mean_out, square_out, cross_out)
+    );
+}
+
+#[inline(always)]
+fn column_moments_pair_at<P: Products, const N: usize>(
+    (reference, distorted): (&[&[u16]; MAX_TAPS], &[&[u16]; MAX_TAPS]),
+    taps: &[u16],
+    (mean_shift, square_shift): (u32, u32),
+    mean_out: &mut [u16],
+    square_out: &mut [u32],
+    cross_out: &mut [u32],
+    at: usize,
+) {
+    let radius = taps.len() / 2;
+    let centre = taps[radius];
+    let mut sum = [0u32; N];
+    let (mut sum_sq, mut sum_x) = ([P::Sum::default(); N], [P::Sum::default(); N]);
+    let d = lanes::<u16, N>(distorted[radius], at);
+    let r = lanes::<u16, N>(reference[radius], at);
+    for i in 0..N {
+        sum[i] = u32::from(centre) * u32::from(d[i]);
+        sum_sq[i] = P::one(centre, d[i], d[i]);
+        sum_x[i] = P::one(centre, d[i], r[i]);
+    }
+    for (k, &tap) in taps[..radius].iter().enumerate() {
+        let d1 = lanes::<u16, N>(distorted[k], at);
+        let d2 = lanes::<u16, N>(distorted[2 * radius - k], at);
+        let r1 = lanes::<u16, N>(reference[k], at);
+        let r2 = lanes::<u16, N>(reference[2 * radius - k], at);
+        for i in 0..N {
+            sum[i] += P::sum(tap, d1[i], d2[i]);
+            sum_sq[i] += P::two(tap, d1[i], d1[i], d2[i], d2[i]);
+            sum_x[i] += P::two(tap, d1[i], r1[i], d2[i], r2[i]);
         }
-        for (k, &tap) in taps[..radius].iter().enumerate() {
-            let (d1, d2) = distorted.row_pair(y, radius - k, &cols);
-            let (r1, r2) = reference.row_pair(y, radius - k, &cols);
-            let sums = sum.iter_mut().zip(sum_sq.iter_mut()).zip(sum_x.iter_mut());
-            let rows = d1.iter().zip(d2).zip(r1.iter().zip(r2));
-            for (((s, q), x), ((&d1, &d2), (&r1, &r2))) in sums.zip(rows) {
-                *s += P::sum(tap, d1, d2);
-                *q += P::two(tap, d1, d1, d2, d2);
-                *x += P::two(tap, d1, r1, d2, r2);
-            }
-        }
-        let outs = mean_out
-            .iter_mut()
-            .zip(square_out.iter_mut())
-            .zip(cross_out.iter_mut());
-        let sums = sum.iter().zip(sum_sq.iter()).zip(sum_x.iter());
-        for (((m, q), c), ((&s, &ss), &sx)) in outs.zip(sums) {
-            *m = round_shift(u64::from(s), mean_shift) as u16;
-            *q = round_shift(ss.into(), square_shift) as u32;
-            *c = round_shift(sx.into(), square_shift) as u32;
-        }
+    }
+    store_means(&sum, mean_shift, mean_out, at);
+    store_moments::<P, N>(&sum_sq, square_shift, square_out, at);
+    store_moments::<P, N>(&sum_x, square_shift, cross_out, at);
+}
+
+// The column passes store each output row by itself: the rows may lie in one allocation for
+// all the compiler knows, and it could not reorder interleaved stores into vector ones.
+
+/// Stores `N` column sums of means from column `at`, rounded and shifted by `shift`.
+#[inline(always)]
+fn store_means<const N: usize>(sum: &[u32; N], shift: u32, out: &mut [u16], at: usize) {
+    let out = lanes_mut::<u16, N>(out, at);
+    for i in 0..N {
+        out[i] = round_u32(sum[i], shift) as u16;
+    }
+}
+
+/// Stores `N` column sums of second moments from column `at`, rounded and shifted by `shift`.
+#[inline(always)]
+fn store_moments<P: Products, const N: usize>(
+    sum: &[P::Sum; N],
+    shift: u32,
+    out: &mut [u32],
+    at: usize,
+) {
+    let out = lanes_mut::<u32, N>(out, at);
+    for i in 0..N {
+        out[i] = P::round(sum[i], shift);
     }
 }
 
@@ -298,6 +486,8 @@ pub(super) struct RowBuffers {
     mean: Vec<u16>,
     square: Vec<u32>,
     cross: Vec<u32>,
+    /// The high and low halves of a column-filtered second moment.
+    halves: (Vec<u16>, Vec<u16>),
     /// Row-filtered results.
     out_mean: Vec<u32>,
     out_square: Vec<u32>,
@@ -312,6 +502,7 @@ impl RowBuffers {
             mean: vec![0; padded],
             square: vec![0; padded],
             cross: vec![0; padded],
+            halves: (vec![0; padded], vec![0; padded]),
             out_mean: vec![0; width],
             out_square: vec![0; width],
             out_cross: vec![0; width],
@@ -321,30 +512,33 @@ impl RowBuffers {
     /// Mean and second moment of `image` (at `scale`) around row `y`.
     pub(super) fn reference_moments(
         &mut self,
+        kernels: impl Kernels,
         image: &Image,
         y: usize,
         scale: usize,
         bits: u32,
     ) -> (&[u32], &[u32]) {
-        let taps = TAPS[scale];
-        let radius = taps.len() / 2;
+        let radius = TAPS[scale].len() / 2;
         let w = image.width;
         let shifts = column_shifts(scale, bits);
         let mean = &mut self.mean[..w + 2 * radius];
         let square = &mut self.square[..w + 2 * radius];
         let inner = radius..radius + w;
-        let (mean_in, square_in) = (&mut mean[inner.clone()], &mut square[inner]);
+        let outs = (&mut mean[inner.clone()], &mut square[inner]);
+        let k = kernels;
+        let taps = TAPS[scale];
         match image.max {
-            0..BYTE => column_moments::<Bytes>(image, y, taps, shifts, mean_in, square_in),
-            BYTE..NARROW => column_moments::<Narrow>(image, y, taps, shifts, mean_in, square_in),
-            _ => column_moments::<Wide>(image, y, taps, shifts, mean_in, square_in),
+            0..BYTE => k.column_moments::<Bytes>(image, y, taps, shifts, outs),
+            BYTE..NARROW => k.column_moments::<Narrow>(image, y, taps, shifts, outs),
+            _ => k.column_moments::<Wide>(image, y, taps, shifts, outs),
         }
         mirror_edges(mean, radius);
         mirror_edges(square, radius);
         let out_mean = &mut self.out_mean[..w];
         let out_square = &mut self.out_square[..w];
-        row_mean(mean, taps, out_mean);
-        row_moment(square, taps, out_square);
+        let halves = (self.halves.0.as_mut_slice(), self.halves.1.as_mut_slice());
+        kernels.row_mean(mean, taps, out_mean);
+        kernels.row_moment(square, taps, halves, out_square);
         (out_mean, out_square)
     }
 
@@ -352,14 +546,13 @@ impl RowBuffers {
     /// `distorted` (both at `scale`), around row `y`.
     pub(super) fn distorted_moments(
         &mut self,
-        reference: &Image,
-        distorted: &Image,
+        kernels: impl Kernels,
+        (reference, distorted): (&Image, &Image),
         y: usize,
         scale: usize,
         bits: u32,
     ) -> Moments<'_> {
-        let taps = TAPS[scale];
-        let radius = taps.len() / 2;
+        let radius = TAPS[scale].len() / 2;
         let w = distorted.width;
         let shifts = column_shifts(scale, bits);
         let mean = &mut self.mean[..w + 2 * radius];
@@ -371,11 +564,12 @@ impl RowBuffers {
             &mut square[inner.clone()],
             &mut cross[inner],
         );
-        let (r, d) = (reference, distorted);
+        let (k, images) = (kernels, (reference, distorted));
+        let taps = TAPS[scale];
         match reference.max.max(distorted.max) {
-            0..BYTE => column_moments_pair::<Bytes>(r, d, y, taps, shifts, outs),
-            BYTE..NARROW => column_moments_pair::<Narrow>(r, d, y, taps, shifts, outs),
-            _ => column_moments_pair::<Wide>(r, d, y, taps, shifts, outs),
+            0..BYTE => k.column_moments_pair::<Bytes>(images, y, taps, shifts, outs),
+            BYTE..NARROW => k.column_moments_pair::<Narrow>(images, y, taps, shifts, outs),
+            _ => k.column_moments_pair::<Wide>(images, y, taps, shifts, outs),
         }
         mirror_edges(mean, radius);
         mirror_edges(square, radius);
@@ -383,9 +577,10 @@ impl RowBuffers {
         let out_mean = &mut self.out_mean[..w];
         let out_square = &mut self.out_square[..w];
         let out_cross = &mut self.out_cross[..w];
-        row_mean(mean, taps, out_mean);
-        row_moment(square, taps, out_square);
-        row_moment(cross, taps, out_cross);
+        let (hi, lo) = (&mut self.halves.0, &mut self.halves.1);
+        kernels.row_mean(mean, taps, out_mean);
+        kernels.row_moment(square, taps, (hi, lo), out_square);
+        kernels.row_moment(cross, taps, (hi, lo), out_cross);
         Moments {
             mean: out_mean,
             square: out_square,

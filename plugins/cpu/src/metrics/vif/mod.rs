@@ -71,15 +71,22 @@
 //! the reference pyramid and, per scale, the reference's means and variances; [`vif`] then
 //! filters only the distorted image and the products of the two.
 
+use super::simd::{self, Isa};
 use super::{MetricError, luma::Luma};
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod filter;
+mod kernels;
 mod products;
 mod stats;
 #[cfg(test)]
 mod tests;
 
 use filter::{Image, RowBuffers};
+#[cfg(target_arch = "x86_64")]
+use kernels::Avx2;
+use kernels::{Kernels, Portable};
 use stats::{DenAccum, NumAccum};
 
 /// Smallest width and height accepted. Every filter mirrors up to its radius past an edge
@@ -143,17 +150,18 @@ pub(crate) struct VifReference {
 impl VifReference {
     /// Filters the reference luma at every scale.
     pub(crate) fn new(reference: &Luma<'_>) -> Result<Self, MetricError> {
+        Self::new_on(Isa::detected(), reference)
+    }
+
+    /// [`Self::new`] on the given instruction set.
+    pub(crate) fn new_on(isa: Isa, reference: &Luma<'_>) -> Result<Self, MetricError> {
         reference.check(MIN_SIDE)?;
         let bits = reference.bits;
         debug_assert!((8..=16).contains(&bits), "bit depth {bits} not in 8..=16");
-        let mut image = Image::from_luma(reference);
-        let mut scales = Vec::with_capacity(SCALES);
-        for scale in 0..SCALES {
-            let next = (scale + 1 < SCALES).then(|| filter::decimate(&image, scale, bits));
-            scales.push(reference_scale(image, scale, bits));
-            let Some(next) = next else { break };
-            image = next;
-        }
+        let image = Image::from_luma(reference);
+        let scales = simd::with_kernels!(isa, Portable, Avx2, |kernels| {
+            reference_scales(kernels, image, bits)
+        });
         Ok(Self { bits, scales })
     }
 
@@ -178,19 +186,33 @@ impl VifReference {
     }
 }
 
+/// The reference at every scale, from its scale-0 image.
+fn reference_scales(kernels: impl Kernels, mut image: Image, bits: u32) -> Vec<ReferenceScale> {
+    let mut scales = Vec::with_capacity(SCALES);
+    for scale in 0..SCALES {
+        let next = (scale + 1 < SCALES).then(|| filter::decimate(kernels, &image, scale, bits));
+        scales.push(reference_scale(kernels, image, scale, bits));
+        let Some(next) = next else { break };
+        image = next;
+    }
+    scales
+}
+
 /// Filters one scale of the reference and sums its denominator.
-fn reference_scale(image: Image, scale: usize, bits: u32) -> ReferenceScale {
-    let pixels = image.width * image.height;
-    let mut mean = vec![0; pixels];
-    let mut variance = vec![0; pixels];
-    let mut rows = RowBuffers::new(image.width);
+fn reference_scale(kernels: impl Kernels, image: Image, scale: usize, bits: u32) -> ReferenceScale {
+    let (w, pixels) = (image.width, image.width * image.height);
+    // Grown a row at a time: each row is zeroed just before it is written, in cache, rather
+    // than the whole plane first.
+    let mut mean = Vec::with_capacity(pixels);
+    let mut variance = Vec::with_capacity(pixels);
+    let mut rows = RowBuffers::new(w);
     let mut den = DenAccum::default();
-    let rows_out = mean
-        .chunks_exact_mut(image.width)
-        .zip(variance.chunks_exact_mut(image.width));
-    for (y, (mean_row, variance_row)) in rows_out.enumerate() {
-        let (mu, square) = rows.reference_moments(&image, y, scale, bits);
-        stats::reference_row(mu, square, mean_row, variance_row, &mut den);
+    for y in 0..image.height {
+        mean.resize(mean.len() + w, 0);
+        variance.resize(variance.len() + w, 0);
+        let (mean_row, variance_row) = (&mut mean[y * w..], &mut variance[y * w..]);
+        let (mu, square) = rows.reference_moments(kernels, &image, y, scale, bits);
+        kernels.reference_row(mu, square, mean_row, variance_row, &mut den);
     }
     ReferenceScale {
         image,
@@ -232,6 +254,16 @@ pub(crate) fn vif(
     distorted: &Luma<'_>,
     options: &VifOptions,
 ) -> Result<VifScores, MetricError> {
+    vif_on(Isa::detected(), reference, distorted, options)
+}
+
+/// [`vif`] on the given instruction set.
+pub(crate) fn vif_on(
+    isa: Isa,
+    reference: &VifReference,
+    distorted: &Luma<'_>,
+    options: &VifOptions,
+) -> Result<VifScores, MetricError> {
     let size = reference.size();
     if (distorted.width, distorted.height) != size {
         return Err(MetricError::SizeMismatch {
@@ -241,33 +273,43 @@ pub(crate) fn vif(
     }
     distorted.check(MIN_SIDE)?;
     debug_assert_eq!(distorted.bits, reference.bits, "bit depths differ");
-    let bits = reference.bits;
+    let image = Image::from_luma(distorted);
     let limit = options.enhn_gain_limit;
-    let mut scores = VifScores {
-        num: [0.0; 4],
-        den: [0.0; 4],
-    };
-    let mut image = Image::from_luma(distorted);
-    let mut rows = RowBuffers::new(size.0);
+    let num = simd::with_kernels!(isa, Portable, Avx2, |kernels| {
+        numerators(kernels, reference, image, limit)
+    });
+    let den = std::array::from_fn(|scale| f64::from(reference.scales[scale].den));
+    Ok(VifScores {
+        num: num.map(f64::from),
+        den,
+    })
+}
+
+/// The numerator of every scale, from the distorted scale-0 image.
+fn numerators(
+    kernels: impl Kernels,
+    reference: &VifReference,
+    mut image: Image,
+    gain_limit: f64,
+) -> [f32; SCALES] {
+    let bits = reference.bits;
+    let mut num = [0.0; SCALES];
+    let mut rows = RowBuffers::new(image.width);
     for (scale, reference_scale) in reference.scales.iter().enumerate() {
         if scale > 0 {
-            image = filter::decimate(&image, scale - 1, bits);
+            image = filter::decimate(kernels, &image, scale - 1, bits);
         }
-        let num = numerator(reference_scale, &image, &mut rows, scale, bits, limit);
-        scores.num[scale] = f64::from(num);
-        scores.den[scale] = f64::from(reference_scale.den);
+        let args = (&image, &mut rows, scale, bits, gain_limit);
+        num[scale] = numerator(kernels, reference_scale, args);
     }
-    Ok(scores)
+    num
 }
 
 /// The numerator of one scale, in single precision as libvmaf keeps it.
 fn numerator(
+    kernels: impl Kernels,
     reference: &ReferenceScale,
-    distorted: &Image,
-    rows: &mut RowBuffers,
-    scale: usize,
-    bits: u32,
-    gain_limit: f64,
+    (distorted, rows, scale, bits, gain_limit): (&Image, &mut RowBuffers, usize, u32, f64),
 ) -> f32 {
     let mut num = NumAccum::default();
     let width = distorted.width;
@@ -276,8 +318,9 @@ fn numerator(
         .chunks_exact(width)
         .zip(reference.variance.chunks_exact(width));
     for (y, (mean, variance)) in reference_rows.enumerate() {
-        let moments = rows.distorted_moments(&reference.image, distorted, y, scale, bits);
-        stats::distorted_row(mean, variance, moments, gain_limit, &mut num);
+        let images = (&reference.image, distorted);
+        let moments = rows.distorted_moments(kernels, images, y, scale, bits);
+        kernels.distorted_row(mean, variance, moments, gain_limit, &mut num);
     }
     num.value(reference.linear_pixels)
 }

@@ -9,7 +9,7 @@ pub(super) const NOISE_VARIANCE: i32 = 2 << 16;
 
 /// libvmaf's guard added to `σx²` before dividing by it (a variance is an integer, so it only
 /// matters when `σx² = 0`).
-const EPS: f64 = 65536.0 * 1.0e-10;
+pub(super) const EPS: f64 = 65536.0 * 1.0e-10;
 
 /// Fraction bits of the logarithm table.
 const LOG_ONE: f64 = 2048.0;
@@ -38,7 +38,15 @@ pub(super) fn log2_table() -> &'static Log2Table {
     })
 }
 
+/// [`log2_table`] with 32-bit entries, for vector gathers (which read 32 bits).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn log2_table_u32() -> &'static [u32; 1 << 15] {
+    static TABLE: OnceLock<Box<[u32; 1 << 15]>> = OnceLock::new();
+    TABLE.get_or_init(|| Box::new(log2_table().map(u32::from)))
+}
+
 /// `round(2048 · log2 m)` for a mantissa from [`normalise`].
+#[inline(always)]
 fn log2_q11(table: &Log2Table, mantissa: u16) -> i64 {
     // The mantissa is in [2^15, 2^16): clearing its top bit gives the index.
     i64::from(table[usize::from(mantissa) & 0x7fff])
@@ -46,6 +54,7 @@ fn log2_q11(table: &Log2Table, mantissa: u16) -> i64 {
 
 /// `v > 0` as `m · 2^e` with a 16-bit mantissa `m ∈ [2¹⁵, 2¹⁶)`: `v` shifted left or right
 /// (truncating) until its highest set bit is bit 15. Returns `(m, e)`.
+#[inline(always)]
 pub(super) fn normalise(v: u64) -> (u16, i32) {
     let zeros = v.leading_zeros() as i32;
     let e = 48 - zeros;
@@ -54,11 +63,13 @@ pub(super) fn normalise(v: u64) -> (u16, i32) {
 }
 
 /// `(a · b + 2³¹) >> 32`: the product of two means, on the scale of the second moments.
+#[inline(always)]
 fn mean_product(a: u32, b: u32) -> u32 {
     ((u64::from(a) * u64::from(b) + (1 << 31)) >> 32) as u32
 }
 
 /// `moment − mean_product`, wrapping in 32 bits and read as signed, as libvmaf computes it.
+#[inline(always)]
 fn centred(moment: u32, product: u32) -> i32 {
     moment.wrapping_sub(product) as i32
 }
@@ -67,11 +78,11 @@ fn centred(moment: u32, product: u32) -> i32 {
 #[derive(Debug, Default)]
 pub(super) struct DenAccum {
     /// Σ table value of `σn² + σx²` over the pixels with `σx² ≥ σn²`.
-    log: i64,
+    pub(super) log: i64,
     /// Σ exponent of those values.
-    exponent: i64,
+    pub(super) exponent: i64,
     /// Number of those pixels.
-    log_pixels: i64,
+    pub(super) log_pixels: i64,
     /// Number of the other pixels.
     pub(super) linear_pixels: i64,
 }
@@ -79,6 +90,7 @@ pub(super) struct DenAccum {
 impl DenAccum {
     /// `Σ (log2(σn² + σx²) − 17) + linear_pixels`, the sums combined in double precision as
     /// libvmaf does, kept in single precision.
+    #[inline(always)]
     pub(super) fn value(&self) -> f32 {
         // libvmaf sums the negated exponents; `17·n − Σe` is the same integer.
         let shift = self.log_pixels * 17 - self.exponent;
@@ -90,16 +102,17 @@ impl DenAccum {
 #[derive(Debug, Default)]
 pub(super) struct NumAccum {
     /// Σ (table value of the numerator's argument − table value of `σv² + σn²`).
-    log: i64,
+    pub(super) log: i64,
     /// Σ (exponent of the numerator's argument − exponent of `σv² + σn²`).
-    exponent: i64,
+    pub(super) exponent: i64,
     /// Σ `σy²` over the pixels with `σx² < σn²`.
-    linear_variance: i64,
+    pub(super) linear_variance: i64,
 }
 
 impl NumAccum {
     /// The numerator given the number of pixels with `σx² < σn²`: each adds
     /// `1 − σy² / 2¹⁴ / 255²`. Combined in double precision, kept in single precision.
+    #[inline(always)]
     pub(super) fn value(&self, linear_pixels: i64) -> f32 {
         let linear = linear_pixels as f64 - (self.linear_variance as f64 / 16384.0) / 65025.0;
         (self.log as f64 / LOG_ONE + self.exponent as f64 + linear) as f32
@@ -107,6 +120,7 @@ impl NumAccum {
 }
 
 /// Stores one reference row's mean and variance and adds its pixels to the denominator.
+#[inline(always)]
 pub(super) fn reference_row(
     mean: &[u32],
     square: &[u32],
@@ -115,24 +129,31 @@ pub(super) fn reference_row(
     den: &mut DenAccum,
 ) {
     let table = log2_table();
-    let outs = mean_out.iter_mut().zip(variance_out.iter_mut());
-    for ((mo, vo), (&mu, &sq)) in outs.zip(mean.iter().zip(square)) {
-        let variance = centred(sq, mean_product(mu, mu)).max(0);
-        *mo = mu;
-        *vo = variance;
-        if variance >= NOISE_VARIANCE {
-            let (m, e) = normalise(u64::from(variance.wrapping_add(NOISE_VARIANCE) as u32));
-            den.log += log2_q11(table, m);
-            den.exponent += i64::from(e);
-            den.log_pixels += 1;
-        } else {
-            den.linear_pixels += 1;
-        }
+    let n = mean_out.len();
+    let (mean, square, variance_out) = (&mean[..n], &square[..n], &mut variance_out[..n]);
+    mean_out.copy_from_slice(mean);
+    for (v, (&mu, &sq)) in variance_out.iter_mut().zip(mean.iter().zip(square)) {
+        *v = centred(sq, mean_product(mu, mu)).max(0);
     }
+    let (mut log, mut exponent, mut log_pixels) = (0i64, 0i64, 0i64);
+    for &variance in variance_out.iter() {
+        // `σx² + σn²` below 2³² (as libvmaf's 32-bit sum), counted only where `σx² ≥ σn²`.
+        let in_log = variance >= NOISE_VARIANCE;
+        let (m, e) = normalise(u64::from(variance.wrapping_add(NOISE_VARIANCE) as u32));
+        let mask = -i64::from(in_log);
+        log += log2_q11(table, m) & mask;
+        exponent += i64::from(e) & mask;
+        log_pixels += i64::from(in_log);
+    }
+    den.log += log;
+    den.exponent += exponent;
+    den.log_pixels += log_pixels;
+    den.linear_pixels += n as i64 - log_pixels;
 }
 
 /// Adds one distorted row's pixels to the numerator, given the reference's mean and variance
 /// on that row.
+#[inline(always)]
 pub(super) fn distorted_row(
     mean_ref: &[u32],
     variance_ref: &[i32],

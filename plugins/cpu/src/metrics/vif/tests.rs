@@ -442,3 +442,159 @@ fn video_pair_matches_the_netflix_suite() {
         }
     }
 }
+
+/// The AVX2 row passes compute the portable ones' integers, for every filter, any width and
+/// any values (16-bit means, 32-bit second moments), extremes included.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_row_passes_equal_the_portable_ones() {
+    use super::{avx2, filter};
+    if crate::metrics::simd::Isa::avx2().is_none() {
+        eprintln!("this CPU has no AVX2: only the portable row passes were run");
+        return;
+    }
+    let mut state = 99;
+    for taps in TAPS {
+        for w in [1, 2, 15, 16, 17, 31, 33, 64, 353, 1920] {
+            let n = w + taps.len() - 1;
+            for pattern in 0..4 {
+                let mut value = || {
+                    let r = lcg(&mut state);
+                    match pattern {
+                        0 => r,
+                        1 => u32::MAX - (r >> 28),
+                        2 => r >> 28,
+                        _ => [0, u32::MAX, r][(r % 3) as usize],
+                    }
+                };
+                let moments: Vec<u32> = (0..n).map(|_| value()).collect();
+                let means: Vec<u16> = moments.iter().map(|&v| (v >> 7) as u16).collect();
+                let (mut a, mut b) = (vec![0; w], vec![0; w]);
+                filter::row_mean(&means, taps, &mut a);
+                // SAFETY: the CPU has AVX2 (checked above).
+                unsafe { avx2::row_mean(&means, taps, &mut b) };
+                assert_eq!(a, b, "mean, {} taps, width {w}", taps.len());
+                let mut halves = (vec![0; n], vec![0; n]);
+                filter::row_moment(&moments, taps, (&mut halves.0, &mut halves.1), &mut a);
+                // SAFETY: as above.
+                unsafe { avx2::row_moment(&moments, taps, (&mut halves.0, &mut halves.1), &mut b) };
+                assert_eq!(a, b, "moment, {} taps, width {w}", taps.len());
+            }
+        }
+    }
+}
+
+/// The AVX2 reference statistics compute the portable ones' values and sums, for any
+/// filtered moments, extremes included.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_reference_statistics_equal_the_portable_ones() {
+    use super::avx2;
+    use super::stats::{self, DenAccum};
+    if crate::metrics::simd::Isa::avx2().is_none() {
+        eprintln!("this CPU has no AVX2: only the portable statistics were run");
+        return;
+    }
+    let mut state = 5;
+    for n in [1, 7, 8, 9, 17, 33, 353, 1920] {
+        for pattern in 0..4 {
+            let mut value = || {
+                let r = lcg(&mut state);
+                match pattern {
+                    0 => r,
+                    1 => [0, u32::MAX, 1 << 31, (1 << 31) - 1, 1 << 17, (1 << 17) - 1]
+                        [(r % 6) as usize],
+                    2 => r >> (r % 32),
+                    _ => r >> 8,
+                }
+            };
+            let mean: Vec<u32> = (0..n).map(|_| value()).collect();
+            let square: Vec<u32> = (0..n).map(|_| value()).collect();
+            let (mut a, mut b) = (DenAccum::default(), DenAccum::default());
+            let (mut mean_a, mut mean_b) = (vec![0; n], vec![0; n]);
+            let (mut var_a, mut var_b) = (vec![0; n], vec![0; n]);
+            stats::reference_row(&mean, &square, &mut mean_a, &mut var_a, &mut a);
+            // SAFETY: the CPU has AVX2 (checked above).
+            unsafe { avx2::reference_row(&mean, &square, &mut mean_b, &mut var_b, &mut b) };
+            assert_eq!(
+                (mean_a, var_a),
+                (mean_b, var_b),
+                "{n} pixels, pattern {pattern}"
+            );
+            let sums = |d: &DenAccum| (d.log, d.exponent, d.log_pixels, d.linear_pixels);
+            assert_eq!(sums(&a), sums(&b), "{n} pixels, pattern {pattern}");
+        }
+    }
+}
+
+/// The AVX2 numerator statistics compute the portable ones' sums, for any filtered moments and
+/// gain limits, extremes included.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_distorted_statistics_equal_the_portable_ones() {
+    use super::avx2;
+    use super::filter::Moments;
+    use super::stats::{self, NumAccum};
+    if crate::metrics::simd::Isa::avx2().is_none() {
+        eprintln!("this CPU has no AVX2: only the portable statistics were run");
+        return;
+    }
+    let mut state = 11;
+    for limit in [100.0, 1.0, 2.5, 1e9, f64::NAN] {
+        for n in [1, 7, 8, 9, 17, 33, 353, 1920] {
+            for pattern in 0..5 {
+                let mut value = || {
+                    let r = lcg(&mut state);
+                    match pattern {
+                        0 => r,
+                        1 => [0, u32::MAX, 1 << 31, (1 << 31) - 1, 1 << 17, (1 << 17) - 1]
+                            [(r % 6) as usize],
+                        2 => r >> (r % 32),
+                        3 => r >> 8,
+                        // Means near each other and moments a little above their squares:
+                        // small positive variances and covariances, as in real images.
+                        _ => (r >> 20) << 16,
+                    }
+                };
+                let mean_ref: Vec<u32> = (0..n).map(|_| value()).collect();
+                let mean: Vec<u32> = if pattern == 4 {
+                    mean_ref
+                        .iter()
+                        .map(|&m| m.wrapping_add(value() >> 12))
+                        .collect()
+                } else {
+                    (0..n).map(|_| value()).collect()
+                };
+                let variance_ref: Vec<i32> = (0..n)
+                    .map(|_| (value() >> 1) as i32 >> (pattern % 3 * 8))
+                    .collect();
+                let square: Vec<u32> = mean
+                    .iter()
+                    .map(|&m| ((u64::from(m) * u64::from(m) + (1 << 31)) >> 32) as u32)
+                    .map(|p| p.wrapping_add(value() >> 10))
+                    .collect();
+                let cross: Vec<u32> = mean
+                    .iter()
+                    .zip(&mean_ref)
+                    .map(|(&a, &b)| ((u64::from(a) * u64::from(b) + (1 << 31)) >> 32) as u32)
+                    .map(|p| p.wrapping_add(value() >> 11).wrapping_sub(value() >> 13))
+                    .collect();
+                let moments = Moments {
+                    mean: &mean,
+                    square: &square,
+                    cross: &cross,
+                };
+                let (mut a, mut b) = (NumAccum::default(), NumAccum::default());
+                stats::distorted_row(&mean_ref, &variance_ref, moments, limit, &mut a);
+                // SAFETY: the CPU has AVX2 (checked above).
+                unsafe { avx2::distorted_row(&mean_ref, &variance_ref, moments, limit, &mut b) };
+                let sums = |d: &NumAccum| (d.log, d.exponent, d.linear_variance);
+                assert_eq!(
+                    sums(&a),
+                    sums(&b),
+                    "limit {limit}, {n} pixels, pattern {pattern}"
+                );
+            }
+        }
+    }
+}
