@@ -160,12 +160,12 @@ pub(crate) fn score_video_group(
         Ok(requests) => requests,
         Err(error) => return all(error),
     };
-    let deadline = job.deadline.map(|d| d.at);
     let timed_out = |path: &Path, error: InputError| match job.deadline {
         Some(deadline) if deadline.passed() => deadline.error(path),
         _ => error.into(),
     };
-    let mut ref_source = match open_video_until(reference, job.geometry, deadline) {
+    let (ref_source, clip_sources) = open_all(job, reference, distorted);
+    let mut ref_source = match ref_source {
         Ok(source) => source,
         Err(error) => {
             return distorted
@@ -184,7 +184,8 @@ pub(crate) fn score_video_group(
     });
     let mut clips: Vec<Clip<'_>> = distorted
         .iter()
-        .map(|&path| open_clip(job, &*ref_source, reference, path, widest))
+        .zip(clip_sources)
+        .map(|(&path, source)| open_clip(job, (&*ref_source, reference), (path, source), widest))
         .collect();
     let group = Group {
         scheduler,
@@ -203,12 +204,40 @@ pub(crate) fn score_video_group(
         .collect()
 }
 
-/// Opens one distorted clip of a group and checks it against the reference.
+type Opened = Result<Box<dyn FrameSource>, InputError>;
+
+/// Opens the reference and every distorted clip at once, each on a thread of its own: a
+/// decoder process takes tens of milliseconds to start and decode its first frame, and
+/// opened one after another they would leave the workers idle that long per clip.
+fn open_all(job: &VideoJob, reference: &Path, distorted: &[&Path]) -> (Opened, Vec<Opened>) {
+    let deadline = job.deadline.map(|d| d.at);
+    let open = |path: &Path| open_video_until(path, job.geometry, deadline);
+    let lost = |path: &Path| {
+        Err(crate::video::source::input_error(
+            path,
+            "opening it panicked",
+        ))
+    };
+    std::thread::scope(|scope| {
+        let clips: Vec<_> = distorted
+            .iter()
+            .map(|&path| scope.spawn(move || open(path)))
+            .collect();
+        let reference = open(reference);
+        let clips = clips
+            .into_iter()
+            .zip(distorted)
+            .map(|(handle, &path)| handle.join().unwrap_or_else(|_| lost(path)))
+            .collect();
+        (reference, clips)
+    })
+}
+
+/// Checks one opened distorted clip of a group against the reference.
 fn open_clip<'a>(
     job: &VideoJob,
-    ref_source: &dyn FrameSource,
-    reference: &Path,
-    path: &'a Path,
+    (ref_source, reference): (&dyn FrameSource, &Path),
+    (path, opened): (&'a Path, Opened),
     widest: Needs,
 ) -> Clip<'a> {
     let mut clip = Clip {
@@ -220,7 +249,7 @@ fn open_clip<'a>(
         read: 0,
         ended: false,
     };
-    let source = match open_video_until(path, job.geometry, job.deadline.map(|d| d.at)) {
+    let source = match opened {
         Ok(source) => source,
         Err(error) => {
             clip.fail(match job.deadline {
