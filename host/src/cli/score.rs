@@ -54,7 +54,8 @@ pub(crate) struct Args {
     /// Video clip pairs decoded at the same time, each by up to two decoder processes:
     /// clip-session metrics (libvmaf) score that many clips at once (default: --workers),
     /// and frame metrics read that many distorted clips of one reference in lock step,
-    /// reading and preparing the reference once for them (default: 16). `qscore batch` has
+    /// reading and preparing the reference once for them (default: as many as fit 1 GiB
+    /// of frames held, 4 to 64). `qscore batch` has
     /// the same option.
     #[arg(long = "max-concurrent-decodes", value_name = "N")]
     pub(crate) max_decodes: Option<usize>,

@@ -14,10 +14,22 @@ use serde_json::{Map, Value, json};
 
 use super::score::{Args, number, width};
 
-/// Distorted clips of one reference read in lock step by frame metrics unless
-/// `--max-concurrent-decodes` says otherwise: enough for a typical sweep to read and
-/// prepare its reference once, few enough that their frames stay a small multiple of one.
-const DEFAULT_LOCKSTEP: usize = 16;
+/// Bytes of frames that the default lock-step group may hold: as many distorted clips of
+/// one reference are read together as fit, between [`MIN_LOCKSTEP`] and [`MAX_LOCKSTEP`],
+/// unless `--max-concurrent-decodes` says how many. A sweep of small clips then reads and
+/// prepares its reference once; one of 4K clips still holds a bounded number of frames.
+const LOCKSTEP_FRAME_BUDGET: u64 = 1 << 30;
+const MIN_LOCKSTEP: usize = 4;
+const MAX_LOCKSTEP: usize = 64;
+
+/// The default lock-step group size for clips of `frame_bytes` per frame: a clip of the
+/// group holds its frames in flight (four per worker), its decoder's read-ahead and the
+/// metrics' window (eight at most).
+fn default_lockstep(frame_bytes: u64, workers: usize) -> usize {
+    let held = frame_bytes.max(1) * (4 * workers as u64 + 8);
+    let fit = usize::try_from(LOCKSTEP_FRAME_BUDGET / held).unwrap_or(MAX_LOCKSTEP);
+    fit.clamp(MIN_LOCKSTEP, MAX_LOCKSTEP)
+}
 
 pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> ExitCode {
     let geometry = match (&args.size, &args.pix_fmt) {
@@ -44,10 +56,13 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
     }
     let started = std::time::Instant::now();
     // An unusable reference fails the command; a bad distorted clip fails only itself.
-    if let Err(error) = open_video(&args.reference, geometry) {
-        eprintln!("qscore: error: {error}");
-        return ExitCode::from(1);
-    }
+    let frame_bytes = match open_video(&args.reference, geometry) {
+        Ok(source) => source.geometry().frame_bytes(),
+        Err(error) => {
+            eprintln!("qscore: error: {error}");
+            return ExitCode::from(1);
+        }
+    };
     let job = VideoJob {
         metrics: args.metric.clone(),
         params: args.params.clone(),
@@ -65,7 +80,10 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
     let clip_options = ClipOptions {
         backend: args.backend.clone(),
         workers: workers.min(args.max_decodes.unwrap_or(workers)).max(1),
-        lockstep: args.max_decodes.unwrap_or(DEFAULT_LOCKSTEP).max(1),
+        lockstep: args
+            .max_decodes
+            .unwrap_or_else(|| default_lockstep(frame_bytes, workers))
+            .max(1),
     };
     let emit = |path: &std::path::Path, result: Result<VideoScores, ScoreError>| {
         let distorted = path.display().to_string();
@@ -189,4 +207,19 @@ fn write_log(
             reason: format!("cannot write the libvmaf JSON log: {error}"),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_lockstep_fits_the_frame_budget() {
+        // 640x360 4:2:0 on 2 workers: far under the budget, so the most.
+        assert_eq!(default_lockstep(345_600, 2), MAX_LOCKSTEP);
+        // 1920x1080 4:2:0 on 2 workers: 16 frames of 3 MB per clip.
+        assert_eq!(default_lockstep(3_110_400, 2), 21);
+        // 3840x2160 10-bit on 64 workers: the floor.
+        assert_eq!(default_lockstep(24_883_200, 64), MIN_LOCKSTEP);
+    }
 }
