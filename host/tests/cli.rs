@@ -367,3 +367,37 @@ fn bench_measures_a_metric_past_the_sizes_it_refuses() {
         "{json}"
     );
 }
+
+/// A usage error exits 1 with clap's message, in every subcommand: 2 means "some inputs
+/// failed, the rest were scored", which a job scheduler may count as done.
+#[test]
+fn usage_errors_exit_1_in_every_subcommand() {
+    let flower = image("flower_512.png");
+    let cases: [&[&str]; 9] = [
+        &["plugins", "--no-such-flag"],
+        &["score", &flower, &flower, "--no-such-flag"],
+        &["score"],
+        &["batch", "manifest.csv", "-o", "out.csv", "--shard", "16/16"],
+        &["batch", "manifest.csv"],
+        &["merge", "--no-such-flag"],
+        &["bench", "--no-such-flag"],
+        &["explain", "--no-such-flag"],
+        &["no-such-command"],
+    ];
+    for args in cases {
+        let out = qscore(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error:"),
+            "{args:?}: clap's message: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // Asking for help or the version is no error.
+    for args in [&["--help"][..], &["--version"], &["score", "--help"]] {
+        let out = qscore(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+}
