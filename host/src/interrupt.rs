@@ -84,15 +84,7 @@ pub fn requested() -> bool {
 }
 
 fn stop(signal: i32) -> ! {
-    REQUESTED.store(true, Ordering::SeqCst);
-    let killed = {
-        let mut children = lock(&CHILDREN);
-        children.closed = true;
-        for &pid in &children.pids {
-            kill(pid);
-        }
-        children.pids.len()
-    };
+    let killed = stop_decoders();
     let name = match signal {
         SIGINT => "SIGINT",
         SIGTERM => "SIGTERM",
@@ -104,11 +96,42 @@ fn stop(signal: i32) -> ! {
         n => format!("; stopped {n} decoders"),
     };
     eprintln!("\nqscore: interrupted by {name}{stopped}");
-    wait_until(&CHILDREN, &REAPED, REAP_GRACE, |c| c.pids.is_empty());
-    wait_until(&UNSAVED, &SAVED, SAVE_GRACE, |n| *n == 0);
+    settle();
     // Not `exit`: plugins' static destructors must not run under threads still in them.
     // SAFETY: `_exit` only ends the process.
     unsafe { libc::_exit(128 + signal) }
+}
+
+/// Stops the process quietly because its standard output was closed by the reader (`qscore
+/// … | head -1`): decoders are killed and reaped and unsaved work is saved as on a signal,
+/// then the process ends by SIGPIPE, as programs in a pipeline do, so a shell sees 141.
+pub fn broken_pipe() -> ! {
+    stop_decoders();
+    settle();
+    // SAFETY: restoring the default action of SIGPIPE and raising it only ends the process;
+    // `_exit` follows in case the signal is blocked.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+        libc::_exit(128 + libc::SIGPIPE)
+    }
+}
+
+/// Marks the process as stopping and kills every decoder still running: how many.
+fn stop_decoders() -> usize {
+    REQUESTED.store(true, Ordering::SeqCst);
+    let mut children = lock(&CHILDREN);
+    children.closed = true;
+    for &pid in &children.pids {
+        kill(pid);
+    }
+    children.pids.len()
+}
+
+/// Gives killed decoders and unsaved work their grace periods.
+fn settle() {
+    wait_until(&CHILDREN, &REAPED, REAP_GRACE, |c| c.pids.is_empty());
+    wait_until(&UNSAVED, &SAVED, SAVE_GRACE, |n| *n == 0);
 }
 
 fn wait_until<T>(state: &Mutex<T>, changed: &Condvar, grace: Duration, done: impl Fn(&T) -> bool) {

@@ -401,3 +401,38 @@ fn usage_errors_exit_1_in_every_subcommand() {
         assert!(!out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// `qscore score … | head -1`: once the reader has gone, qscore ends by SIGPIPE, quietly
+/// (no panic, no error message), as the other programs of a pipeline do.
+#[test]
+fn a_closed_output_pipe_ends_qscore_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reference, distorted) = (image("flower_512.png"), image("flower_512__jpeg_q10.png"));
+    let mut args = vec!["score", &reference];
+    args.extend(std::iter::repeat_n(distorted.as_str(), 6));
+    args.extend(["--metric", "psnr", "--json", "--no-bench"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .args(&args)
+        .arg("--plugin-dir")
+        .arg(support::cpu_only_dir())
+        .arg("--no-default-plugins")
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run qscore");
+    // The reader leaves before the first line is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for qscore");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
+}

@@ -67,7 +67,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
     let json = args.json;
     let result = scheduler.bench(&metrics, |_, cell| {
         if !json {
-            println!("{}", describe(cell));
+            out!("{}", describe(cell));
         }
     });
     match result {
@@ -77,7 +77,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
                     .iter()
                     .map(|c| json!({"cell": c.cell, "note": c.note}))
                     .collect();
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(&json!({"cells": cells})).unwrap_or_default()
                 );

@@ -46,12 +46,15 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
     for request in requests {
         let task = ChoiceTask::for_image(&request.metric, &image, comparisons);
         let ranking = scheduler.explain(&task, &[]);
-        println!(
+        out!(
             "{} on {}x{} {}, {comparisons} comparison(s) per reference:",
-            task.metric, task.width, task.height, task.format
+            task.metric,
+            task.width,
+            task.height,
+            task.format
         );
         if ranking.ranked.is_empty() {
-            println!("  no candidate");
+            out!("  no candidate");
         }
         for (rank, choice) in ranking.ranked.iter().enumerate() {
             let cost = choice
@@ -59,7 +62,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
                 .map_or("unmeasured, ranked by prior".to_owned(), |s| {
                     format!("{:.3} ms predicted", s * 1e3)
                 });
-            println!(
+            out!(
                 "  {}. {}/{} {}: {cost}, {:.1} MiB predicted",
                 rank + 1,
                 choice.plugin,
@@ -69,9 +72,12 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
             );
         }
         for c in &ranking.considered {
-            println!(
+            out!(
                 "  set aside: {}/{} {}: {}",
-                c.plugin, c.device, c.mode, c.reason
+                c.plugin,
+                c.device,
+                c.mode,
+                c.reason
             );
         }
     }

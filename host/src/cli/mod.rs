@@ -2,6 +2,18 @@
 //! itself failed (bad arguments, unusable reference, unknown metric, no
 //! backend); 2 some inputs failed while the others were scored.
 
+/// `println!` for the command's output. When standard output is closed by its reader
+/// (`qscore … | head -1`) qscore stops quietly, as a program in a pipeline does (see
+/// [`output_failed`]), instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::cli::output_failed(&error)
+        }
+    }};
+}
+
 mod batch;
 mod bench;
 mod explain;
@@ -97,4 +109,15 @@ fn warn_load_errors(report: &LoadReport) {
     for error in &report.errors {
         eprintln!("qscore: warning: {error}");
     }
+}
+
+/// Standard output could not be written. A closed pipe ends the process quietly, decoders
+/// stopped and unsaved work saved ([`qscore_host::interrupt::broken_pipe`]); any other
+/// failure (a full disk behind a redirection) is said, and the command fails.
+pub(crate) fn output_failed(error: &std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        qscore_host::interrupt::broken_pipe();
+    }
+    eprintln!("qscore: error: cannot write the output: {error}");
+    std::process::exit(1)
 }

@@ -19,7 +19,7 @@ fn gib(bytes: u64) -> String {
 
 pub(crate) fn run(args: &Args, report: &LoadReport) -> ExitCode {
     if args.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&to_json(report)).unwrap_or_default()
         );
@@ -89,11 +89,11 @@ fn to_json(report: &LoadReport) -> Value {
 
 fn print_text(report: &LoadReport) {
     if report.plugins.is_empty() {
-        println!("no plugins loaded");
+        out!("no plugins loaded");
     }
     for p in &report.plugins {
         let id = p.identity();
-        println!(
+        out!(
             "{} {} ({}, {}, ABI {}) from {}",
             id.name,
             id.version,
@@ -103,14 +103,14 @@ fn print_text(report: &LoadReport) {
             p.path().display()
         );
         if !p.device_note().is_empty() {
-            println!("  note: {}", p.device_note());
+            out!("  note: {}", p.device_note());
         }
         for d in p.devices() {
             let free = match p.free_memory(d.info.id) {
                 Ok(bytes) => gib(bytes),
                 Err(e) => format!("unknown ({e})"),
             };
-            println!(
+            out!(
                 "  device {}: {} {} [{}], memory {} total, {free} free",
                 d.info.id,
                 d.info.vendor,
@@ -130,7 +130,7 @@ fn print_text(report: &LoadReport) {
                 } else {
                     String::new()
                 };
-                println!(
+                out!(
                     "    {:<12} outputs {}; modes {}; {} formats; reusable reference: {}{temporal}",
                     c.metric.as_str(),
                     outputs.join(","),
@@ -142,9 +142,9 @@ fn print_text(report: &LoadReport) {
         }
     }
     if !report.errors.is_empty() {
-        println!("load errors:");
+        out!("load errors:");
         for e in &report.errors {
-            println!("  {e}");
+            out!("  {e}");
         }
     }
 }

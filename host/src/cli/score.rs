@@ -152,7 +152,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
                         .collect();
                     line["backends"] = Value::Object(per_metric);
                 }
-                println!("{line}");
+                out!("{line}");
             }
             Ok(scores) => {
                 scored += 1;
@@ -171,13 +171,13 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
                                 .map(|(m, b)| format!("{m} on {} ({})", b.plugin, b.device))
                                 .collect()
                         };
-                    println!("reference {reference} {}", backends.join(", "));
+                    out!("reference {reference} {}", backends.join(", "));
                     let names: Vec<String> = scores
                         .values
                         .iter()
                         .map(|(k, _)| format!("{k:>w$}", w = width(k)))
                         .collect();
-                    println!("{:<40} {}", "distorted", names.join(""));
+                    out!("{:<40} {}", "distorted", names.join(""));
                     header_printed = true;
                 }
                 let cells: Vec<String> = scores
@@ -185,7 +185,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
                     .iter()
                     .map(|(k, v)| format!("{v:>w$.6}", w = width(k)))
                     .collect();
-                println!("{distorted:<40} {}", cells.join(""));
+                out!("{distorted:<40} {}", cells.join(""));
             }
             Err(error) => {
                 failures += 1;
@@ -196,7 +196,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
                         "distorted": distorted,
                         "error": error.to_string(),
                     });
-                    println!("{line}");
+                    out!("{line}");
                 }
             }
         }

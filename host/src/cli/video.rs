@@ -127,26 +127,26 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
                             .collect();
                         line["frames"] = Value::Array(frames);
                     }
-                    println!("{line}");
+                    out!("{line}");
                 } else {
                     let header: Vec<String> = means
                         .iter()
                         .map(|(k, _)| format!("{k:>w$}", w = width(k)))
                         .collect();
-                    println!("reference {reference}, {} frames", scores.frames.len());
-                    println!("{:<40} {}", "distorted (mean over frames)", header.join(""));
+                    out!("reference {reference}, {} frames", scores.frames.len());
+                    out!("{:<40} {}", "distorted (mean over frames)", header.join(""));
                     let cells: Vec<String> = means
                         .iter()
                         .map(|(k, v)| format!("{v:>w$.6}", w = width(k)))
                         .collect();
-                    println!("{distorted:<40} {}", cells.join(""));
+                    out!("{distorted:<40} {}", cells.join(""));
                     if args.per_frame {
                         for (i, frame) in scores.frames.iter().enumerate() {
                             let cells: Vec<String> = frame
                                 .iter()
                                 .map(|(k, v)| format!("{v:>w$.6}", w = width(k)))
                                 .collect();
-                            println!("{:<40} {}", format!("  frame {i}"), cells.join(""));
+                            out!("{:<40} {}", format!("  frame {i}"), cells.join(""));
                         }
                     }
                 }
@@ -155,7 +155,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
                 failures += 1;
                 eprintln!("qscore: error: {error}");
                 if args.json {
-                    println!(
+                    out!(
                         "{}",
                         json!({"reference": reference, "distorted": distorted, "error": error.to_string()})
                     );
