@@ -223,6 +223,65 @@ fn an_h264_encode_decoded_by_ffmpeg_scores_like_the_raw_frames() {
     );
 }
 
+/// With `--size` given, an encode decoded at another size is refused by name, not read as
+/// misaligned frames; one of the given size is scored with its pixel format converted.
+#[test]
+fn a_decoded_size_other_than_the_one_given_is_refused() {
+    let dir = scratch("ffmpeg-size");
+    let (small, same) = (dir.join("small.mkv"), dir.join("same.mkv"));
+    let raw = distorted().display().to_string();
+    let input = [
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-s",
+        "576x324",
+        "-i",
+        &raw,
+    ];
+    let (small_s, same_s) = (small.display().to_string(), same.display().to_string());
+    let small_args = [
+        "-vf",
+        "scale=288:162",
+        "-c:v",
+        "ffv1",
+        "-pix_fmt",
+        "yuv420p10le",
+    ];
+    support::ffmpeg(&[&input[..], &small_args, &[&small_s]].concat());
+    // 8 bits: converted to the 10 bits given on the way out of ffmpeg.
+    support::ffmpeg(
+        &[
+            &input[..],
+            &["-c:v", "ffv1", "-pix_fmt", "yuv420p"],
+            &[&same_s],
+        ]
+        .concat(),
+    );
+    let r = reference().display().to_string();
+    let out = qscore(&[&raw_args(&r, &small_s)[..], &[&same_s]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&small_s)
+            && stderr.contains(
+                "decodes to 288x162 yuv420p10le frames, but 576x324 yuv420p10le was given"
+            ),
+        "{stderr}"
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let scored = lines
+        .iter()
+        .find(|l| l["distorted"] == same_s.as_str())
+        .expect("the clip of the given size is scored");
+    assert!(scored["scores"]["psnr_y"].as_f64().is_some(), "{scored}");
+    assert!(support::processes_mentioning(&small_s).is_empty());
+}
+
 #[test]
 fn a_failing_or_killed_ffmpeg_is_a_clear_error_and_is_reaped() {
     let dir = scratch("ffmpeg-failures");

@@ -1,10 +1,11 @@
 //! Any container or codec, decoded by an `ffmpeg` child process that streams frames
 //! through a pipe (nothing is written to disk).
 //!
-//! With a geometry given, ffmpeg writes raw frames converted to it. Without one, it writes a
-//! YUV4MPEG2 stream in the pixel format of qscore's closest to the source's (ffmpeg's own
-//! format negotiation), whose header gives the geometry: no separate probe process per
-//! clip. A reader thread keeps a couple of frames decoded ahead, so ffmpeg decodes while
+//! ffmpeg writes a YUV4MPEG2 stream, whose header gives the decoded geometry: no separate
+//! probe process per clip. With a geometry given, frames are converted to its pixel format
+//! and the decoded size must be the one given (a clip encoded at another size is refused,
+//! not read as misaligned frames); without one, the pixel format is qscore's closest to the
+//! source's (ffmpeg's own format negotiation). A reader thread keeps a couple of frames decoded ahead, so ffmpeg decodes while
 //! the frames before are scored instead of waiting on a full pipe. The child is always
 //! reaped: at the end of the stream, on an error, and when the source is dropped early.
 
@@ -174,24 +175,17 @@ impl Watchdog {
 
 /// The reader thread: frames (each after its `FRAME` line in a YUV4MPEG2 stream) until the
 /// stream ends, a read fails, or nobody listens any more.
-fn read_ahead(
-    mut stdout: BufReader<ChildStdout>,
-    geometry: VideoGeometry,
-    y4m: bool,
-    frames: &Sender<Ahead>,
-) {
+fn read_ahead(mut stdout: BufReader<ChildStdout>, geometry: VideoGeometry, frames: &Sender<Ahead>) {
     for index in 0.. {
-        if y4m {
-            match read_frame_header(&mut stdout, index) {
-                Ok(true) => {}
-                Ok(false) => {
-                    let _ = frames.send(Ahead::End);
-                    return;
-                }
-                Err(reason) => {
-                    let _ = frames.send(Ahead::Failed(reason));
-                    return;
-                }
+        match read_frame_header(&mut stdout, index) {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = frames.send(Ahead::End);
+                return;
+            }
+            Err(reason) => {
+                let _ = frames.send(Ahead::Failed(reason));
+                return;
             }
         }
         let item = match read_frame(&mut stdout, geometry) {
@@ -208,8 +202,9 @@ fn read_ahead(
 }
 
 impl FfmpegSource {
-    /// Starts decoding `path`; `geometry` is what frames are converted to (without it, the
-    /// stream's own header says, in the closest format qscore reads).
+    /// Starts decoding `path`; `geometry` is what the frames must be, their pixel format
+    /// converted to it (without it, the stream's own size, in the closest format qscore
+    /// reads).
     ///
     /// With a `deadline`, a watchdog kills the child if it is still running then.
     pub fn open(
@@ -229,7 +224,6 @@ impl FfmpegSource {
         if let Some(given) = geometry {
             given.check().map_err(|reason| input_error(path, reason))?;
         }
-        let y4m = geometry.is_none();
         let mut command = decoder_command("ffmpeg");
         command
             .args(["-v", "error", "-nostdin", "-i"])
@@ -238,19 +232,14 @@ impl FfmpegSource {
         match geometry {
             Some(given) => {
                 let pix_fmt = given.format.name().expect("checked YUV format has a name");
-                command.args(["-f", "rawvideo", "-pix_fmt", &pix_fmt, "-"]);
+                command.args(["-pix_fmt", &pix_fmt]);
             }
-            // `-strict -1`: YUV4MPEG2 beyond 8 bits is an extension to ffmpeg.
             None => {
-                command.args(["-vf", &format!("format={FORMATS}")]).args([
-                    "-f",
-                    "yuv4mpegpipe",
-                    "-strict",
-                    "-1",
-                    "-",
-                ]);
+                command.args(["-vf", &format!("format={FORMATS}")]);
             }
         }
+        // `-strict -1`: YUV4MPEG2 beyond 8 bits is an extension to ffmpeg.
+        command.args(["-f", "yuv4mpegpipe", "-strict", "-1", "-"]);
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -273,26 +262,29 @@ impl FfmpegSource {
             child: Some((child, tracked)),
             stderr,
         };
-        let geometry = match geometry {
-            Some(given) => given,
-            None => match read_stream_header(&mut stdout) {
-                Ok(found) => found,
-                Err(reason) => {
-                    drop(stdout);
-                    // ffmpeg's own words say best why there is no stream.
-                    let reason = match decoder.finish() {
-                        Err(said) => format!("ffmpeg cannot read it: {said}"),
-                        Ok(()) => reason,
-                    };
-                    return Err(input_error(path, reason));
-                }
-            },
+        let found = match read_stream_header(&mut stdout) {
+            Ok(found) => found,
+            Err(reason) => {
+                drop(stdout);
+                // ffmpeg's own words say best why there is no stream.
+                let reason = match decoder.finish() {
+                    Err(said) => format!("ffmpeg cannot read it: {said}"),
+                    Ok(()) => reason,
+                };
+                return Err(input_error(path, reason));
+            }
         };
+        if let Some(given) = geometry.filter(|given| *given != found) {
+            return Err(input_error(
+                path,
+                format!("decodes to {found} frames, but {given} was given"),
+            ));
+        }
         let (sender, frames) = crossbeam_channel::bounded(AHEAD);
-        let reader = std::thread::spawn(move || read_ahead(stdout, geometry, y4m, &sender));
+        let reader = std::thread::spawn(move || read_ahead(stdout, found, &sender));
         Ok(Self {
             path: path.to_path_buf(),
-            geometry,
+            geometry: found,
             decoder,
             frames: Some(frames),
             reader: Some(reader),
