@@ -2,6 +2,7 @@
 //!
 //! The `qscore` binary is a thin command line over this library.
 
+mod atomic;
 pub mod batch;
 mod decode;
 pub mod decode_limit;

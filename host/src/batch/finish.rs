@@ -2,6 +2,7 @@
 //! and renamed over the output; only then is the journal removed. The failure ledger is
 //! compacted to one line per row still failing.
 
+use crate::atomic::AtomicFile;
 use std::{
     collections::{HashMap, HashSet, hash_map::Entry},
     fs::{self, File},
@@ -26,11 +27,7 @@ pub(crate) fn beside(out: &Path, suffix: &str) -> PathBuf {
     out.with_file_name(name)
 }
 
-pub(crate) fn folder_of(path: &Path) -> PathBuf {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
+pub(crate) use crate::atomic::folder_of;
 
 fn write_error(path: &Path, error: &io::Error) -> BatchError {
     if is_out_of_space(error) {
@@ -109,7 +106,8 @@ pub(crate) fn assemble(
     for row in journal_rows(journal)? {
         schema.see(&row);
     }
-    let tmp = beside(out, ".tmp");
+    let file = AtomicFile::beside(out);
+    let tmp = file.path().to_path_buf();
     let result = (|| {
         let mut sink: Box<dyn TableSink> =
             create_table(&tmp, format, schema.columns()).map_err(|e| write_error(&tmp, &e))?;
@@ -147,16 +145,10 @@ pub(crate) fn assemble(
         sink.finish().map_err(|e| write_error(&tmp, &e))?;
         Ok(written)
     })();
-    let written = match result {
-        Ok(written) => written,
-        Err(error) => {
-            let _ = fs::remove_file(&tmp);
-            return Err(error);
-        }
-    };
+    // On an error the temporary table is removed with `file`.
+    let written = result?;
     let folder = folder_of(out);
-    fs::rename(&tmp, out).map_err(|e| BatchError::write(out, &e))?;
-    sync_dir(&folder).map_err(|e| BatchError::write(&folder, &e))?;
+    file.commit().map_err(|e| BatchError::write(out, &e))?;
     match fs::remove_file(journal) {
         Ok(()) => sync_dir(&folder).map_err(|e| BatchError::write(&folder, &e))?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -197,20 +189,19 @@ pub(crate) fn compact_ledger(ledger: &Path, done: &HashSet<u64>) -> Result<u64, 
         sync_dir(&folder).map_err(|e| BatchError::write(&folder, &e))?;
         return Ok(0);
     }
-    let tmp = beside(ledger, ".tmp");
-    let _ = fs::remove_file(&tmp);
+    let replacement = AtomicFile::beside(ledger);
     let result = (|| {
-        let mut file = LineFile::open(&tmp)?;
+        let mut file = LineFile::open(replacement.path())?;
         for key in &order {
             file.push(&last[key]);
         }
         file.sync()
     })();
     if let Err(error) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(write_error(&tmp, &error));
+        return Err(write_error(replacement.path(), &error));
     }
-    fs::rename(&tmp, ledger).map_err(|e| BatchError::write(ledger, &e))?;
-    sync_dir(&folder).map_err(|e| BatchError::write(&folder, &e))?;
+    replacement
+        .commit()
+        .map_err(|e| BatchError::write(ledger, &e))?;
     Ok(order.len() as u64)
 }

@@ -139,10 +139,7 @@ pub(crate) fn read_lines(
     })))
 }
 
-/// Makes a rename or removal in `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
+pub(crate) use crate::atomic::sync_dir;
 
 #[cfg(test)]
 mod tests {

@@ -3,17 +3,15 @@
 
 use std::{
     collections::HashMap,
-    fs,
     path::{Path, PathBuf},
 };
 
 use super::{
     BatchError,
-    finish::{beside, folder_of},
-    journal::sync_dir,
     row::{Column, key_text},
     table::{Format, create_table, read_table},
 };
+use crate::atomic::AtomicFile;
 
 fn describe(columns: &[Column]) -> String {
     columns
@@ -79,7 +77,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<u64, BatchError> {
         }
     }
     let columns = columns.unwrap_or_default();
-    let tmp = beside(out, ".tmp");
+    let file = AtomicFile::beside(out);
+    let tmp = file.path().to_path_buf();
     let result = (|| {
         let mut sink =
             create_table(&tmp, format, columns).map_err(|e| BatchError::write(&tmp, &e))?;
@@ -98,15 +97,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<u64, BatchError> {
         sink.finish().map_err(|e| BatchError::write(&tmp, &e))?;
         Ok(rows)
     })();
-    let rows = match result {
-        Ok(rows) => rows,
-        Err(error) => {
-            let _ = fs::remove_file(&tmp);
-            return Err(error);
-        }
-    };
-    fs::rename(&tmp, out).map_err(|e| BatchError::write(out, &e))?;
-    let folder = folder_of(out);
-    sync_dir(&folder).map_err(|e| BatchError::write(&folder, &e))?;
+    // On an error the temporary table is removed with `file`.
+    let rows = result?;
+    file.commit().map_err(|e| BatchError::write(out, &e))?;
     Ok(rows)
 }

@@ -7,8 +7,8 @@
 //! belongs to another fingerprint or that is older than the maximum age is
 //! reported and measured again. See `docs/cost-model.md`.
 
+use crate::atomic::AtomicFile;
 use std::{
-    io::Write,
     path::{Path, PathBuf},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -340,23 +340,6 @@ impl CacheStore {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         let text = toml::to_string_pretty(file).map_err(std::io::Error::other)?;
-        let temp = dir.join(format!(
-            ".{}.{}.tmp",
-            self.path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("cache"),
-            std::process::id()
-        ));
-        {
-            let mut out = std::fs::File::create(&temp)?;
-            out.write_all(text.as_bytes())?;
-            out.sync_all()?;
-        }
-        std::fs::rename(&temp, &self.path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        AtomicFile::write(&self.path, text.as_bytes())
     }
 }
