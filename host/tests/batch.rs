@@ -1487,3 +1487,83 @@ fn vmaf_rows_run_their_clips_at_once_up_to_the_decode_limit() {
         "{line}"
     );
 }
+
+/// Two runs on one output: the second stops at once, naming the output and the run that
+/// holds it, and touches none of the first run's files; the first then finishes normally.
+#[test]
+fn a_second_run_on_the_same_output_is_refused() {
+    let dir = scratch("one-writer");
+    tiny_corpus(&dir, 1, 2);
+    let fifo = dir.join("clip.mkv");
+    support::stalled_pipe(&fifo);
+    let video = support::data("video");
+    let mut manifest = String::new();
+    for d in 0..2 {
+        manifest.push_str(&format!(
+            "{{\"reference\": \"img/r0.png\", \"distorted\": \"img/r0_d{d}.png\"}}\n"
+        ));
+    }
+    manifest.push_str(&format!(
+        "{{\"reference\": \"{}\", \"distorted\": \"clip.mkv\", \"width\": 576, \"height\": 324, \"pix_fmt\": \"yuv420p10le\"}}\n",
+        video.join("src01_hrc00_576x324.yuv420p10le.yuv").display(),
+    ));
+    let manifest_path = dir.join("m.jsonl");
+    std::fs::write(&manifest_path, manifest).unwrap();
+    let (m, out) = (
+        manifest_path.display().to_string(),
+        dir.join("out.jsonl").display().to_string(),
+    );
+    let journal = dir.join("out.jsonl.journal.jsonl");
+    let first = support::Running::spawn(
+        batch_command(
+            &dir,
+            &[
+                m.as_str(),
+                "-o",
+                &out,
+                "--metric",
+                "psnr",
+                "--task-timeout",
+                "8",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped()),
+    );
+    support::wait_for("the first run to journal its image rows", || {
+        std::fs::read_to_string(&journal).map_or(0, |t| t.matches('\n').count()) >= 2
+    });
+    // A time limit, so that without the lock this run would end (and the test fail) rather
+    // than wait on the stalled clip too.
+    let limit = ["--task-timeout", "2"];
+    let second = batch(
+        &dir,
+        &[&[m.as_str(), "-o", &out, "--metric", "psnr"][..], &limit].concat(),
+    );
+    let text = stderr(&second);
+    assert_eq!(second.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&out) && text.contains("another qscore batch run is writing this output"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&journal)
+            .unwrap()
+            .matches('\n')
+            .count(),
+        2,
+        "the second run leaves the journal alone"
+    );
+    // The first run's stalled clip times out; its image rows reach the table.
+    let finished = first.wait();
+    assert_eq!(finished.status.code(), Some(2), "{}", stderr(&finished));
+    let table = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(table.lines().count(), 2, "{table}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp") || n.ends_with(".journal.jsonl"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -104,6 +104,47 @@ pub struct BatchSummary {
     pub reference_misses: u64,
 }
 
+/// The one run writing an output: it holds a lock on the output's journal, so that a
+/// second run on the same output stops at once instead of interleaving rows into the
+/// journal and replacing the table under the first. The lock is released when the run
+/// ends, however it ends (the system drops it with the process).
+struct OutputLock {
+    journal: PathBuf,
+    _file: std::fs::File,
+}
+
+impl OutputLock {
+    fn take(out: &Path, journal: &Path) -> Result<Self, BatchError> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(journal)
+            .map_err(|e| BatchError::write(journal, &e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self {
+                journal: journal.to_path_buf(),
+                _file: file,
+            }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(BatchError::Request(format!(
+                "{}: another qscore batch run is writing this output (its journal {} is \
+                 locked); wait for it to end or choose another output",
+                out.display(),
+                journal.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(BatchError::write(journal, &e)),
+        }
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // A run that stopped before scoring anything leaves no empty journal behind.
+        if std::fs::metadata(&self.journal).is_ok_and(|m| m.len() == 0) {
+            let _ = std::fs::remove_file(&self.journal);
+        }
+    }
+}
+
 /// The journal of `out`.
 pub fn journal_path(out: &Path) -> PathBuf {
     beside(out, ".journal.jsonl")
@@ -187,8 +228,10 @@ pub fn run_batch(
         )));
     }
     let (journal, ledger) = (journal_path(out), ledger_path(out));
-    // A temporary table left by a run killed while writing it is of no use.
-    let _ = std::fs::remove_file(beside(out, ".tmp"));
+    let _writer = OutputLock::take(out, &journal)?;
+    // Temporary tables and ledgers left by a run killed while writing them are of no use.
+    crate::atomic::remove_stale(out);
+    crate::atomic::remove_stale(&ledger);
 
     let (done, journaled_before) = finished_keys(out, &journal)?;
     let mut failed = std::collections::HashSet::new();
