@@ -56,7 +56,7 @@ impl Plugin for ExamplePlugin {
             Ok((total, _)) => (total, String::new()),
             Err(error) => (0, format!("memory size unknown: {error}")),
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = qscore_core::sdk::resources::cpu_count();
         let device = DeviceInfo {
             id: CPU,
             kind: DeviceKind::CPU,
@@ -100,25 +100,11 @@ pub(crate) fn available_memory() -> u64 {
     memory().map_or(0, |(_, available)| available)
 }
 
-/// `(MemTotal, MemAvailable)` in bytes, read now from `/proc/meminfo`.
+/// `(total, available)` memory in bytes, read now: the SDK's figures, which follow the
+/// process's cgroup limit as well as the machine's RAM.
 fn memory() -> Result<(u64, u64), Error> {
-    let text = std::fs::read_to_string("/proc/meminfo").map_err(|e| {
-        Error::Unsupported(format!(
-            "memory figures need /proc/meminfo (Linux), which cannot be read: {e}"
-        ))
-    })?;
-    parse_meminfo(&text)
-        .ok_or_else(|| Error::Internal("/proc/meminfo lacks MemTotal or MemAvailable".into()))
-}
-
-fn parse_meminfo(text: &str) -> Option<(u64, u64)> {
-    let bytes = |key: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
-            .and_then(|value| value.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
-            .map(|kib| kib * 1024)
-    };
-    Some((bytes("MemTotal")?, bytes("MemAvailable")?))
+    let memory = qscore_core::sdk::resources::memory()?;
+    Ok((memory.total, memory.available))
 }
 
 fn cpuinfo_field(text: &str, key: &str) -> Option<String> {
@@ -133,18 +119,6 @@ mod tests {
     use qscore_core::{ErrorKind, MemoryMode, PixelFormat};
 
     use super::*;
-
-    #[test]
-    fn meminfo_is_read_in_bytes() {
-        let text =
-            "MemTotal:       16303428 kB\nMemFree:         1000 kB\nMemAvailable:    8151714 kB\n";
-        assert_eq!(
-            parse_meminfo(text),
-            Some((16_303_428 * 1024, 8_151_714 * 1024))
-        );
-        assert_eq!(parse_meminfo("MemTotal: 5 kB\n"), None);
-        assert_eq!(parse_meminfo("MemTotalX: 5 kB\nMemAvailable: 1 kB\n"), None);
-    }
 
     #[test]
     fn one_cpu_device_with_live_free_memory() {

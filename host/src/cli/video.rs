@@ -75,7 +75,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
     // Metrics that need a clip session run one clip per worker, clips in parallel.
     let workers = args
         .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(qscore_core::sdk::resources::cpu_count);
     // Each clip-session worker decodes one pair at a time, so the cap is on workers.
     let clip_options = ClipOptions {
         backend: args.backend.clone(),

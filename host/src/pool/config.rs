@@ -8,7 +8,8 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 64;
 /// Reports the free memory of the device a lane runs on.
 ///
 /// Called on every admission decision, under the lane's admission lock, so it should be cheap
-/// (a driver query or a read of `/proc/meminfo`). A panic inside it counts as `None`.
+/// (a driver query, or the SDK's cgroup-aware `resources::memory`). A panic inside it
+/// counts as `None`.
 pub trait MemoryProbe: Send + Sync {
     /// Free bytes now; `None` when unknown, which admits every task.
     fn free_bytes(&self) -> Option<u64>;

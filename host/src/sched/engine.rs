@@ -56,7 +56,7 @@ pub struct SchedulerOptions {
 impl Default for SchedulerOptions {
     fn default() -> Self {
         Self {
-            cpu_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu_workers: qscore_core::sdk::resources::cpu_count(),
             device_workers: 1,
             queue_capacity: 64,
             cache_dir: default_cache_dir(),
@@ -351,15 +351,14 @@ impl MemoryProbe for DeviceProbe {
     }
 }
 
-/// Live available RAM, for the CPU lane.
+/// Live available RAM within the process's cgroup limit, for the CPU lane.
 struct RamProbe;
 
 impl MemoryProbe for RamProbe {
     fn free_bytes(&self) -> Option<u64> {
-        let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-        let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024)
+        qscore_core::sdk::resources::memory()
+            .ok()
+            .map(|m| m.available)
     }
 }
 

@@ -309,10 +309,8 @@ impl Group<'_> {
     /// Reads, submits and collects until every clip has ended or failed.
     fn run(&self, ref_source: &mut dyn FrameSource, reference: &Path, clips: &mut [Clip<'_>]) {
         let metrics = self.requests.len();
-        let in_flight_limit = 4
-            * metrics.max(1)
-            * clips.len().max(1)
-            * std::thread::available_parallelism().map_or(2, |n| n.get());
+        let in_flight_limit =
+            4 * metrics.max(1) * clips.len().max(1) * qscore_core::sdk::resources::cpu_count();
         let mut index: u64 = 0;
         while clips.iter().any(Clip::active) && self.job.frames.is_none_or(|limit| index < limit) {
             if let Some(deadline) = self.job.deadline

@@ -6,6 +6,8 @@ use qscore_core::{
     sdk::{self, AnySession, Identity, Plugin},
 };
 
+use qscore_core::sdk::resources;
+
 use crate::{sessions, system};
 
 /// Largest side accepted (memory, not the algorithms, is the real limit).
@@ -78,12 +80,12 @@ impl Plugin for CpuPlugin {
     }
 
     fn devices(&self) -> Result<DeviceList, Error> {
-        let (total, _) = system::memory()?;
+        let total = resources::memory()?.total;
         let device = DeviceInfo {
             id: 0,
             kind: DeviceKind::CPU,
             vendor: self.vendor.as_str().into(),
-            model: format!("{} ({} threads)", self.model, system::cpu_count()).into(),
+            model: format!("{} ({} threads)", self.model, resources::cpu_count()).into(),
             driver_version: "".into(),
             total_memory: total,
         };
@@ -95,7 +97,7 @@ impl Plugin for CpuPlugin {
 
     fn free_memory(&self, device: u32) -> Result<u64, Error> {
         Self::check_device(device)?;
-        Ok(system::memory()?.1)
+        Ok(resources::memory()?.available)
     }
 
     fn capabilities(&self, device: u32) -> Result<Vec<MetricCaps>, Error> {

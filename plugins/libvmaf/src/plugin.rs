@@ -7,6 +7,8 @@ use qscore_core::{
     sdk::{self, AnySession, ClipSession, Identity, Plugin},
 };
 
+use qscore_core::sdk::resources;
+
 use crate::{clip::VmafClip, metrics, vmaf};
 
 /// Largest side accepted; libvmaf itself has no limit but memory.
@@ -78,7 +80,7 @@ impl Plugin for LibvmafPlugin {
             vendor: "".into(),
             model: "libvmaf on the CPU".into(),
             driver_version: "".into(),
-            total_memory: meminfo("MemTotal:")?,
+            total_memory: resources::memory()?.total,
         };
         Ok(DeviceList {
             devices: vec![device].into(),
@@ -127,26 +129,9 @@ impl Plugin for LibvmafPlugin {
     }
 }
 
-/// Host RAM available now: libvmaf allocates from it.
+/// Free RAM within the process's cgroup limit.
 fn available_memory() -> Result<u64, Error> {
-    meminfo("MemAvailable:")
-}
-
-/// A `/proc/meminfo` field in bytes.
-fn meminfo(key: &str) -> Result<u64, Error> {
-    let text = std::fs::read_to_string("/proc/meminfo")
-        .map_err(|e| Error::Unsupported(format!("cannot read /proc/meminfo: {e}")))?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|kib| kib * 1024)
-        .ok_or_else(|| Error::Internal(format!("/proc/meminfo has no {key}")))
+    Ok(resources::memory()?.available)
 }
 
 #[cfg(test)]

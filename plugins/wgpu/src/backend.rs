@@ -8,15 +8,10 @@ use qscore_cube::{Backend, FoundDevice};
 #[derive(Debug)]
 pub(crate) struct WgpuBackend;
 
-/// Available RAM, for adapters that use the host's memory (software and integrated GPUs).
+/// Available RAM (within the process's cgroup limit), for adapters that use the host's
+/// memory (software and integrated GPUs).
 fn available_ram() -> Result<u64, Error> {
-    let text = std::fs::read_to_string("/proc/meminfo")
-        .map_err(|e| Error::Unsupported(format!("cannot read /proc/meminfo: {e}")))?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-        .ok_or_else(|| Error::Internal("/proc/meminfo has no MemAvailable".into()))
+    Ok(qscore_core::sdk::resources::memory()?.available)
 }
 
 impl Backend for WgpuBackend {
