@@ -179,6 +179,24 @@ pub(crate) fn track(child: &Child) -> Tracked {
 }
 
 impl Tracked {
+    /// Whether the child has ended, without reaping it (so its id stays its own).
+    pub(crate) fn has_ended(&self) -> bool {
+        // SAFETY: `info` is a valid out-parameter; WNOWAIT leaves the child unreaped and
+        // WNOHANG returns at once, with `si_pid` 0 while the child runs.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let result = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                self.pid as libc::id_t,
+                &raw mut info,
+                libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+            )
+        };
+        // SAFETY: `si_pid` is set by a successful waitid (0 when nothing has ended).
+        result == 0 && unsafe { info.si_pid() } != 0
+    }
+
     /// Waits for the child to end, takes it off the list, then reaps it.
     pub(crate) fn reap(self, child: &mut Child) -> io::Result<ExitStatus> {
         wait_ended(self.pid);

@@ -374,3 +374,235 @@ fn libvmaf_json_logs_hold_each_clips_frames_and_pooled_values() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("{}"));
 }
+
+/// A wrapper `ffmpeg` first in PATH that logs each run's arguments (one line each) and runs
+/// the real one: to count the decoder processes a sweep starts.
+fn logging_ffmpeg(dir: &Path) -> (std::ffi::OsString, PathBuf) {
+    let real = Command::new("sh")
+        .args(["-c", "command -v ffmpeg"])
+        .output()
+        .expect("sh");
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
+    assert!(!real.is_empty(), "ffmpeg is needed for the video tests");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("ffmpeg.log");
+    let script = bin.join("ffmpeg");
+    let text = format!(
+        "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
+        log.display()
+    );
+    std::fs::write(&script, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut path = bin.into_os_string();
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    (path, log)
+}
+
+/// Lossless FFV1 encodes of raw clips, which ffmpeg decodes back to the same samples.
+fn lossless(dir: &Path, raws: &[PathBuf], frames: Option<usize>) -> Vec<PathBuf> {
+    raws.iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let out = dir.join(format!("clip{i}-{}.mkv", frames.unwrap_or(FRAMES)));
+            let (raw, out_text) = (raw.display().to_string(), out.display().to_string());
+            let count = frames.unwrap_or(FRAMES).to_string();
+            support::ffmpeg(&[
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                PIX_FMT,
+                "-s",
+                SIZE,
+                "-i",
+                &raw,
+                "-frames:v",
+                &count,
+                "-c:v",
+                "ffv1",
+                "-pix_fmt",
+                PIX_FMT,
+                &out_text,
+            ]);
+            out
+        })
+        .collect()
+}
+
+/// The encodes of a sweep are decoded by one ffmpeg process, with the values of the raw
+/// clips; a clip that ends early, a broken file and `--frames` still behave as with a
+/// process per clip, and no decoder is left running.
+#[test]
+fn a_sweep_s_encodes_share_one_decoder_process() {
+    let dir = support::scratch("test-vmaf-sweep", "group");
+    let raws: Vec<PathBuf> = std::iter::once(distorted())
+        .chain(clips().iter().cloned())
+        .collect();
+    let encodes = lossless(&dir, &raws, None);
+    let short = lossless(&dir, &raws[..1], Some(2)).remove(0);
+    let broken = dir.join("broken.mkv");
+    std::fs::write(&broken, b"not a video").unwrap();
+    let (path, log) = logging_ffmpeg(&dir);
+    let r = reference();
+    let run = |clips: &[&Path], extra: &[&str]| {
+        let _ = std::fs::remove_file(&log);
+        let mut args = vec![
+            "--size",
+            SIZE,
+            "--pix-fmt",
+            PIX_FMT,
+            "--per-frame",
+            "--metric",
+            "vmaf",
+        ];
+        args.extend_from_slice(extra);
+        let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
+            .arg("score")
+            .arg(&r)
+            .args(clips)
+            .args(&args)
+            .args([
+                "--json",
+                "--no-bench",
+                "--no-default-plugins",
+                "--plugin-dir",
+            ])
+            .arg(support::cpu_only_dir())
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .env("PATH", &path)
+            .output()
+            .expect("run qscore");
+        let runs = std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
+        assert!(support::processes_mentioning(&format!("{}/", dir.display())).is_empty());
+        (output, runs)
+    };
+    let raw_refs: Vec<&Path> = raws.iter().map(PathBuf::as_path).collect();
+    let expected = frames(&qscore(
+        &[&[r.as_path()], &raw_refs[..]].concat(),
+        &["--metric", "vmaf"],
+    ));
+
+    let all: Vec<&Path> = encodes.iter().map(PathBuf::as_path).collect();
+    let (output, runs) = run(&all, &[]);
+    assert_eq!(
+        frames(&output),
+        expected,
+        "decoded together, the values of the raw clips"
+    );
+    assert_eq!(runs, 1, "one ffmpeg process for {} clips", all.len());
+
+    let (output, runs) = run(&[all[0], &short, all[1]], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let got = lines(&output);
+    let error = got[1]["error"].as_str().unwrap();
+    assert!(
+        error.contains("clip0-2.mkv") && error.contains("has 2 frames, fewer than"),
+        "{error}"
+    );
+    assert_eq!(
+        [&got[0]["frames"], &got[2]["frames"]],
+        [&expected[0], &expected[1]]
+    );
+    // Three frames fit what the streams hold: the group ends cleanly, the short clip's
+    // stream with it (under a heavy load the group may be given up instead, to the same
+    // values).
+    assert!(runs >= 1);
+
+    let (output, _) = run(&[all[0], &broken, all[1]], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let got = lines(&output);
+    assert!(
+        got[1]["error"].as_str().unwrap().contains("broken.mkv"),
+        "{}",
+        got[1]
+    );
+    assert_eq!(
+        [&got[0]["frames"], &got[2]["frames"]],
+        [&expected[0], &expected[1]]
+    );
+
+    let (output, runs) = run(&all, &["--frames", "1"]);
+    let got = frames(&output);
+    assert!(got.iter().all(|f| f.as_array().unwrap().len() == 1));
+    assert_eq!(runs, 1);
+}
+
+/// In a longer sweep a clip that ends early holds the others back (ffmpeg keeps its stream
+/// open): the group is given up, every clip goes on with a process of its own from where it
+/// was, and the values are those of clips decoded alone.
+#[test]
+fn a_clip_ending_early_sends_its_group_on_alone() {
+    let dir = support::scratch("test-vmaf-sweep", "group-short");
+    let long = |source: &Path, name: &str, frames: usize| {
+        let out = dir.join(name);
+        let (source, out_text) = (source.display().to_string(), out.display().to_string());
+        let count = frames.to_string();
+        support::ffmpeg(&[
+            "-stream_loop",
+            "30",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            PIX_FMT,
+            "-s",
+            SIZE,
+            "-i",
+            &source,
+            "-frames:v",
+            &count,
+            "-c:v",
+            "ffv1",
+            "-pix_fmt",
+            PIX_FMT,
+            &out_text,
+        ]);
+        out
+    };
+    let reference = long(&reference(), "reference.mkv", 60);
+    let clips = [
+        long(&distorted(), "a.mkv", 60),
+        long(&distorted(), "short.mkv", 10),
+        long(&clips()[0], "b.mkv", 60),
+    ];
+    let (path, log) = logging_ffmpeg(&dir);
+    let run = |clips: &[&Path]| {
+        let _ = std::fs::remove_file(&log);
+        let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
+            .arg("score")
+            .arg(&reference)
+            .args(clips)
+            .args(["--metric", "psnr", "--per-frame", "--json", "--no-bench"])
+            .args(["--no-default-plugins", "--plugin-dir"])
+            .arg(support::cpu_only_dir())
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .env("PATH", &path)
+            .output()
+            .expect("run qscore");
+        let runs = std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
+        assert!(support::processes_mentioning(&format!("{}/", dir.display())).is_empty());
+        (output, runs)
+    };
+    let (output, runs) = run(&[&clips[0], &clips[1], &clips[2]]);
+    assert_eq!(output.status.code(), Some(2));
+    let got = lines(&output);
+    let error = got[1]["error"].as_str().unwrap();
+    assert!(
+        error.contains("short.mkv") && error.contains("has 10 frames, fewer than"),
+        "{error}"
+    );
+    // The reference twice (checked by the command, then read), the group, then one process
+    // each for the two long clips and the short one.
+    assert_eq!(runs, 6, "{}", std::fs::read_to_string(&log).unwrap());
+    for (i, clip) in [(0, &clips[0]), (2, &clips[2])] {
+        let (alone, _) = run(&[clip]);
+        assert_eq!(
+            lines(&alone)[0]["frames"],
+            got[i]["frames"],
+            "{}",
+            clip.display()
+        );
+        assert_eq!(got[i]["frames"].as_array().unwrap().len(), 60);
+    }
+}

@@ -10,10 +10,10 @@
 //! reaped: at the end of the stream, on an error, and when the source is dropped early.
 
 use std::{
-    io::{BufReader, Read},
+    io::{BufRead, BufReader, Read},
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Child, ChildStdout, Command, Stdio},
+    process::{Child, Command, Stdio},
     thread::JoinHandle,
     time::Instant,
 };
@@ -32,10 +32,10 @@ use crate::{
 };
 
 /// Lines of ffmpeg's own error output kept for messages.
-const STDERR_LINES: usize = 8;
+pub(super) const STDERR_LINES: usize = 8;
 
 /// Frames decoded ahead of the one being read.
-const AHEAD: usize = 2;
+pub(super) const AHEAD: usize = 2;
 
 /// Every pixel format qscore reads, for ffmpeg to pick the closest to the source's from.
 const FORMATS: &str = "yuv420p|yuv422p|yuv444p|yuv420p10le|yuv422p10le|yuv444p10le|\
@@ -43,7 +43,7 @@ const FORMATS: &str = "yuv420p|yuv422p|yuv444p|yuv420p10le|yuv422p10le|yuv444p10
 
 /// What the reader thread hands over, in stream order; it stops after anything but a frame.
 #[derive(Debug)]
-enum Ahead {
+pub(super) enum Ahead {
     Frame(OwnedImage),
     /// The stream ended cleanly.
     End,
@@ -66,15 +66,22 @@ pub struct FfmpegSource {
 
 /// The ffmpeg process, its error output and its deadline.
 #[derive(Debug)]
-struct Decoder {
-    child: Option<(Child, Tracked)>,
-    stderr: Option<JoinHandle<String>>,
-    watchdog: Option<Watchdog>,
+pub(super) struct Decoder {
+    pub(super) child: Option<(Child, Tracked)>,
+    pub(super) stderr: Option<JoinHandle<String>>,
+    pub(super) watchdog: Option<Watchdog>,
 }
 
 impl Decoder {
+    /// Whether the process has ended (it is not reaped: see [`Self::finish`]).
+    pub(super) fn has_ended(&self) -> bool {
+        self.child
+            .as_ref()
+            .is_none_or(|(_, tracked)| tracked.has_ended())
+    }
+
     /// Waits for the process to end; a failure is said with its last error lines.
-    fn finish(&mut self) -> Result<(), String> {
+    pub(super) fn finish(&mut self) -> Result<(), String> {
         if let Some(watchdog) = self.watchdog.take() {
             watchdog.disarm();
         }
@@ -98,7 +105,7 @@ impl Decoder {
     }
 
     /// Kills the process (unless it has ended) so that its output closes.
-    fn kill(&mut self) {
+    pub(super) fn kill(&mut self) {
         if let Some(watchdog) = self.watchdog.take() {
             watchdog.disarm();
         }
@@ -125,7 +132,7 @@ impl Drop for Decoder {
     }
 }
 
-fn missing_ffmpeg(path: &Path, error: &std::io::Error) -> InputError {
+pub(super) fn missing_ffmpeg(path: &Path, error: &std::io::Error) -> InputError {
     if error.kind() == std::io::ErrorKind::NotFound {
         input_error(
             path,
@@ -138,7 +145,7 @@ fn missing_ffmpeg(path: &Path, error: &std::io::Error) -> InputError {
 
 /// A decoder process. Under the `qscore` command's signal handler it gets a process group of
 /// its own, so that only qscore decides when it stops (`interrupt::installed`).
-fn decoder_command(program: &str) -> Command {
+pub(super) fn decoder_command(program: &str) -> Command {
     let mut command = Command::new(program);
     if interrupt::installed() {
         command.process_group(0);
@@ -149,13 +156,13 @@ fn decoder_command(program: &str) -> Command {
 /// Kills a decoder that is still running at a deadline. It is disarmed (and its thread
 /// joined) before the child is reaped, so the process id it holds is never reused by then.
 #[derive(Debug)]
-struct Watchdog {
+pub(super) struct Watchdog {
     stop: crossbeam_channel::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl Watchdog {
-    fn arm(pid: u32, at: Instant) -> Self {
+    pub(super) fn arm(pid: u32, at: Instant) -> Self {
         let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
         let thread = std::thread::spawn(move || {
             let wait = at.saturating_duration_since(Instant::now());
@@ -175,7 +182,17 @@ impl Watchdog {
 
 /// The reader thread: frames (each after its `FRAME` line in a YUV4MPEG2 stream) until the
 /// stream ends, a read fails, or nobody listens any more.
-fn read_ahead(mut stdout: BufReader<ChildStdout>, geometry: VideoGeometry, frames: &Sender<Ahead>) {
+pub(super) fn read_ahead(stdout: impl BufRead, geometry: VideoGeometry, frames: &Sender<Ahead>) {
+    read_ahead_counting(stdout, geometry, frames, || {});
+}
+
+/// [`read_ahead`], calling `counted` after each whole frame is read.
+pub(super) fn read_ahead_counting(
+    mut stdout: impl BufRead,
+    geometry: VideoGeometry,
+    frames: &Sender<Ahead>,
+    counted: impl Fn(),
+) {
     for index in 0.. {
         match read_frame_header(&mut stdout, index) {
             Ok(true) => {}
@@ -189,16 +206,61 @@ fn read_ahead(mut stdout: BufReader<ChildStdout>, geometry: VideoGeometry, frame
             }
         }
         let item = match read_frame(&mut stdout, geometry) {
-            Ok(FrameRead::Frame(image)) => Ahead::Frame(image),
+            Ok(FrameRead::Frame(image)) => {
+                counted();
+                Ahead::Frame(image)
+            }
             Ok(FrameRead::End) => Ahead::End,
             Ok(FrameRead::Short(got)) => Ahead::Short(got),
             Err(error) => Ahead::Failed(format!("reading ffmpeg's output: {error}")),
         };
         let last = !matches!(item, Ahead::Frame(_));
-        if frames.send(item).is_err() || last {
+        if frames.send(item).is_err() {
+            // Nobody listens any more. The rest of the stream is read and dropped, so that a
+            // process writing other streams too (`ffmpeg_group`) never blocks on this one.
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+            return;
+        }
+        if last {
             return;
         }
     }
+}
+
+/// Adds the options of one output: input `input`'s first video stream, converted to the
+/// pixel format of `geometry` (without one, qscore's closest to the source's), as a
+/// YUV4MPEG2 stream to `target`.
+pub(super) fn output_args(
+    command: &mut Command,
+    input: usize,
+    geometry: Option<VideoGeometry>,
+    target: &str,
+) {
+    command.args(["-map", &format!("{input}:v:0")]);
+    match geometry {
+        Some(given) => {
+            let pix_fmt = given.format.name().expect("checked YUV format has a name");
+            command.args(["-pix_fmt", &pix_fmt]);
+        }
+        None => {
+            command.args(["-vf", &format!("format={FORMATS}")]);
+        }
+    }
+    // `-strict -1`: YUV4MPEG2 beyond 8 bits is an extension to ffmpeg.
+    command.args(["-f", "yuv4mpegpipe", "-strict", "-1", target]);
+}
+
+/// ffmpeg's error output, drained on its own thread so a chatty ffmpeg never blocks on a
+/// full pipe; the thread returns its last lines.
+pub(super) fn drain_stderr(child: &mut Child) -> Option<JoinHandle<String>> {
+    child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(STDERR_LINES)..].join("; ")
+        })
+    })
 }
 
 impl FfmpegSource {
@@ -225,21 +287,8 @@ impl FfmpegSource {
             given.check().map_err(|reason| input_error(path, reason))?;
         }
         let mut command = decoder_command("ffmpeg");
-        command
-            .args(["-v", "error", "-nostdin", "-i"])
-            .arg(path)
-            .args(["-map", "0:v:0"]);
-        match geometry {
-            Some(given) => {
-                let pix_fmt = given.format.name().expect("checked YUV format has a name");
-                command.args(["-pix_fmt", &pix_fmt]);
-            }
-            None => {
-                command.args(["-vf", &format!("format={FORMATS}")]);
-            }
-        }
-        // `-strict -1`: YUV4MPEG2 beyond 8 bits is an extension to ffmpeg.
-        command.args(["-f", "yuv4mpegpipe", "-strict", "-1", "-"]);
+        command.args(["-v", "error", "-nostdin", "-i"]).arg(path);
+        output_args(&mut command, 0, geometry, "-");
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -248,15 +297,7 @@ impl FfmpegSource {
             .map_err(|e| missing_ffmpeg(path, &e))?;
         let tracked = interrupt::track(&child);
         let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        // Drained on its own thread so a chatty ffmpeg never blocks on a full pipe.
-        let stderr = child.stderr.take().map(|mut pipe| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = pipe.read_to_string(&mut text);
-                let lines: Vec<&str> = text.lines().collect();
-                lines[lines.len().saturating_sub(STDERR_LINES)..].join("; ")
-            })
-        });
+        let stderr = drain_stderr(&mut child);
         let mut decoder = Decoder {
             watchdog: deadline.map(|at| Watchdog::arm(child.id(), at)),
             child: Some((child, tracked)),

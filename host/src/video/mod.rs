@@ -3,6 +3,7 @@
 
 mod clip;
 mod ffmpeg;
+mod ffmpeg_group;
 mod libvmaf_log;
 mod pooling;
 mod raw;

@@ -20,7 +20,10 @@ use std::{
 use qscore_core::Param;
 
 use super::{
-    FrameSource, Pooled, VideoGeometry, open_video_until, pool,
+    FrameSource, Pooled, VideoGeometry,
+    ffmpeg_group::open_group,
+    open_video_until, pool,
+    source::{decoded_by_ffmpeg, input_error},
     window::{FramePair, FrameWindow},
 };
 use crate::{
@@ -206,28 +209,51 @@ pub(crate) fn score_video_group(
 
 type Opened = Result<Box<dyn FrameSource>, InputError>;
 
-/// Opens the reference and every distorted clip at once, each on a thread of its own: a
+/// Opens the reference and every distorted clip at once. The distorted clips that ffmpeg
+/// decodes (regular files, two or more) share one ffmpeg process (`ffmpeg_group`); the
+/// others, and all of them if the group cannot start, open each on a thread of its own: a
 /// decoder process takes tens of milliseconds to start and decode its first frame, and
 /// opened one after another they would leave the workers idle that long per clip.
 fn open_all(job: &VideoJob, reference: &Path, distorted: &[&Path]) -> (Opened, Vec<Opened>) {
     let deadline = job.deadline.map(|d| d.at);
-    let open = |path: &Path| open_video_until(path, job.geometry, deadline);
-    let lost = |path: &Path| {
-        Err(crate::video::source::input_error(
-            path,
-            "opening it panicked",
-        ))
-    };
+    let grouped: Vec<usize> = (0..distorted.len())
+        .filter(|&i| {
+            let path = distorted[i];
+            decoded_by_ffmpeg(path, job.geometry) && path.metadata().is_ok_and(|m| m.is_file())
+        })
+        .collect();
     std::thread::scope(|scope| {
-        let clips: Vec<_> = distorted
-            .iter()
-            .map(|&path| scope.spawn(move || open(path)))
-            .collect();
-        let reference = open(reference);
+        let group = (grouped.len() >= 2).then(|| {
+            let paths: Vec<&Path> = grouped.iter().map(|&i| distorted[i]).collect();
+            scope.spawn(move || open_group(&paths, job.geometry, deadline))
+        });
+        let alone = |from_group: bool| {
+            let open = move |path: &Path| open_video_until(path, job.geometry, deadline);
+            (0..distorted.len())
+                .filter(|i| grouped.contains(i) == from_group)
+                .map(|i| (i, scope.spawn(move || open(distorted[i]))))
+                .collect::<Vec<_>>()
+        };
+        let mut handles = alone(false);
+        let reference = open_video_until(reference, job.geometry, deadline);
+        let mut clips: Vec<Option<Opened>> = distorted.iter().map(|_| None).collect();
+        match group.and_then(|handle| handle.join().ok().flatten()) {
+            Some(members) => {
+                for (&i, member) in grouped.iter().zip(members) {
+                    clips[i] = Some(Ok(member));
+                }
+            }
+            // The group could not start (or was not worth one): its clips open alone.
+            None => handles.extend(alone(true)),
+        }
+        for (i, handle) in handles {
+            let lost = || Err(input_error(distorted[i], "opening it panicked"));
+            clips[i] = Some(handle.join().unwrap_or_else(|_| lost()));
+        }
         let clips = clips
             .into_iter()
             .zip(distorted)
-            .map(|(handle, &path)| handle.join().unwrap_or_else(|_| lost(path)))
+            .map(|(clip, &path)| clip.unwrap_or_else(|| Err(input_error(path, "was not opened"))))
             .collect();
         (reference, clips)
     })

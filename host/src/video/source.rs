@@ -151,9 +151,7 @@ pub fn open_video_until(
             )),
             _ => Ok(Box::new(reader)),
         }
-    } else if is_container(path) || (geometry.is_none() && !has_extension(path, "yuv")) {
-        // Containers always go through ffmpeg; a file of unknown kind does too unless a
-        // raw geometry was given.
+    } else if decoded_by_ffmpeg(path, geometry) {
         Ok(Box::new(FfmpegSource::open(path, geometry, deadline)?))
     } else {
         let geometry = geometry.ok_or_else(|| {
@@ -165,6 +163,13 @@ pub fn open_video_until(
         })?;
         Ok(Box::new(RawReader::open(path, geometry)?))
     }
+}
+
+/// Whether [`open_video`] decodes `path` with ffmpeg: containers always; a file of unknown
+/// kind too, unless a raw geometry was given.
+pub(crate) fn decoded_by_ffmpeg(path: &Path, geometry: Option<VideoGeometry>) -> bool {
+    !has_extension(path, "y4m")
+        && (is_container(path) || (geometry.is_none() && !has_extension(path, "yuv")))
 }
 
 /// Container and elementary-stream extensions decoded through ffmpeg.
