@@ -30,6 +30,15 @@ pub enum LoadError {
         /// The plugin's error (a caught panic shows as an internal error).
         error: qscore_core::Error,
     },
+    /// The file, or a folder on its path, could have been written by another user (see
+    /// `--allow-insecure-plugins`).
+    #[error("{path}: not loaded: {reason} (--allow-insecure-plugins loads it anyway)")]
+    Untrusted {
+        /// The file.
+        path: PathBuf,
+        /// Which file or folder, and how.
+        reason: String,
+    },
     /// Another file already provided a plugin with this name.
     #[error("{path}: duplicate plugin {name:?}, already loaded from {first}")]
     Duplicate {

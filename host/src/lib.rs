@@ -14,6 +14,7 @@ pub mod pool;
 pub mod sched;
 mod score;
 mod temporal;
+pub mod trust;
 pub mod video;
 
 pub use decode::{decode_image, decode_image_as};

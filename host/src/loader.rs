@@ -1,7 +1,8 @@
 //! Finding and loading plugins.
 //!
 //! Every candidate file is tried and every failure is collected, so one bad
-//! file never hides the others. Loading goes through abi_stable, which refuses
+//! file never hides the others. A file that another user could have written is not
+//! loaded (`trust`). Loading goes through abi_stable, which refuses
 //! a library without a qscore root module or with a different root layout;
 //! the host then checks the ABI major and asks the plugin to describe itself,
 //! catching anything it reports.
@@ -22,6 +23,7 @@ use qscore_core::{
 use crate::{
     LoadError,
     plugin::{Device, Identity, Plugin},
+    trust,
 };
 
 /// Environment variable with extra plugin directories (`:`-separated; `;` on Windows).
@@ -35,6 +37,9 @@ pub struct PluginSearch {
     /// Whether to also search the executable's directory and `<exe>/../lib/qscore/plugins`,
     /// trying only files named like qscore plugins there.
     pub defaults: bool,
+    /// Load plugin files that another user could have written (see `trust`); also when
+    /// `QSCORE_ALLOW_INSECURE_PLUGINS=1`.
+    pub allow_insecure: bool,
 }
 
 impl PluginSearch {
@@ -47,6 +52,7 @@ impl PluginSearch {
         Self {
             explicit,
             defaults: true,
+            allow_insecure: false,
         }
     }
 
@@ -110,6 +116,7 @@ fn candidates(dir: &Path, only_named: bool) -> Result<Vec<PathBuf>, LoadError> {
 /// Loads every plugin `search` finds.
 pub fn load_plugins(search: &PluginSearch) -> LoadReport {
     let mut report = LoadReport::default();
+    let allow_insecure = search.allow_insecure || trust::allowed_by_environment();
     let mut seen_files = Vec::new();
     let mut seen_names: HashMap<String, PathBuf> = HashMap::new();
     let mut dirs: Vec<(PathBuf, bool)> =
@@ -136,6 +143,12 @@ pub fn load_plugins(search: &PluginSearch) -> LoadReport {
                 continue;
             }
             seen_files.push(canonical);
+            if !allow_insecure && let Err(reason) = trust::check(&file) {
+                report
+                    .errors
+                    .push(LoadError::Untrusted { path: file, reason });
+                continue;
+            }
             match load_plugin(&file) {
                 Ok(plugin) => {
                     let name = plugin.identity().name.clone();

@@ -148,6 +148,7 @@ fn every_load_error_is_reported_and_good_plugins_still_load() {
     let report = load_plugins(&PluginSearch {
         explicit: vec![dir],
         defaults: false,
+        allow_insecure: false,
     });
     let mut names: Vec<_> = report
         .plugins
@@ -183,6 +184,7 @@ fn a_missing_plugin_directory_is_reported() {
     let report = load_plugins(&PluginSearch {
         explicit: vec![PathBuf::from("/nonexistent/qscore-plugins")],
         defaults: false,
+        allow_insecure: false,
     });
     assert!(report.plugins.is_empty());
     assert!(matches!(
@@ -249,4 +251,61 @@ fn the_cpu_plugin_reports_real_devices_and_measured_memory() {
         matches!(unsupported, Error::Unsupported(_)),
         "{unsupported}"
     );
+}
+
+/// A plugin file another user could have written is not loaded: `qscore plugins` names the
+/// file and the reason, and `--allow-insecure-plugins` (or its environment variable) loads
+/// it anyway.
+#[test]
+fn a_plugin_that_others_could_write_is_refused_by_name() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = support::plugin_dir("insecure", &[support::cpu_plugin()]);
+    let file = dir.join(support::cpu_plugin().file_name().unwrap());
+    if let Err(why) = qscore_host::trust::check(&dir) {
+        eprintln!("skipped: the test folder is not private: {why}");
+        return;
+    }
+    let run = |extra: &[&str], env: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qscore"));
+        command
+            .args(["plugins", "--json", "--no-default-plugins", "--plugin-dir"])
+            .arg(&dir)
+            .args(extra)
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .env_remove(qscore_host::trust::ALLOW_INSECURE_VAR);
+        if let Some(value) = env {
+            command.env(qscore_host::trust::ALLOW_INSECURE_VAR, value);
+        }
+        let out = command.output().expect("run qscore");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let loaded = json["plugins"].as_array().unwrap().len();
+        (loaded, json["errors"].to_string())
+    };
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    assert_eq!(run(&[], None).0, 1, "a private copy loads");
+    for (path, bits, what) in [
+        (
+            &file,
+            0o666,
+            "the plugin file is writable by its group and all users",
+        ),
+        (&dir, 0o777, "is writable by its group and all users"),
+        (&dir, 0o775, "is writable by its group"),
+    ] {
+        mode(path, bits);
+        let (loaded, errors) = run(&[], None);
+        mode(path, if path == &file { 0o644 } else { 0o755 });
+        assert_eq!(loaded, 0, "{errors}");
+        assert!(
+            errors.contains(&file.display().to_string()) && errors.contains(what),
+            "{errors}"
+        );
+        assert!(errors.contains("--allow-insecure-plugins"), "{errors}");
+    }
+    mode(&file, 0o666);
+    assert_eq!(run(&["--allow-insecure-plugins"], None).0, 1);
+    assert_eq!(run(&[], Some("1")).0, 1);
+    mode(&file, 0o644);
 }

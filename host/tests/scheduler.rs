@@ -45,6 +45,7 @@ fn plugins(test: &str, config: Value) -> (LoadReport, PathBuf) {
     let report = load_plugins(&PluginSearch {
         explicit: vec![dir.clone()],
         defaults: false,
+        allow_insecure: false,
     });
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.plugins.len(), 2);

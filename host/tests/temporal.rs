@@ -28,6 +28,7 @@ fn report() -> LoadReport {
     let report = load_plugins(&PluginSearch {
         explicit: vec![support::cpu_only_dir()],
         defaults: false,
+        allow_insecure: false,
     });
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     report

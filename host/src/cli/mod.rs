@@ -41,6 +41,11 @@ pub(crate) struct Cli {
     /// directories next to the executable.
     #[arg(long = "no-default-plugins", global = true)]
     no_default_plugins: bool,
+    /// Load plugin files even if another user could have written them (the file or a
+    /// folder on its path is writable by a group or all users, or owned by someone other
+    /// than root or you); `QSCORE_ALLOW_INSECURE_PLUGINS=1` does the same. For development.
+    #[arg(long = "allow-insecure-plugins", global = true)]
+    allow_insecure_plugins: bool,
     /// Where the capability cache lives (default: `$QSCORE_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/qscore`, else `~/.cache/qscore`).
     #[arg(long = "cache-dir", global = true, value_name = "DIR")]
@@ -73,6 +78,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     }
     let mut search = PluginSearch::standard(&cli.plugin_dirs);
     search.defaults = !cli.no_default_plugins;
+    search.allow_insecure = cli.allow_insecure_plugins;
     let report = load_plugins(&search);
     let mut options = SchedulerOptions::default();
     if let Some(dir) = cli.cache_dir {
