@@ -12,6 +12,8 @@
 
 pub mod error;
 pub mod image;
+#[cfg(test)]
+mod image_fuzz;
 pub mod kinds;
 pub mod records;
 pub mod root;

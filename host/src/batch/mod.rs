@@ -5,6 +5,8 @@
 mod csv_table;
 mod error;
 mod finish;
+#[cfg(test)]
+mod fuzz;
 mod journal;
 mod jsonl_table;
 mod key;

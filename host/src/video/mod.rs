@@ -4,6 +4,8 @@
 mod clip;
 mod ffmpeg;
 mod ffmpeg_group;
+#[cfg(test)]
+mod fuzz;
 mod libvmaf_log;
 mod pooling;
 mod raw;

@@ -43,6 +43,8 @@
 #![cfg_attr(not(test), allow(dead_code))]
 
 mod features;
+#[cfg(test)]
+mod fuzz;
 mod json;
 mod svm;
 #[cfg(test)]
