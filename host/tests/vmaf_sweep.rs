@@ -54,7 +54,13 @@ fn qscore(clips: &[&Path], args: &[&str]) -> Output {
 
 /// `qscore score --json` with the CPU plugin alone.
 fn qscore_on(clips: &[&Path], args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qscore"))
+    score_command(clips, args).output().expect("run qscore")
+}
+
+/// The command of [`qscore_on`].
+fn score_command(clips: &[&Path], args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qscore"));
+    command
         .arg("score")
         .args(clips)
         .args(args)
@@ -65,9 +71,8 @@ fn qscore_on(clips: &[&Path], args: &[&str]) -> Output {
             "--plugin-dir",
         ])
         .arg(support::cpu_only_dir())
-        .env_remove("QSCORE_PLUGIN_PATH")
-        .output()
-        .expect("run qscore")
+        .env_remove("QSCORE_PLUGIN_PATH");
+    command
 }
 
 fn lines(output: &Output) -> Vec<Value> {
@@ -377,28 +382,54 @@ fn libvmaf_json_logs_hold_each_clips_frames_and_pooled_values() {
 
 /// A wrapper `ffmpeg` first in PATH that logs each run's arguments (one line each) and runs
 /// the real one: to count the decoder processes a sweep starts.
-fn logging_ffmpeg(dir: &Path) -> (std::ffi::OsString, PathBuf) {
-    let real = Command::new("sh")
-        .args(["-c", "command -v ffmpeg"])
-        .output()
-        .expect("sh");
-    let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
-    assert!(!real.is_empty(), "ffmpeg is needed for the video tests");
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let log = dir.join("ffmpeg.log");
-    let script = bin.join("ffmpeg");
-    let text = format!(
-        "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
-        log.display()
-    );
-    std::fs::write(&script, text).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut path = bin.into_os_string();
-    path.push(":");
-    path.push(std::env::var_os("PATH").unwrap_or_default());
-    (path, log)
+struct LoggedFfmpeg {
+    dir: PathBuf,
+    path: std::ffi::OsString,
+    log: PathBuf,
+}
+
+impl LoggedFfmpeg {
+    fn new(dir: &Path) -> Self {
+        let real = Command::new("sh")
+            .args(["-c", "command -v ffmpeg"])
+            .output()
+            .expect("sh");
+        let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
+        assert!(!real.is_empty(), "ffmpeg is needed for the video tests");
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let log = dir.join("ffmpeg.log");
+        let script = bin.join("ffmpeg");
+        let text = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
+            log.display()
+        );
+        std::fs::write(&script, text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut path = bin.into_os_string();
+        path.push(":");
+        path.push(std::env::var_os("PATH").unwrap_or_default());
+        Self {
+            dir: dir.to_path_buf(),
+            path,
+            log,
+        }
+    }
+
+    /// `qscore score INPUTS… ARGS --json` with the CPU plugin alone and this ffmpeg: its
+    /// output and how many ffmpeg processes it started, none of which is left running.
+    fn score(&self, inputs: &[&Path], args: &[&str]) -> (Output, usize) {
+        let _ = std::fs::remove_file(&self.log);
+        let output = score_command(inputs, args)
+            .env("PATH", &self.path)
+            .output()
+            .expect("run qscore");
+        let runs = std::fs::read_to_string(&self.log).map_or(0, |t| t.lines().count());
+        let leftovers = support::processes_mentioning(&format!("{}/", self.dir.display()));
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        (output, runs)
+    }
 }
 
 /// Lossless FFV1 encodes of raw clips, which ffmpeg decodes back to the same samples.
@@ -444,11 +475,11 @@ fn a_sweep_s_encodes_share_one_decoder_process() {
     let short = lossless(&dir, &raws[..1], Some(2)).remove(0);
     let broken = dir.join("broken.mkv");
     std::fs::write(&broken, b"not a video").unwrap();
-    let (path, log) = logging_ffmpeg(&dir);
+    let ffmpeg = LoggedFfmpeg::new(&dir);
     let r = reference();
     let run = |clips: &[&Path], extra: &[&str]| {
-        let _ = std::fs::remove_file(&log);
-        let mut args = vec![
+        let inputs = [&[r.as_path()], clips].concat();
+        let args = [
             "--size",
             SIZE,
             "--pix-fmt",
@@ -457,26 +488,7 @@ fn a_sweep_s_encodes_share_one_decoder_process() {
             "--metric",
             "vmaf",
         ];
-        args.extend_from_slice(extra);
-        let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
-            .arg("score")
-            .arg(&r)
-            .args(clips)
-            .args(&args)
-            .args([
-                "--json",
-                "--no-bench",
-                "--no-default-plugins",
-                "--plugin-dir",
-            ])
-            .arg(support::cpu_only_dir())
-            .env_remove("QSCORE_PLUGIN_PATH")
-            .env("PATH", &path)
-            .output()
-            .expect("run qscore");
-        let runs = std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
-        assert!(support::processes_mentioning(&format!("{}/", dir.display())).is_empty());
-        (output, runs)
+        ffmpeg.score(&inputs, &[&args[..], extra].concat())
     };
     let raw_refs: Vec<&Path> = raws.iter().map(PathBuf::as_path).collect();
     let expected = frames(&qscore(
@@ -566,23 +578,10 @@ fn a_clip_ending_early_sends_its_group_on_alone() {
         long(&distorted(), "short.mkv", 10),
         long(&clips()[0], "b.mkv", 60),
     ];
-    let (path, log) = logging_ffmpeg(&dir);
+    let ffmpeg = LoggedFfmpeg::new(&dir);
     let run = |clips: &[&Path]| {
-        let _ = std::fs::remove_file(&log);
-        let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
-            .arg("score")
-            .arg(&reference)
-            .args(clips)
-            .args(["--metric", "psnr", "--per-frame", "--json", "--no-bench"])
-            .args(["--no-default-plugins", "--plugin-dir"])
-            .arg(support::cpu_only_dir())
-            .env_remove("QSCORE_PLUGIN_PATH")
-            .env("PATH", &path)
-            .output()
-            .expect("run qscore");
-        let runs = std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
-        assert!(support::processes_mentioning(&format!("{}/", dir.display())).is_empty());
-        (output, runs)
+        let inputs = [&[reference.as_path()], clips].concat();
+        ffmpeg.score(&inputs, &["--metric", "psnr", "--per-frame"])
     };
     let (output, runs) = run(&[&clips[0], &clips[1], &clips[2]]);
     assert_eq!(output.status.code(), Some(2));
@@ -594,7 +593,7 @@ fn a_clip_ending_early_sends_its_group_on_alone() {
     );
     // The reference twice (checked by the command, then read), the group, then one process
     // each for the two long clips and the short one.
-    assert_eq!(runs, 6, "{}", std::fs::read_to_string(&log).unwrap());
+    assert_eq!(runs, 6, "{}", std::fs::read_to_string(&ffmpeg.log).unwrap());
     for (i, clip) in [(0, &clips[0]), (2, &clips[2])] {
         let (alone, _) = run(&[clip]);
         assert_eq!(
