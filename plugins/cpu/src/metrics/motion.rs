@@ -21,7 +21,7 @@
 //! them. [`MotionVersion`] chooses between the two and [`frame_motions`] scores a frame under
 //! either.
 
-use super::simd::{self, Isa};
+use super::simd::{self, Isa, lanes, lanes_mut};
 use super::{MetricError, luma::Luma, motion_v3};
 
 /// Which libvmaf release's integer `motion` (and so `motion2`) to reproduce.
@@ -259,18 +259,6 @@ fn blur_along(columns: &[u16], line: &mut [u16], out: &mut [u16]) {
         line[RADIUS + w - 1 + i] = columns[mirror((w - 1 + i) as isize, w)];
     }
     simd::for_each_chunk!(LANES, w, row_at(line, out));
-}
-
-/// `N` consecutive values of `line` from `at`.
-#[inline(always)]
-fn lanes<T, const N: usize>(line: &[T], at: usize) -> &[T; N] {
-    line[at..at + N].try_into().expect("N values")
-}
-
-/// `N` consecutive values of `line` from `at`, to write.
-#[inline(always)]
-fn lanes_mut<T, const N: usize>(line: &mut [T], at: usize) -> &mut [T; N] {
-    (&mut line[at..at + N]).try_into().expect("N values")
 }
 
 /// The column pass of one column from the five rows' samples `a` to `e`: rounded and shifted

@@ -177,6 +177,34 @@ macro_rules! for_each_chunk {
 
 pub(crate) use for_each_chunk;
 
+/// `N` consecutive values of `line` from `at`: a fixed-size array the compiler can keep in
+/// vector registers.
+#[inline(always)]
+pub(crate) fn lanes<T, const N: usize>(line: &[T], at: usize) -> &[T; N] {
+    line[at..at + N].try_into().expect("N values")
+}
+
+/// `N` consecutive values of `line` from `at`, to write.
+#[inline(always)]
+pub(crate) fn lanes_mut<T, const N: usize>(line: &mut [T], at: usize) -> &mut [T; N] {
+    (&mut line[at..at + N]).try_into().expect("N values")
+}
+
+/// The low 32 bits of the 64-bit lanes of `low` and of `high`, in order: eight 32-bit lanes.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(crate) fn narrow_64(
+    low: std::arch::x86_64::__m256i,
+    high: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let pick = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    let low = _mm256_permutevar8x32_epi32(low, pick);
+    let high = _mm256_permutevar8x32_epi32(high, pick);
+    _mm256_blend_epi32::<0b1111_0000>(low, high)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,10 +107,7 @@ fn small_angles(cos_sq: f64, o: (__m256i, __m256i), t: (__m256i, __m256i)) -> __
     let low = small_angle(cos_sq, (oh_lo, ov_lo), (th_lo, tv_lo));
     let high = small_angle(cos_sq, (oh_hi, ov_hi), (th_hi, tv_hi));
     // The low 32 bits of each 64-bit mask, in order.
-    let pick = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
-    let low = _mm256_permutevar8x32_epi32(low, pick);
-    let high = _mm256_permutevar8x32_epi32(high, pick);
-    _mm256_blend_epi32::<0b1111_0000>(low, high)
+    crate::metrics::simd::narrow_64(low, high)
 }
 
 /// `((reciprocal · t + 16384) >> 15).clamp(0, 32768)` in 64-bit arithmetic, for the four even

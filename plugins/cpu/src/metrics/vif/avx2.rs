@@ -17,6 +17,7 @@ use std::arch::x86_64::*;
 use super::filter;
 use super::filter::Moments;
 use super::stats::{self, DenAccum, EPS, NOISE_VARIANCE, NumAccum, log2_table_u32};
+use crate::metrics::simd::narrow_64;
 
 /// Outputs per iteration: two registers of eight 32-bit sums.
 const LANES: usize = 16;
@@ -235,16 +236,6 @@ fn mean_product(a: __m256i, b: __m256i) -> __m256i {
     let odd = _mm256_add_epi64(_mm256_mul_epu32(a_high, b_high), half);
     // `odd >> 32` moved up by 32 bits is `odd` with its low half cleared.
     _mm256_blend_epi32::<0b1010_1010>(even, odd)
-}
-
-/// The low 32 bits of the 64-bit lanes of `low` and of `high`, in order: eight 32-bit lanes.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn narrow_64(low: __m256i, high: __m256i) -> __m256i {
-    let pick = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
-    let low = _mm256_permutevar8x32_epi32(low, pick);
-    let high = _mm256_permutevar8x32_epi32(high, pick);
-    _mm256_blend_epi32::<0b1111_0000>(low, high)
 }
 
 /// The biased exponents of four double-precision values, in the low halves of the 64-bit lanes.

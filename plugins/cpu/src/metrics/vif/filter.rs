@@ -11,7 +11,7 @@
 //! which the compiler turns into straight-line vector code.
 
 use super::super::luma::Luma;
-use super::super::simd;
+use super::super::simd::{self, lanes, lanes_mut};
 use super::kernels::Kernels;
 use super::products::{BYTE, Bytes, NARROW, Narrow, Products, Wide, round_u32};
 
@@ -116,18 +116,6 @@ fn mirror_edges<T: Copy>(line: &mut [T], radius: usize) {
         line[radius - f] = line[radius + f];
         line[last + f] = line[last - f];
     }
-}
-
-/// `N` consecutive values of `line` from `at`.
-#[inline(always)]
-fn lanes<T, const N: usize>(line: &[T], at: usize) -> &[T; N] {
-    line[at..at + N].try_into().expect("N values")
-}
-
-/// `N` consecutive values of `line` from `at`, to write.
-#[inline(always)]
-fn lanes_mut<T, const N: usize>(line: &mut [T], at: usize) -> &mut [T; N] {
-    (&mut line[at..at + N]).try_into().expect("N values")
 }
 
 /// Row pass of a mean: `out[j] = Σₖ tapₖ · line[j + k]`, kept unshifted.
