@@ -432,33 +432,40 @@ impl LoggedFfmpeg {
     }
 }
 
-/// Lossless FFV1 encodes of raw clips, which ffmpeg decodes back to the same samples.
+/// A lossless FFV1 encode of the first `frames` frames of a raw clip of the sample's
+/// geometry, played in a loop (ffmpeg decodes it back to the same samples).
+fn ffv1(raw: &Path, out: &Path, frames: usize) -> PathBuf {
+    let (raw, out_text) = (raw.display().to_string(), out.display().to_string());
+    let count = frames.to_string();
+    support::ffmpeg(&[
+        "-stream_loop",
+        "30",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        PIX_FMT,
+        "-s",
+        SIZE,
+        "-i",
+        &raw,
+        "-frames:v",
+        &count,
+        "-c:v",
+        "ffv1",
+        "-pix_fmt",
+        PIX_FMT,
+        &out_text,
+    ]);
+    out.to_path_buf()
+}
+
+/// [`ffv1`] encodes of raw clips, `clip{i}-{frames}.mkv` in `dir`.
 fn lossless(dir: &Path, raws: &[PathBuf], frames: Option<usize>) -> Vec<PathBuf> {
+    let frames = frames.unwrap_or(FRAMES);
+    let name = |i: usize| dir.join(format!("clip{i}-{frames}.mkv"));
     raws.iter()
         .enumerate()
-        .map(|(i, raw)| {
-            let out = dir.join(format!("clip{i}-{}.mkv", frames.unwrap_or(FRAMES)));
-            let (raw, out_text) = (raw.display().to_string(), out.display().to_string());
-            let count = frames.unwrap_or(FRAMES).to_string();
-            support::ffmpeg(&[
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                PIX_FMT,
-                "-s",
-                SIZE,
-                "-i",
-                &raw,
-                "-frames:v",
-                &count,
-                "-c:v",
-                "ffv1",
-                "-pix_fmt",
-                PIX_FMT,
-                &out_text,
-            ]);
-            out
-        })
+        .map(|(i, raw)| ffv1(raw, &name(i), frames))
         .collect()
 }
 
@@ -547,31 +554,7 @@ fn a_sweep_s_encodes_share_one_decoder_process() {
 #[test]
 fn a_clip_ending_early_sends_its_group_on_alone() {
     let dir = support::scratch("test-vmaf-sweep", "group-short");
-    let long = |source: &Path, name: &str, frames: usize| {
-        let out = dir.join(name);
-        let (source, out_text) = (source.display().to_string(), out.display().to_string());
-        let count = frames.to_string();
-        support::ffmpeg(&[
-            "-stream_loop",
-            "30",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            PIX_FMT,
-            "-s",
-            SIZE,
-            "-i",
-            &source,
-            "-frames:v",
-            &count,
-            "-c:v",
-            "ffv1",
-            "-pix_fmt",
-            PIX_FMT,
-            &out_text,
-        ]);
-        out
-    };
+    let long = |source: &Path, name: &str, frames: usize| ffv1(source, &dir.join(name), frames);
     let reference = long(&reference(), "reference.mkv", 60);
     let clips = [
         long(&distorted(), "a.mkv", 60),
