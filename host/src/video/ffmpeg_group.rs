@@ -313,7 +313,7 @@ impl GroupMember {
         // to it, which in timestamp order it would not if this clip had a frame to come
         // sooner, unless decoding this clip is slow; so the wait allowed grows with the
         // longest wait for a frame so far.
-        let blocked_for = 4 * self.slowest + Duration::from_millis(200);
+        let blocked_for = 4 * self.slowest + Duration::from_millis(500);
         let mut full_since = None;
         loop {
             match frames.recv_timeout(POLL) {
