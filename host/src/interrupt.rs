@@ -83,6 +83,15 @@ pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
 
+/// Waits for the end of the process if a signal is stopping it: the handler's exit status,
+/// `128 + signal`, is the one that counts, not the outcome a command reached meanwhile
+/// (its decoders were killed under it). Returns at once otherwise.
+pub fn wait_if_stopping() {
+    while requested() {
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
 fn stop(signal: i32) -> ! {
     let killed = stop_decoders();
     let name = match signal {

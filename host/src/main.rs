@@ -15,7 +15,11 @@ fn main() -> ExitCode {
     if let Err(error) = qscore_host::interrupt::install() {
         eprintln!("qscore: warning: cannot handle Ctrl-C: {error}");
     }
-    cli::run(cli)
+    let code = cli::run(cli);
+    // A signal's handler may be stopping the process while the command finished on its
+    // own (its decoders killed under it): the handler's exit status is the one that counts.
+    qscore_host::interrupt::wait_if_stopping();
+    code
 }
 
 /// Prints clap's message. Help and the version asked for exit 0; every usage error exits 1
