@@ -2,9 +2,11 @@
 //!
 //! A plugin runs as the user with all the user's rights, so a file that someone else could
 //! have written is refused, as ssh refuses such a key file: the file and every folder on
-//! its path must be owned by root or by the user running qscore, and writable by no group
-//! and no other user. A root-owned folder with the sticky bit (`/tmp`) is allowed on the
-//! path, since nobody else can replace what it holds for the user. `--allow-insecure-plugins`
+//! its path must be owned by root or by the user running qscore, and writable by no other
+//! user and by no group but the user's own primary group (with a umask of 002, as many
+//! systems give users, every file is writable by that group, which is the user's alone). A
+//! root-owned folder with the sticky bit (`/tmp`) is allowed on the path, since nobody else
+//! can replace what it holds for the user. `--allow-insecure-plugins`
 //! or `QSCORE_ALLOW_INSECURE_PLUGINS=1` turns the check off, for development.
 
 use std::{
@@ -15,8 +17,6 @@ use std::{
 /// Environment variable that turns the check off when set to `1`.
 pub const ALLOW_INSECURE_VAR: &str = "QSCORE_ALLOW_INSECURE_PLUGINS";
 
-/// Group- and other-writable mode bits.
-const WRITABLE_BY_OTHERS: u32 = 0o022;
 /// The sticky bit.
 const STICKY: u32 = 0o1000;
 
@@ -28,8 +28,8 @@ pub(crate) fn allowed_by_environment() -> bool {
 /// Why `path` may not be loaded, if it may not: the first file or folder on its path that
 /// another user could have written, and how.
 pub fn check(path: &Path) -> Result<(), String> {
-    // SAFETY: geteuid has no preconditions.
-    let user = unsafe { libc::geteuid() };
+    // SAFETY: geteuid and getegid have no preconditions.
+    let user = unsafe { (libc::geteuid(), libc::getegid()) };
     let path = path
         .canonicalize()
         .map_err(|e| format!("cannot resolve its path: {e}"))?;
@@ -52,8 +52,8 @@ pub fn check(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// What is wrong with a file's or folder's owner or mode, if anything.
-fn problem(meta: &std::fs::Metadata, user: u32, folder: bool) -> Option<String> {
+/// What is wrong with a file's or folder's owner or mode for `(uid, gid)`, if anything.
+fn problem(meta: &std::fs::Metadata, (user, group): (u32, u32), folder: bool) -> Option<String> {
     let (owner, mode) = (meta.uid(), meta.mode());
     if owner != 0 && owner != user {
         return Some(format!(
@@ -61,11 +61,14 @@ fn problem(meta: &std::fs::Metadata, user: u32, folder: bool) -> Option<String> 
         ));
     }
     let shared_tmp = folder && owner == 0 && mode & STICKY != 0;
-    if mode & WRITABLE_BY_OTHERS != 0 && !shared_tmp {
-        let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
-            (true, true) => "its group and all users",
-            (true, false) => "its group",
-            _ => "all users",
+    let own_group = meta.gid() == group && owner == user;
+    let by_group = mode & 0o020 != 0 && !own_group;
+    let by_all = mode & 0o002 != 0;
+    if (by_group || by_all) && !shared_tmp {
+        let who = match (by_group, by_all) {
+            (true, true) => format!("its group ({}) and all users", meta.gid()),
+            (true, false) => format!("its group ({})", meta.gid()),
+            _ => "all users".to_owned(),
         };
         return Some(format!("is writable by {who} (mode {:o})", mode & 0o7777));
     }
@@ -115,18 +118,28 @@ mod tests {
         mode(&file, 0o666);
         let why = check(&file).unwrap_err();
         assert!(
-            why.contains("plugin file is writable by its group and all users (mode 666)"),
+            why.contains("plugin file is writable by all users (mode 666)"),
             "{why}"
         );
         mode(&file, 0o644);
         mode(&dir, 0o777);
         let why = check(&file).unwrap_err();
-        assert!(
-            why.contains(&format!("its folder {} is writable", dir.display())),
-            "{why}"
-        );
+        let folder = format!("its folder {} is writable by all users", dir.display());
+        assert!(why.contains(&folder), "{why}");
+        // Writable by the user's own primary group (a umask of 002): trusted.
         mode(&dir, 0o775);
-        assert!(check(&file).unwrap_err().contains("writable by its group"));
+        mode(&file, 0o664);
+        assert_eq!(check(&file), Ok(()));
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            // Only root can hand a folder to another group.
+            std::os::unix::fs::chown(&dir, None, Some(65534)).unwrap();
+            let why = check(&file).unwrap_err();
+            assert!(
+                why.contains("is writable by its group (65534) (mode 775)"),
+                "{why}"
+            );
+        }
         mode(&dir, 0o755);
     }
 
@@ -152,9 +165,9 @@ mod tests {
         let tmp = std::env::temp_dir();
         let info = tmp.metadata().unwrap();
         if info.uid() == 0 && info.mode() & STICKY != 0 {
-            assert_eq!(problem(&info, 12345, true), None);
+            assert_eq!(problem(&info, (12345, 12345), true), None);
             assert!(
-                problem(&info, 12345, false).is_some(),
+                problem(&info, (12345, 12345), false).is_some(),
                 "a file is not a folder"
             );
         }

@@ -42,8 +42,9 @@ pub(crate) struct Cli {
     #[arg(long = "no-default-plugins", global = true)]
     no_default_plugins: bool,
     /// Load plugin files even if another user could have written them (the file or a
-    /// folder on its path is writable by a group or all users, or owned by someone other
-    /// than root or you); `QSCORE_ALLOW_INSECURE_PLUGINS=1` does the same. For development.
+    /// folder on its path is writable by all users or a group other than your own, or
+    /// owned by someone other than root or you); `QSCORE_ALLOW_INSECURE_PLUGINS=1` does the
+    /// same. For development.
     #[arg(long = "allow-insecure-plugins", global = true)]
     allow_insecure_plugins: bool,
     /// Where the capability cache lives (default: `$QSCORE_CACHE_DIR`, else
