@@ -156,34 +156,31 @@ fn blur_with(isa: Isa, luma: &Luma<'_>, columns: &mut Vec<u16>) -> Result<Blurre
     })
 }
 
-/// The row kernels, built for one instruction set.
+/// The row kernels, built for one instruction set: each method's default is the
+/// portable kernel, which `Avx2` overrides.
 trait Kernels: Copy {
     /// [`blur_columns`].
-    fn blur_columns(self, luma: &Luma<'_>, y: usize, out: &mut [u16]);
+    #[inline(always)]
+    fn blur_columns(self, luma: &Luma<'_>, y: usize, out: &mut [u16]) {
+        blur_columns(luma, y, out);
+    }
     /// [`blur_along`].
-    fn blur_along(self, columns: &[u16], line: &mut [u16], out: &mut [u16]);
+    #[inline(always)]
+    fn blur_along(self, columns: &[u16], line: &mut [u16], out: &mut [u16]) {
+        blur_along(columns, line, out);
+    }
     /// Sum of `|a − b|` over two rows.
-    fn row_sad(self, a: &[u16], b: &[u16]) -> u64;
+    #[inline(always)]
+    fn row_sad(self, a: &[u16], b: &[u16]) -> u64 {
+        row_sad(a, b)
+    }
 }
 
 /// The portable kernels.
 #[derive(Debug, Clone, Copy)]
 struct Portable;
 
-impl Kernels for Portable {
-    #[inline(always)]
-    fn blur_columns(self, luma: &Luma<'_>, y: usize, out: &mut [u16]) {
-        blur_columns(luma, y, out);
-    }
-    #[inline(always)]
-    fn blur_along(self, columns: &[u16], line: &mut [u16], out: &mut [u16]) {
-        blur_along(columns, line, out);
-    }
-    #[inline(always)]
-    fn row_sad(self, a: &[u16], b: &[u16]) -> u64 {
-        row_sad(a, b)
-    }
-}
+impl Kernels for Portable {}
 
 /// The kernels built for AVX2.
 #[cfg(target_arch = "x86_64")]

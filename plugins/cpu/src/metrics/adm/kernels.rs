@@ -10,49 +10,10 @@ use super::mask::{self, Geometry};
 #[cfg(target_arch = "x86_64")]
 use crate::metrics::simd;
 
-/// The kernels of ADM, one call per band row.
+/// The kernels of ADM, one call per band row: each method's default is the portable
+/// kernel, which `Avx2` overrides.
 pub(super) trait Kernels: Copy {
     /// [`dwt::luma_row`].
-    fn luma_row(
-        self,
-        luma: &Luma<'_>,
-        scratch: (&mut [i16], &mut [i16]),
-        i: usize,
-        out: [&mut [i16]; 4],
-    );
-    /// [`dwt::coarse_row`].
-    fn coarse_row<T: Approx>(
-        self,
-        plane: (&[T], usize, usize),
-        rounding: ((i64, u32), (i64, u32)),
-        scratch: (&mut [i32], &mut [i32]),
-        i: usize,
-        out: [&mut [i32]; 4],
-    );
-    /// [`decouple::decouple_row`].
-    fn decouple_row<A: Arith>(
-        self,
-        arith: &A,
-        cos_sq: f64,
-        o: [&[A::Coef]; 3],
-        t: [&[A::Coef]; 3],
-        out: &mut DecoupledRow<A::Coef>,
-    );
-    /// [`mask::mask_row`].
-    fn mask_row<A: Arith>(
-        self,
-        arith: &A,
-        rows: (&[i32], &DecoupledRow<A::Coef>, &[i32]),
-        geometry: Geometry,
-        scratch: (&mut [i32], &mut [i32]),
-    ) -> [i64; 3];
-}
-
-/// The kernels built for the target's baseline.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Portable;
-
-impl Kernels for Portable {
     #[inline(always)]
     fn luma_row(
         self,
@@ -63,6 +24,7 @@ impl Kernels for Portable {
     ) {
         dwt::luma_row(luma, scratch, i, out);
     }
+    /// [`dwt::coarse_row`].
     #[inline(always)]
     fn coarse_row<T: Approx>(
         self,
@@ -74,6 +36,7 @@ impl Kernels for Portable {
     ) {
         dwt::coarse_row(plane, rounding, scratch, i, out);
     }
+    /// [`decouple::decouple_row`].
     #[inline(always)]
     fn decouple_row<A: Arith>(
         self,
@@ -85,6 +48,7 @@ impl Kernels for Portable {
     ) {
         decouple::decouple_row(arith, cos_sq, o, t, out);
     }
+    /// [`mask::mask_row`].
     #[inline(always)]
     fn mask_row<A: Arith>(
         self,
@@ -96,6 +60,12 @@ impl Kernels for Portable {
         mask::mask_row(arith, rows, geometry, scratch)
     }
 }
+
+/// The kernels built for the target's baseline.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Portable;
+
+impl Kernels for Portable {}
 
 /// The kernels built for AVX2.
 #[cfg(target_arch = "x86_64")]

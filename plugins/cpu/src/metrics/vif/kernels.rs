@@ -10,70 +10,10 @@ use super::stats::{self, DenAccum, NumAccum};
 #[cfg(target_arch = "x86_64")]
 use crate::metrics::simd;
 
-/// The kernels of VIF, one call per image row.
+/// The kernels of VIF, one call per image row: each method's default is the portable
+/// kernel, which `Avx2` overrides.
 pub(super) trait Kernels: Copy {
     /// [`filter::column_moments`].
-    fn column_moments<P: Products>(
-        self,
-        image: &Image,
-        y: usize,
-        taps: &[u16],
-        shifts: (u32, u32),
-        outs: (&mut [u16], &mut [u32]),
-    );
-    /// [`filter::column_moments_pair`].
-    fn column_moments_pair<P: Products>(
-        self,
-        images: (&Image, &Image),
-        y: usize,
-        taps: &[u16],
-        shifts: (u32, u32),
-        outs: (&mut [u16], &mut [u32], &mut [u32]),
-    );
-    /// [`filter::row_mean`].
-    fn row_mean(self, line: &[u16], taps: &[u16], out: &mut [u32]);
-    /// [`filter::row_moment`].
-    fn row_moment(
-        self,
-        line: &[u32],
-        taps: &[u16],
-        halves: (&mut [u16], &mut [u16]),
-        out: &mut [u32],
-    );
-    /// [`filter::decimate_row`].
-    fn decimate_row(
-        self,
-        image: &Image,
-        y: usize,
-        taps_shift: (&[u16], u32),
-        scratch: (&mut [u16], &mut [u16]),
-        out: &mut [u16],
-    );
-    /// [`stats::reference_row`].
-    fn reference_row(
-        self,
-        mean: &[u32],
-        square: &[u32],
-        mean_out: &mut [u32],
-        variance_out: &mut [i32],
-        den: &mut DenAccum,
-    );
-    /// [`stats::distorted_row`].
-    fn distorted_row(
-        self,
-        mean_ref: &[u32],
-        variance_ref: &[i32],
-        moments: Moments<'_>,
-        gain_limit: f64,
-        num: &mut NumAccum,
-    );
-}
-
-/// The kernels built for the target's baseline.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Portable;
-
-impl Kernels for Portable {
     #[inline(always)]
     fn column_moments<P: Products>(
         self,
@@ -85,6 +25,7 @@ impl Kernels for Portable {
     ) {
         filter::column_moments::<P>(image, y, taps, shifts, outs);
     }
+    /// [`filter::column_moments_pair`].
     #[inline(always)]
     fn column_moments_pair<P: Products>(
         self,
@@ -96,10 +37,12 @@ impl Kernels for Portable {
     ) {
         filter::column_moments_pair::<P>(images, y, taps, shifts, outs);
     }
+    /// [`filter::row_mean`].
     #[inline(always)]
     fn row_mean(self, line: &[u16], taps: &[u16], out: &mut [u32]) {
         filter::row_mean(line, taps, out);
     }
+    /// [`filter::row_moment`].
     #[inline(always)]
     fn row_moment(
         self,
@@ -110,6 +53,7 @@ impl Kernels for Portable {
     ) {
         filter::row_moment(line, taps, halves, out);
     }
+    /// [`filter::decimate_row`].
     #[inline(always)]
     fn decimate_row(
         self,
@@ -121,6 +65,7 @@ impl Kernels for Portable {
     ) {
         filter::decimate_row(image, y, taps_shift, scratch, out);
     }
+    /// [`stats::reference_row`].
     #[inline(always)]
     fn reference_row(
         self,
@@ -132,6 +77,7 @@ impl Kernels for Portable {
     ) {
         stats::reference_row(mean, square, mean_out, variance_out, den);
     }
+    /// [`stats::distorted_row`].
     #[inline(always)]
     fn distorted_row(
         self,
@@ -144,6 +90,12 @@ impl Kernels for Portable {
         stats::distorted_row(mean_ref, variance_ref, moments, gain_limit, num);
     }
 }
+
+/// The kernels built for the target's baseline.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Portable;
+
+impl Kernels for Portable {}
 
 /// The kernels built for AVX2.
 #[cfg(target_arch = "x86_64")]
