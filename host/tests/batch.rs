@@ -1287,18 +1287,16 @@ fn a_video_row_over_the_task_timeout_is_a_timeout_failure() {
     );
 }
 
-/// Ctrl-C in the middle of a run: the rows finished before it stay in the journal, the row
-/// whose decoder was killed is not recorded as failed, no decoder is left running, and the
-/// same command then finishes the run.
-#[test]
-fn a_signal_keeps_finished_rows_records_no_false_failure_and_the_run_resumes() {
-    let dir = scratch("signal");
-    tiny_corpus(&dir, 2, 10);
+/// A `tiny_corpus` of `refs` references with `dists` distorted images each, all in a
+/// JSONL manifest `m.jsonl`, then a video row whose distorted clip is a named pipe nobody
+/// writes to (its decoder waits forever): the pipe and the manifest.
+fn images_then_a_stalled_clip(dir: &Path, refs: u32, dists: u32) -> (PathBuf, PathBuf) {
+    tiny_corpus(dir, refs, dists);
     let fifo = dir.join("clip.mkv");
     support::stalled_pipe(&fifo);
     let mut manifest = String::new();
-    for r in 0..2 {
-        for d in 0..10 {
+    for r in 0..refs {
+        for d in 0..dists {
             manifest.push_str(&format!(
                 "{{\"reference\": \"img/r{r}.png\", \"distorted\": \"img/r{r}_d{d}.png\"}}\n"
             ));
@@ -1311,6 +1309,16 @@ fn a_signal_keeps_finished_rows_records_no_false_failure_and_the_run_resumes() {
     ));
     let manifest_path = dir.join("m.jsonl");
     std::fs::write(&manifest_path, manifest).unwrap();
+    (fifo, manifest_path)
+}
+
+/// Ctrl-C in the middle of a run: the rows finished before it stay in the journal, the row
+/// whose decoder was killed is not recorded as failed, no decoder is left running, and the
+/// same command then finishes the run.
+#[test]
+fn a_signal_keeps_finished_rows_records_no_false_failure_and_the_run_resumes() {
+    let dir = scratch("signal");
+    let (fifo, manifest_path) = images_then_a_stalled_clip(&dir, 2, 10);
     let (m, out) = (
         manifest_path.display().to_string(),
         dir.join("out.jsonl").display().to_string(),
@@ -1364,7 +1372,7 @@ fn a_signal_keeps_finished_rows_records_no_false_failure_and_the_run_resumes() {
     let encoded = Command::new("ffmpeg")
         .args(["-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le"])
         .args(["-s", "576x324", "-i"])
-        .arg(video.join("src01_hrc01_576x324.yuv420p10le.yuv"))
+        .arg(support::data("video/src01_hrc01_576x324.yuv420p10le.yuv"))
         .args(["-c:v", "ffv1"])
         .arg(&fifo)
         .status()
@@ -1493,22 +1501,7 @@ fn vmaf_rows_run_their_clips_at_once_up_to_the_decode_limit() {
 #[test]
 fn a_second_run_on_the_same_output_is_refused() {
     let dir = scratch("one-writer");
-    tiny_corpus(&dir, 1, 2);
-    let fifo = dir.join("clip.mkv");
-    support::stalled_pipe(&fifo);
-    let video = support::data("video");
-    let mut manifest = String::new();
-    for d in 0..2 {
-        manifest.push_str(&format!(
-            "{{\"reference\": \"img/r0.png\", \"distorted\": \"img/r0_d{d}.png\"}}\n"
-        ));
-    }
-    manifest.push_str(&format!(
-        "{{\"reference\": \"{}\", \"distorted\": \"clip.mkv\", \"width\": 576, \"height\": 324, \"pix_fmt\": \"yuv420p10le\"}}\n",
-        video.join("src01_hrc00_576x324.yuv420p10le.yuv").display(),
-    ));
-    let manifest_path = dir.join("m.jsonl");
-    std::fs::write(&manifest_path, manifest).unwrap();
+    let (_fifo, manifest_path) = images_then_a_stalled_clip(&dir, 1, 2);
     let (m, out) = (
         manifest_path.display().to_string(),
         dir.join("out.jsonl").display().to_string(),
