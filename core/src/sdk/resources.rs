@@ -13,7 +13,10 @@
 //!
 //! Every plugin and the host use these two, so that admission and worker counts agree.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
 
 use crate::Error;
 
@@ -32,7 +35,11 @@ pub struct Memory {
 /// [`Error::Unsupported`] where `/proc/meminfo` cannot be read (not Linux);
 /// [`Error::Internal`] where it lacks `MemTotal` or `MemAvailable`.
 pub fn memory() -> Result<Memory, Error> {
-    memory_under(Path::new("/"))
+    // Which cgroups hold this process is read once: admission asks for memory per task, and
+    // only the figures change.
+    static GROUPS: OnceLock<Vec<Group>> = OnceLock::new();
+    let root = Path::new("/");
+    memory_under(root, GROUPS.get_or_init(|| cgroups(root)))
 }
 
 /// Logical CPUs this process may use (at least 1).
@@ -40,8 +47,9 @@ pub fn cpu_count() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
-/// [`memory`], with `/proc` and `/sys/fs/cgroup` read under `root` (a fixture in tests).
-fn memory_under(root: &Path) -> Result<Memory, Error> {
+/// [`memory`], with `/proc/meminfo` read under `root` (a fixture in tests) and the limits
+/// of `groups`.
+fn memory_under(root: &Path, groups: &[Group]) -> Result<Memory, Error> {
     let meminfo = root.join("proc/meminfo");
     let text = std::fs::read_to_string(&meminfo)
         .map_err(|e| Error::Unsupported(format!("cannot read {}: {e}", meminfo.display())))?;
@@ -58,11 +66,29 @@ fn memory_under(root: &Path) -> Result<Memory, Error> {
         )));
     };
     let mut memory = Memory { total, available };
-    for group in cgroups(root) {
-        memory.total = memory.total.min(group.limit);
-        memory.available = memory.available.min(group.limit.saturating_sub(group.used));
+    for limit in groups.iter().filter_map(Group::limit) {
+        memory.total = memory.total.min(limit.limit);
+        memory.available = memory.available.min(limit.limit.saturating_sub(limit.used));
     }
     Ok(memory)
+}
+
+/// A cgroup folder whose memory limit binds this process.
+#[derive(Debug)]
+struct Group {
+    dir: PathBuf,
+    v2: bool,
+}
+
+impl Group {
+    /// Its limit and use now; `None` without a limit.
+    fn limit(&self) -> Option<Limit> {
+        if self.v2 {
+            v2_limit(&self.dir)
+        } else {
+            v1_limit(&self.dir)
+        }
+    }
 }
 
 /// One cgroup's memory limit and the memory it holds that it could not drop.
@@ -75,13 +101,14 @@ struct Limit {
 /// A v1 limit at or above this means "no limit" (the kernel's page-rounded `i64::MAX`).
 const V1_UNLIMITED: u64 = 1 << 62;
 
-/// The memory limits of this process's cgroups and of every cgroup above them (a parent's
-/// limit binds its children too), v2 and v1; none where there are no cgroup files.
-fn cgroups(root: &Path) -> Vec<Limit> {
+/// This process's cgroups and every cgroup above them (a parent's limit binds its children
+/// too), v2 and v1, those with a memory limit file under `root`; none where there are no
+/// cgroup files.
+fn cgroups(root: &Path) -> Vec<Group> {
     let Ok(text) = std::fs::read_to_string(root.join("proc/self/cgroup")) else {
         return Vec::new();
     };
-    let mut limits = Vec::new();
+    let mut groups = Vec::new();
     for line in text.lines() {
         let mut fields = line.splitn(3, ':');
         let (Some(id), Some(controllers), Some(path)) =
@@ -90,23 +117,24 @@ fn cgroups(root: &Path) -> Vec<Limit> {
             continue;
         };
         let path = path.trim_start_matches('/');
-        if id == "0" && controllers.is_empty() {
-            let mount = root.join("sys/fs/cgroup");
-            for dir in ancestors(&mount, path) {
-                limits.extend(v2_limit(&dir));
-            }
-            let unified = root.join("sys/fs/cgroup/unified");
-            for dir in ancestors(&unified, path) {
-                limits.extend(v2_limit(&dir));
-            }
+        let (mounts, v2, file): (&[&str], bool, &str) = if id == "0" && controllers.is_empty() {
+            (
+                &["sys/fs/cgroup", "sys/fs/cgroup/unified"],
+                true,
+                "memory.max",
+            )
         } else if controllers.split(',').any(|c| c == "memory") {
-            let mount = root.join("sys/fs/cgroup/memory");
-            for dir in ancestors(&mount, path) {
-                limits.extend(v1_limit(&dir));
-            }
+            (&["sys/fs/cgroup/memory"], false, "memory.limit_in_bytes")
+        } else {
+            continue;
+        };
+        for mount in mounts {
+            let dirs = ancestors(&root.join(mount), path).into_iter();
+            let found = dirs.filter(|dir| dir.join(file).is_file());
+            groups.extend(found.map(|dir| Group { dir, v2 }));
         }
     }
-    limits
+    groups
 }
 
 /// `mount/path` and each folder above it up to `mount`. Inside a cgroup namespace the path
@@ -188,7 +216,7 @@ mod tests {
             &root.join("sys/fs/cgroup/user.slice"),
             &[("memory.max", "max\n".into())],
         );
-        let memory = memory_under(&root).unwrap();
+        let memory = memory_under(&root, &cgroups(&root)).unwrap();
         assert_eq!(
             memory,
             Memory {
@@ -214,7 +242,7 @@ mod tests {
             ],
         );
         write(&pod.join("c1"), &[("memory.max", "max\n".into())]);
-        let memory = memory_under(&root).unwrap();
+        let memory = memory_under(&root, &cgroups(&root)).unwrap();
         // 4 GiB limit; 3 GiB held of which 1 GiB is droppable: 2 GiB left.
         assert_eq!(
             memory,
@@ -244,7 +272,7 @@ mod tests {
                 ),
             ],
         );
-        let memory = memory_under(&root).unwrap();
+        let memory = memory_under(&root, &cgroups(&root)).unwrap();
         assert_eq!(
             memory,
             Memory {
@@ -271,7 +299,7 @@ mod tests {
                 ("memory.current", format!("{}\n", GIB)),
             ],
         );
-        let memory = memory_under(&root).unwrap();
+        let memory = memory_under(&root, &cgroups(&root)).unwrap();
         assert_eq!(
             memory,
             Memory {
@@ -285,7 +313,10 @@ mod tests {
     fn a_missing_meminfo_is_unsupported() {
         let root = machine("no-meminfo", "0::/\n");
         std::fs::remove_file(root.join("proc/meminfo")).unwrap();
-        assert!(matches!(memory_under(&root), Err(Error::Unsupported(_))));
+        assert!(matches!(
+            memory_under(&root, &cgroups(&root)),
+            Err(Error::Unsupported(_))
+        ));
     }
 
     #[test]
