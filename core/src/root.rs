@@ -237,6 +237,27 @@ pub mod ext {
         ) -> RResult<RefHandle, PluginError>,
     }
 
+    /// Id of [`DeviceCheck`] (ABI 1.5).
+    pub const DEVICE_CHECK: u32 = 5;
+
+    /// Devices that are started, and checked, when first used (ABI 1.5).
+    ///
+    /// A GPU runtime keeps a thread per started device for the life of the process (cubecl's
+    /// wakes every 150 µs), so a GPU plugin lists its devices at load without starting them,
+    /// and starts and checks a device (a small kernel whose answer is verified) when its first
+    /// session opens; a device that fails then answers `device_lost` to every session. The
+    /// host calls this table to learn a device's state without scoring (`qscore plugins`).
+    /// A plugin without it has nothing to check beyond what it listed.
+    #[repr(C)]
+    #[derive(StableAbi, Debug)]
+    pub struct DeviceCheck {
+        /// `{ id: DEVICE_CHECK, size: size_of::<DeviceCheck>() }`.
+        pub header: ExtHeader,
+        /// Starts `device` if it is not yet, and says whether it works: `device_lost` with
+        /// the reason when it does not. Later calls answer the first call's result.
+        pub check: extern "C" fn(device: u32) -> RResult<(), PluginError>,
+    }
+
     /// Reads extension `id` from what a plugin's [`super::PluginMod::extension`] returned.
     ///
     /// # Safety

@@ -261,6 +261,10 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
             ext::PREPARED_WINDOW,
         )
     };
+    // SAFETY: as above.
+    let device_check = unsafe {
+        ext::cast::<ext::DeviceCheck>((root.extension())(ext::DEVICE_CHECK), ext::DEVICE_CHECK)
+    };
     Ok(Plugin {
         path: path.to_path_buf(),
         root,
@@ -278,6 +282,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         sequential,
         frame_window,
         prepared_window,
+        device_check,
     })
 }
 

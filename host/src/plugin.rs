@@ -47,6 +47,8 @@ pub struct Plugin {
     pub(crate) frame_window: Option<&'static ext::FrameWindow>,
     /// The prepared-window table (ABI 1.4), when the plugin has one.
     pub(crate) prepared_window: Option<&'static ext::PreparedWindow>,
+    /// The device-check table (ABI 1.5), when the plugin has one.
+    pub(crate) device_check: Option<&'static ext::DeviceCheck>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -95,6 +97,15 @@ impl Plugin {
         match self.frame_window {
             Some(window) => result((window.lookahead)(device, RStr::from_str(metric))),
             None => Ok(0),
+        }
+    }
+
+    /// Starts `device` if the plugin starts devices on first use, and says whether it works
+    /// (ABI 1.5); a plugin without the device-check extension has nothing more to check.
+    pub fn check_device(&self, device: u32) -> Result<(), Error> {
+        match self.device_check {
+            Some(table) => result((table.check)(device)),
+            None => Ok(()),
         }
     }
 

@@ -231,3 +231,92 @@ fn a_transparent_image_is_not_scored_by_the_kernels_for_ssimulacra2() {
     assert!(stderr.contains("transparent pixels"), "{stderr}");
     assert_eq!(value(&score(None)), value(&score(Some("cpu"))));
 }
+
+/// A 176x144 4:2:0 Y4M clip of `frames` frames of a moving ramp.
+fn y4m_clip(frames: usize) -> Vec<u8> {
+    let (w, h) = (176, 144);
+    let mut bytes = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip C420jpeg\n").into_bytes();
+    for f in 0..frames {
+        bytes.extend_from_slice(b"FRAME\n");
+        bytes.extend((0..w * h).map(|i| ((i % w + i / w + 3 * f) % 256) as u8));
+        bytes.extend(std::iter::repeat_n(128u8, w * h / 2));
+    }
+    bytes
+}
+
+/// Loading a GPU plugin only lists its devices: a started device keeps runtime threads for
+/// the life of the process (cubecl's wakes every 150 µs), which a run that scores on the CPU
+/// must not pay. While `qscore` waits on a distorted clip's pipe, after loading every plugin,
+/// none of its threads is a GPU runtime's (those are named by the runtime, not `qscore…`).
+#[test]
+fn loading_a_gpu_plugin_starts_no_device() {
+    let dir = tempdir(&format!("idle-gpu-{}", std::process::id()));
+    let reference = dir.join("ref.y4m");
+    std::fs::write(&reference, y4m_clip(3)).unwrap();
+    let pipe = dir.join("dist.y4m");
+    support::stalled_pipe(&pipe);
+    let cache = tempdir(&format!("idle-gpu-cache-{}", std::process::id()));
+    let running = support::Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_qscore"))
+            .args(["--plugin-dir"])
+            .arg(gpu_dir())
+            .args(["--no-default-plugins", "--cache-dir"])
+            .arg(cache)
+            .arg("score")
+            .arg(&reference)
+            .arg(&pipe)
+            .args(["--metric", "vmaf", "--json"])
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    let pid = running.id();
+    // Opening the pipe for writing waits until qscore opens it to read, after loading.
+    let mut writer = std::fs::File::create(&pipe).unwrap();
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .collect();
+    assert!(
+        threads.iter().all(|name| name.starts_with("qscore")),
+        "threads of a run that uses no GPU: {threads:?}"
+    );
+    std::io::Write::write_all(&mut writer, &y4m_clip(3)).unwrap();
+    drop(writer);
+    let out = running.wait();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"plugin\":\"cpu\""), "{stdout}");
+}
+
+/// A device whose liveness kernel does nothing is found out when it is first asked for
+/// work: a run held to it fails naming the check, and a run free to choose is scored.
+#[test]
+fn a_device_that_fails_its_check_on_first_use_gives_its_work_to_the_cpu() {
+    if !wgpu_required() {
+        eprintln!("skipped: QSCORE_REQUIRE_DEVICES does not name wgpu");
+        return;
+    }
+    let image = |n: &str| support::data(&format!("images/{n}")).display().to_string();
+    let (reference, distorted) = (
+        image("flower_517x389.png"),
+        image("flower_517x389__jpeg_q40.png"),
+    );
+    let fault = [("QSCORE_CUBE_FAULT", "liveness")];
+    let args = [
+        "score", &reference, &distorted, "--metric", "psnr", "--json",
+    ];
+    let held = qscore(
+        &[&args[..], &["--backend", "wgpu", "--no-fallback"]].concat(),
+        &fault,
+    );
+    assert!(!held.status.success(), "{held:?}");
+    let stderr = String::from_utf8_lossy(&held.stderr);
+    assert!(
+        stderr.contains("unusable") && stderr.contains("liveness kernel"),
+        "{stderr}"
+    );
+    let free = qscore(&args, &fault);
+    assert!(free.status.success(), "{free:?}");
+}

@@ -124,6 +124,68 @@ fn y4m_and_raw_give_identical_scores() {
     assert_eq!(raw["pooled"], y4m["pooled"]);
 }
 
+/// A distorted Y4M clip may come through a named pipe (an encoder writing as it goes) and
+/// scores as the file does; a reference may not, since it is read more than once, and raw
+/// YUV may not, since its frames are counted from its size: both are refused by name.
+#[test]
+fn a_y4m_pipe_scores_like_its_file_and_other_pipes_are_refused_by_name() {
+    let dir = scratch("pipe");
+    let (ry, dy) = (dir.join("ref.y4m"), dir.join("dist.y4m"));
+    to_y4m(&reference(), &ry);
+    to_y4m(&distorted(), &dy);
+    let (ry, dy) = (ry.display().to_string(), dy.display().to_string());
+    let args = |distorted: &str| -> Vec<String> {
+        [
+            "score",
+            &ry,
+            distorted,
+            "--metric",
+            "psnr_y,ssim",
+            "--per-frame",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let file = line(&qscore(
+        &args(&dy).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let pipe = dir.join("pipe.y4m");
+    support::stalled_pipe(&pipe);
+    let writer = {
+        let (pipe, source) = (pipe.clone(), dy.clone());
+        std::thread::spawn(move || {
+            let mut out = std::fs::File::create(pipe).unwrap();
+            std::io::Write::write_all(&mut out, &std::fs::read(source).unwrap()).unwrap();
+        })
+    };
+    let piped = args(&pipe.display().to_string());
+    let through_pipe = line(&qscore(
+        &piped.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    writer.join().unwrap();
+    assert_eq!(file["frames"], through_pipe["frames"]);
+    assert_eq!(file["pooled"], through_pipe["pooled"]);
+
+    // Nobody writes to these: qscore must refuse them before opening them.
+    let p = pipe.display().to_string();
+    let reference_pipe = qscore(&["score", &p, &dy, "--metric", "psnr_y"]);
+    assert_eq!(reference_pipe.status.code(), Some(1), "{reference_pipe:?}");
+    let stderr = String::from_utf8_lossy(&reference_pipe.stderr);
+    assert!(
+        stderr.contains(&p) && stderr.contains("is a pipe"),
+        "{stderr}"
+    );
+    let raw = dir.join("pipe.yuv");
+    support::stalled_pipe(&raw);
+    let raw = raw.display().to_string();
+    let raw_pipe = qscore(&raw_args(&reference().display().to_string(), &raw));
+    let stderr = String::from_utf8_lossy(&raw_pipe.stderr);
+    assert!(
+        stderr.contains(&raw) && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn clips_of_different_lengths_need_frames() {
     let dir = scratch("lengths");

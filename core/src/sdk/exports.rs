@@ -355,6 +355,10 @@ extern "C" fn sequential_metrics<E: Exported>(device: u32) -> RResult<RVec<RStri
     })
 }
 
+extern "C" fn check_device<E: Exported>(device: u32) -> RResult<(), PluginError> {
+    guard("check_device", || E::instance().check_device(device))
+}
+
 /// Extension tables that call into the exported plugin, one set per plugin type
 /// (associated constants, promoted to statics where they are borrowed).
 struct Tables<E>(std::marker::PhantomData<E>);
@@ -376,6 +380,14 @@ impl<E: Exported> Tables<E> {
         lookahead: lookahead::<E>,
         compare_window: session_compare_window,
     };
+
+    const DEVICE_CHECK: ext::DeviceCheck = ext::DeviceCheck {
+        header: ext::ExtHeader {
+            id: ext::DEVICE_CHECK,
+            size: std::mem::size_of::<ext::DeviceCheck>() as u32,
+        },
+        check: check_device::<E>,
+    };
 }
 
 /// The extension lookup of plugin `E`: [`extension`]'s tables and those that ask `E`.
@@ -389,6 +401,10 @@ pub extern "C" fn extension_of<E: Exported>(id: u32) -> *const ext::ExtHeader {
             // The whole table is promoted to a `'static` (a constant without interior
             // mutability or drop), so the host may read past the header.
             let table: &'static ext::FrameWindow = &Tables::<E>::FRAME_WINDOW;
+            &table.header
+        }
+        ext::DEVICE_CHECK => {
+            let table: &'static ext::DeviceCheck = &Tables::<E>::DEVICE_CHECK;
             &table.header
         }
         other => extension(other),

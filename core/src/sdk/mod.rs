@@ -71,6 +71,13 @@ pub trait Plugin: Send + Sync + 'static {
             FrameByFrameClip::new(session, depth).with_lookahead(lookahead),
         ))
     }
+    /// Starts `device` if it is started lazily, and says whether it works (ABI 1.5,
+    /// [`crate::root::ext::DeviceCheck`]): [`Error::DeviceLost`] with the reason when it does
+    /// not. By default every listed device works.
+    fn check_device(&self, device: u32) -> Result<(), Error> {
+        let _ = device;
+        Ok(())
+    }
     /// Ids of `device`'s metrics that only a clip session can score, because the
     /// plugin keeps temporal state across frames (see [`crate::root::ext::ClipMetrics`]).
     /// Override it together with [`Plugin::open_clip`]; by default there are none.

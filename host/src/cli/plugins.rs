@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use qscore_host::LoadReport;
+use qscore_host::{Device, LoadReport, Plugin};
 use serde_json::{Value, json};
 
 /// Arguments of `qscore plugins`.
@@ -29,15 +29,34 @@ pub(crate) fn run(args: &Args, report: &LoadReport) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The plugin's devices that pass its device check (a GPU plugin starts a device and runs a
+/// small kernel on it the first time it is asked), and its note with why the others fail.
+fn checked(p: &Plugin) -> (Vec<&Device>, String) {
+    let mut note = p.device_note().to_owned();
+    let mut usable = Vec::new();
+    for d in p.devices() {
+        match p.check_device(d.info.id) {
+            Ok(()) => usable.push(d),
+            Err(e) => {
+                if !note.is_empty() {
+                    note.push_str("; ");
+                }
+                note.push_str(&e.to_string());
+            }
+        }
+    }
+    (usable, note)
+}
+
 fn to_json(report: &LoadReport) -> Value {
     let plugins: Vec<Value> = report
         .plugins
         .iter()
         .map(|p| {
             let id = p.identity();
-            let devices: Vec<Value> = p
-                .devices()
-                .iter()
+            let (usable, note) = checked(p);
+            let devices: Vec<Value> = usable
+                .into_iter()
                 .map(|d| {
                     let free = p.free_memory(d.info.id);
                     let metrics: Vec<Value> = d
@@ -79,7 +98,7 @@ fn to_json(report: &LoadReport) -> Value {
                 "path": p.path().display().to_string(),
                 "measures_sessions": p.measures_sessions(),
                 "devices": devices,
-                "device_note": p.device_note(),
+                "device_note": note,
             })
         })
         .collect();
@@ -102,10 +121,11 @@ fn print_text(report: &LoadReport) {
             id.abi,
             p.path().display()
         );
-        if !p.device_note().is_empty() {
-            out!("  note: {}", p.device_note());
+        let (usable, note) = checked(p);
+        if !note.is_empty() {
+            out!("  note: {note}");
         }
-        for d in p.devices() {
+        for d in usable {
             let free = match p.free_memory(d.info.id) {
                 Ok(bytes) => gib(bytes),
                 Err(e) => format!("unknown ({e})"),

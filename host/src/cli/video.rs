@@ -55,6 +55,15 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
         return ExitCode::from(1);
     }
     let started = std::time::Instant::now();
+    // The reference is read once to check it and once per lock-step group: a pipe cannot be.
+    if std::fs::metadata(&args.reference).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        eprintln!(
+            "qscore: error: {}: is a pipe or a device, but the reference is read more than once \
+             (to check it, then once per group of distorted clips); write it to a file first",
+            args.reference.display()
+        );
+        return ExitCode::from(1);
+    }
     // An unusable reference fails the command; a bad distorted clip fails only itself.
     let frame_bytes = match open_video(&args.reference, geometry) {
         Ok(source) => source.geometry().frame_bytes(),

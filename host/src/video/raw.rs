@@ -27,7 +27,13 @@ impl RawReader {
     /// Opens `path` as frames of `geometry`; its size must be a whole number of frames.
     pub fn open(path: &Path, geometry: VideoGeometry) -> Result<Self, InputError> {
         geometry.check().map_err(|e| input_error(path, e))?;
-        let len = super::source::file_len(path)?;
+        let Some(len) = super::source::file_len(path)? else {
+            return Err(input_error(
+                path,
+                "is not a regular file (a pipe?): raw YUV frames are counted from the file's \
+                 size; send a pipe Y4M instead",
+            ));
+        };
         let frame_bytes = geometry.frame_bytes();
         if len % frame_bytes != 0 {
             return Err(input_error(

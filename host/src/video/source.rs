@@ -201,16 +201,20 @@ pub(crate) fn input_error(path: &Path, reason: impl Into<String>) -> InputError 
     }
 }
 
-/// Checks that `path` is a non-empty regular file and returns its length.
-pub(crate) fn file_len(path: &Path) -> Result<u64, InputError> {
+/// The length of `path` if it is a regular file; `None` for a pipe or a device, whose length
+/// is not known before reading. A directory or an empty file is an error.
+pub(crate) fn file_len(path: &Path) -> Result<Option<u64>, InputError> {
     let meta = std::fs::metadata(path).map_err(|e| input_error(path, e.to_string()))?;
     if meta.is_dir() {
         return Err(input_error(path, "is a directory, not a video"));
     }
+    if !meta.is_file() {
+        return Ok(None);
+    }
     if meta.len() == 0 {
         return Err(input_error(path, "is empty (0 bytes)"));
     }
-    Ok(meta.len())
+    Ok(Some(meta.len()))
 }
 
 /// Reads into `buf` until it is full or the input ends; returns the bytes read.

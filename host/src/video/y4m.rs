@@ -28,7 +28,8 @@ pub struct Y4mReader {
     path: PathBuf,
     reader: BufReader<File>,
     geometry: VideoGeometry,
-    /// Bytes of the file not yet read (as of opening), to refuse a frame the file cannot hold.
+    /// Bytes of the file not yet read (as of opening), to refuse a frame the file cannot hold;
+    /// `u64::MAX` for a pipe, whose end is found by reading.
     remaining: u64,
     /// Index of the next frame (the first is frame 0).
     next: u64,
@@ -48,7 +49,7 @@ impl Y4mReader {
             path: path.to_path_buf(),
             reader,
             geometry,
-            remaining: len.saturating_sub(line.len() as u64),
+            remaining: len.map_or(u64::MAX, |len| len.saturating_sub(line.len() as u64)),
             next: 0,
             done: false,
         })

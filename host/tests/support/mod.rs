@@ -180,6 +180,11 @@ impl Running {
         Self(Some(command.spawn().expect("start qscore")))
     }
 
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
     /// Sends `signal`, then waits for the process to end; returns its output.
     pub fn signal_and_wait(self, signal: i32) -> std::process::Output {
         let pid = self.0.as_ref().expect("running").id();

@@ -29,8 +29,19 @@ pub trait Backend: Send + Sync + 'static {
     fn family(&self) -> BackendFamily;
 
     /// The devices, or why there are none. Must never touch the runtime when its driver is
-    /// missing: some runtimes abort the process instead of failing.
+    /// missing (some runtimes abort the process instead of failing), and must not start a
+    /// device: a started device keeps a runtime thread for the life of the process (cubecl's
+    /// wakes every 150 µs), which a plugin loaded only to be listed, or not chosen, must not
+    /// cost. [`Backend::start`] and the first client start it.
     fn discover(&self) -> Result<Vec<FoundDevice<<Self::Runtime as Runtime>::Device>>, String>;
+
+    /// Starts a discovered device before its first client, where the runtime needs set-up of
+    /// its own (the reason it cannot start when it does not); by default the first client
+    /// starts it.
+    fn start(&self, device: &<Self::Runtime as Runtime>::Device) -> Result<(), String> {
+        let _ = device;
+        Ok(())
+    }
 
     /// A client for a discovered device.
     fn client(&self, device: &<Self::Runtime as Runtime>::Device) -> ComputeClient<Self::Runtime> {

@@ -1,7 +1,7 @@
-//! The plugin every runtime crate exports: devices checked by the liveness kernel, the
-//! metrics' capabilities and predictions, and sessions.
+//! The plugin every runtime crate exports: devices started and checked by the liveness
+//! kernel on first use, the metrics' capabilities and predictions, and sessions.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cubecl::prelude::*;
 use qscore_core::{
@@ -26,6 +26,8 @@ pub struct CubePlugin<B: Backend> {
     devices: Vec<FoundDevice<Device<B>>>,
     note: String,
     caps: Vec<MetricCaps>,
+    /// Per device, the result of starting it and running the liveness kernel, once.
+    checked: Vec<OnceLock<Result<(), String>>>,
 }
 
 impl<B: Backend> std::fmt::Debug for CubePlugin<B> {
@@ -47,35 +49,24 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl<B: Backend> CubePlugin<B> {
-    /// Discovers the backend's devices and keeps those whose liveness kernel answers right.
+    /// Discovers the backend's devices. None is started here: a started device keeps a
+    /// runtime thread for the life of the process, so each is started, and checked by the
+    /// liveness kernel, when it is first used (see [`CubePlugin::ready`]).
     pub fn new(backend: B) -> Self {
         crate::kernel_cache::configure();
         let backend = Arc::new(backend);
-        let mut notes = Vec::new();
-        let mut devices = Vec::new();
-        match backend.discover() {
-            Err(why) => notes.push(why),
-            Ok(found) => {
-                for (index, mut device) in found.into_iter().enumerate() {
-                    let b = Arc::clone(&backend);
-                    let d = device.device.clone();
-                    let check = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        liveness::check(&b.client(&d))
-                    }))
-                    .unwrap_or_else(|p| Err(format!("panic: {}", panic_text(p.as_ref()))));
-                    match check {
-                        Ok(()) => {
-                            device.info.id = devices.len() as u32;
-                            devices.push(device);
-                        }
-                        Err(why) => notes.push(format!(
-                            "device {index} ({}) is unusable: {why}",
-                            device.info.model
-                        )),
-                    }
-                }
-            }
-        }
+        let (devices, note) = match backend.discover() {
+            Ok(found) => (found, String::new()),
+            Err(why) => (Vec::new(), why),
+        };
+        let devices: Vec<_> = devices
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut device)| {
+                device.info.id = index as u32;
+                device
+            })
+            .collect();
         if !devices.is_empty()
             && let Some(writer) = backend.host_writer()
         {
@@ -95,9 +86,10 @@ impl<B: Backend> CubePlugin<B> {
             })
             .collect();
         Self {
+            checked: devices.iter().map(|_| OnceLock::new()).collect(),
             backend,
             devices,
-            note: notes.join("; "),
+            note,
             caps,
         }
     }
@@ -105,11 +97,31 @@ impl<B: Backend> CubePlugin<B> {
     fn device(&self, id: u32) -> Result<&FoundDevice<Device<B>>, Error> {
         self.devices.get(id as usize).ok_or_else(|| {
             Error::InvalidInput(format!(
-                "device {id} (the {} plugin has {} usable device(s))",
+                "device {id} (the {} plugin has {} device(s))",
                 self.backend.name(),
                 self.devices.len()
             ))
         })
+    }
+
+    /// Device `id`, started and checked by the liveness kernel the first time it is asked
+    /// for; a device whose check failed is lost for the rest of the process.
+    fn ready(&self, id: u32) -> Result<&FoundDevice<Device<B>>, Error> {
+        let found = self.device(id)?;
+        let check = self.checked[id as usize].get_or_init(|| {
+            let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.backend.start(&found.device)?;
+                liveness::check(&self.backend.client(&found.device))
+            }));
+            started.unwrap_or_else(|p| Err(format!("panic: {}", panic_text(p.as_ref()))))
+        });
+        match check {
+            Ok(()) => Ok(found),
+            Err(why) => Err(Error::DeviceLost(format!(
+                "device {id} ({}) is unusable: {why}",
+                found.info.model
+            ))),
+        }
     }
 }
 
@@ -147,6 +159,10 @@ impl<B: Backend> Plugin for CubePlugin<B> {
         Ok(self.caps.clone())
     }
 
+    fn check_device(&self, device: u32) -> Result<(), Error> {
+        self.ready(device).map(|_| ())
+    }
+
     fn predict_memory(&self, device: u32, spec: &TaskSpec) -> Result<u64, Error> {
         self.device(device)?;
         sdk::check_spec(&self.caps, spec)?;
@@ -154,7 +170,7 @@ impl<B: Backend> Plugin for CubePlugin<B> {
     }
 
     fn open_session(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
-        let found = self.device(device)?.clone();
+        let found = self.ready(device)?.clone();
         sdk::check_spec(&self.caps, spec)?;
         let def = sessions::find(spec.metric.as_str())?;
         let client = self.backend.client(&found.device);

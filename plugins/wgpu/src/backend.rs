@@ -1,6 +1,6 @@
 //! The wgpu runtime: the platform's default adapter.
 
-use cubecl::wgpu::{AutoGraphicsApi, WgpuDevice, WgpuRuntime};
+use cubecl::wgpu::{AutoGraphicsApi, GraphicsApi, WgpuDevice, WgpuRuntime};
 use qscore_core::{BackendFamily, DeviceInfo, DeviceKind, Error};
 use qscore_cube::{Backend, FoundDevice};
 
@@ -12,6 +12,30 @@ pub(crate) struct WgpuBackend;
 /// memory (software and integrated GPUs).
 fn available_ram() -> Result<u64, Error> {
     Ok(qscore_core::sdk::resources::memory()?.available)
+}
+
+/// The adapter cubecl's default device uses (its graphics API's backend, the high-performance
+/// preference), asked of wgpu directly: listing it starts no device.
+fn default_adapter() -> Result<wgpu::Adapter, String> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: AutoGraphicsApi::backend().into(),
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let options = wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        force_fallback_adapter: false,
+        compatible_surface: None,
+    };
+    cubecl::future::block_on(instance.request_adapter(&options))
+        .map_err(|e| format!("no wgpu adapter could be opened: {e}"))
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
 }
 
 impl Backend for WgpuBackend {
@@ -31,19 +55,8 @@ impl Backend for WgpuBackend {
             // SAFETY: set during discovery, before this plugin starts any thread of its own.
             unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
         }
-        let device = WgpuDevice::DefaultDevice;
-        let setup = std::panic::catch_unwind(|| {
-            cubecl::wgpu::init_setup::<AutoGraphicsApi>(&device, Default::default())
-        })
-        .map_err(|p| {
-            let text = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default();
-            format!("no wgpu adapter could be opened: {text}")
-        })?;
-        let info = setup.adapter.get_info();
+        let adapter = default_adapter()?;
+        let info = adapter.get_info();
         let kind = match info.device_type {
             wgpu::DeviceType::DiscreteGpu => DeviceKind::DISCRETE_GPU,
             wgpu::DeviceType::IntegratedGpu => DeviceKind::INTEGRATED_GPU,
@@ -51,7 +64,7 @@ impl Backend for WgpuBackend {
             _ => DeviceKind::OTHER,
         };
         let total = match kind {
-            DeviceKind::DISCRETE_GPU => setup.adapter.limits().max_buffer_size,
+            DeviceKind::DISCRETE_GPU => adapter.limits().max_buffer_size,
             _ => available_ram().unwrap_or(0),
         };
         Ok(vec![FoundDevice {
@@ -65,8 +78,15 @@ impl Backend for WgpuBackend {
                     .into(),
                 total_memory: total,
             },
-            device,
+            device: WgpuDevice::DefaultDevice,
         }])
+    }
+
+    fn start(&self, device: &WgpuDevice) -> Result<(), String> {
+        std::panic::catch_unwind(|| {
+            cubecl::wgpu::init_setup::<AutoGraphicsApi>(device, Default::default());
+        })
+        .map_err(|p| format!("the wgpu device could not be started: {}", panic_text(&*p)))
     }
 
     fn free_memory(&self, found: &FoundDevice<WgpuDevice>) -> Result<u64, Error> {
