@@ -165,31 +165,81 @@ fn moment(hi: __m256i, lo: __m256i) -> __m256i {
     _mm256_add_epi32(hi, _mm256_srli_epi32::<16>(lo))
 }
 
+/// Fills `pairs_hi[j]` and `pairs_lo[j]` with the high and the low 16 bits of `line[j]` and
+/// `line[j + 1]` side by side, biased (the top bit of each flipped): the operand `vpmaddwd`
+/// weighs by a pair of taps, ready at every offset. The last entry's partner is 0 (only a
+/// lone last tap, whose partner weight is 0, reads it).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn interleave_halves(line: &[u32], (pairs_hi, pairs_lo): (&mut [u32], &mut [u32])) {
+    let n = line.len();
+    let (pairs_hi, pairs_lo) = (&mut pairs_hi[..n], &mut pairs_lo[..n]);
+    let bias = _mm256_set1_epi32(0x8000_8000_u32 as i32);
+    let (low_half, high_half) = (
+        _mm256_set1_epi32(0xffff),
+        _mm256_set1_epi32(0xffff_0000_u32 as i32),
+    );
+    let whole = (n - 1) / 8 * 8;
+    for j in (0..whole).step_by(8) {
+        let (a, b) = (load8(&line[j..]), load8(&line[j + 1..]));
+        let hi = _mm256_or_si256(_mm256_srli_epi32::<16>(a), _mm256_and_si256(b, high_half));
+        let lo = _mm256_or_si256(_mm256_and_si256(a, low_half), _mm256_slli_epi32::<16>(b));
+        store8(&mut pairs_hi[j..], _mm256_xor_si256(hi, bias));
+        store8(&mut pairs_lo[j..], _mm256_xor_si256(lo, bias));
+    }
+    for j in whole..n {
+        let (a, b) = (line[j], line.get(j + 1).copied().unwrap_or(0));
+        pairs_hi[j] = ((a >> 16) | (b & 0xffff_0000)) ^ 0x8000_8000;
+        pairs_lo[j] = ((a & 0xffff) | (b << 16)) ^ 0x8000_8000;
+    }
+}
+
+/// The biased sums `Σₖ tapₖ · (v[j + k] − 2¹⁵)` for 8 outputs `j` from `at`, from the
+/// interleaved pairs of [`interleave_halves`], for a filter of `2 · FULL + 1` taps.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn paired_sums<const FULL: usize>(
+    pairs: &[u32],
+    at: usize,
+    taps: &[__m256i; MAX_TAPS / 2 + 1],
+) -> __m256i {
+    // The pairs the 8 outputs read: one bounds check.
+    let pairs = &pairs[at..at + 2 * FULL + 8];
+    let mut sum = _mm256_madd_epi16(load8(&pairs[2 * FULL..]), taps[FULL]);
+    for (p, &taps) in taps[..FULL].iter().enumerate() {
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(load8(&pairs[2 * p..]), taps));
+    }
+    sum
+}
+
 /// [`filter::row_moment`]: the high and the low 16 bits of the values, each summed as in
-/// [`row_mean`], then `hi + ((lo + 2¹⁵) >> 16)`.
+/// [`row_mean`] but from pairs interleaved once per row ([`interleave_halves`]), so that the
+/// inner loop needs no shuffles; then `hi + ((lo + 2¹⁵) >> 16)`.
 #[target_feature(enable = "avx2")]
 pub(super) fn row_moment(
     line: &[u32],
     taps: &[u16],
-    (line_hi, line_lo): (&mut [u16], &mut [u16]),
+    scratch: (&mut [u32], &mut [u32]),
     out: &mut [u32],
 ) {
     let w = out.len();
     let (Some((pairs, full)), true) = (tap_pairs(taps), w >= LANES) else {
-        return filter::row_moment(line, taps, (line_hi, line_lo), out);
+        return filter::row_moment(line, taps, scratch, out);
     };
     let line = &line[..w + taps.len() - 1];
-    let (line_hi, line_lo) = (&mut line_hi[..line.len()], &mut line_lo[..line.len()]);
-    for ((hi, lo), &v) in line_hi.iter_mut().zip(line_lo.iter_mut()).zip(line) {
-        (*hi, *lo) = (((v >> 16) as u16) ^ 0x8000, (v as u16) ^ 0x8000);
-    }
-    let biased = _mm256_setzero_si256();
+    interleave_halves(line, (&mut *scratch.0, &mut *scratch.1));
+    let (hi, lo) = (&scratch.0[..line.len()], &scratch.1[..line.len()]);
     with_pairs!(taps.len(), |FULL| {
         debug_assert_eq!(full, FULL);
         for at in chunk_starts(w) {
-            let (hi_low, hi_high) = biased_sums::<FULL>(&line_hi[at..], biased, &pairs);
-            let (lo_low, lo_high) = biased_sums::<FULL>(&line_lo[at..], biased, &pairs);
-            let (low, high) = in_order((moment(hi_low, lo_low), moment(hi_high, lo_high)));
+            let low = moment(
+                paired_sums::<FULL>(hi, at, &pairs),
+                paired_sums::<FULL>(lo, at, &pairs),
+            );
+            let high = moment(
+                paired_sums::<FULL>(hi, at + 8, &pairs),
+                paired_sums::<FULL>(lo, at + 8, &pairs),
+            );
             store(&mut out[at..], low, high);
         }
     });

@@ -147,21 +147,22 @@ fn row_mean_at<const N: usize>(line: &[u16], taps: &[u16], out: &mut [u32], at: 
 /// Row pass of a second moment: `out[j] = Σₖ tapₖ · line[j + k]`, rounded and shifted by 16.
 ///
 /// The sum needs 48 bits. It is computed as two 32-bit sums instead, of the high and the low
-/// 16 bits of the values (`line_hi`, `line_lo`): both are below `2¹⁶ · 2¹⁶` (the taps sum to
-/// 2¹⁶), and so is a symmetric pair of taps times the sum of its two values (an outer tap is
-/// below 2¹⁴). Then `(hi · 2¹⁶ + lo + 2¹⁵) >> 16 = hi + ((lo + 2¹⁵) >> 16)`, which is below
-/// 2³² (the values are).
+/// 16 bits of the values (kept in `line_hi`, `line_lo`, scratch of `line.len()` values): both
+/// are below `2¹⁶ · 2¹⁶` (the taps sum to 2¹⁶), and so is a symmetric pair of taps times the
+/// sum of its two values (an outer tap is below 2¹⁴). Then
+/// `(hi · 2¹⁶ + lo + 2¹⁵) >> 16 = hi + ((lo + 2¹⁵) >> 16)`, which is below 2³² (the values
+/// are).
 #[inline(always)]
 pub(super) fn row_moment(
     line: &[u32],
     taps: &[u16],
-    (line_hi, line_lo): (&mut [u16], &mut [u16]),
+    (line_hi, line_lo): (&mut [u32], &mut [u32]),
     out: &mut [u32],
 ) {
     let n = line.len();
     let (line_hi, line_lo) = (&mut line_hi[..n], &mut line_lo[..n]);
     for ((hi, lo), &v) in line_hi.iter_mut().zip(line_lo.iter_mut()).zip(line) {
-        (*hi, *lo) = ((v >> 16) as u16, v as u16);
+        (*hi, *lo) = (v >> 16, v & 0xffff);
     }
     let halves = (&*line_hi, &*line_lo);
     simd::for_each_chunk!(LANES, out.len(), row_moment_at(halves, taps, out));
@@ -169,7 +170,7 @@ pub(super) fn row_moment(
 
 #[inline(always)]
 fn row_moment_at<const N: usize>(
-    (line_hi, line_lo): (&[u16], &[u16]),
+    (line_hi, line_lo): (&[u32], &[u32]),
     taps: &[u16],
     out: &mut [u32],
     at: usize,
@@ -178,27 +179,27 @@ fn row_moment_at<const N: usize>(
     let centre = u32::from(taps[radius]);
     let (mut hi, mut lo) = ([0u32; N], [0u32; N]);
     let (mid_hi, mid_lo) = (
-        lanes::<u16, N>(line_hi, at + radius),
-        lanes::<u16, N>(line_lo, at + radius),
+        lanes::<u32, N>(line_hi, at + radius),
+        lanes::<u32, N>(line_lo, at + radius),
     );
     for i in 0..N {
-        hi[i] = centre * u32::from(mid_hi[i]);
-        lo[i] = centre * u32::from(mid_lo[i]);
+        hi[i] = centre * mid_hi[i];
+        lo[i] = centre * mid_lo[i];
     }
     for (k, &tap) in taps[..radius].iter().enumerate() {
         let tap = u32::from(tap);
         let (left_hi, left_lo) = (
-            lanes::<u16, N>(line_hi, at + k),
-            lanes::<u16, N>(line_lo, at + k),
+            lanes::<u32, N>(line_hi, at + k),
+            lanes::<u32, N>(line_lo, at + k),
         );
         let right = at + 2 * radius - k;
         let (right_hi, right_lo) = (
-            lanes::<u16, N>(line_hi, right),
-            lanes::<u16, N>(line_lo, right),
+            lanes::<u32, N>(line_hi, right),
+            lanes::<u32, N>(line_lo, right),
         );
         for i in 0..N {
-            hi[i] += tap * (u32::from(left_hi[i]) + u32::from(right_hi[i]));
-            lo[i] += tap * (u32::from(left_lo[i]) + u32::from(right_lo[i]));
+            hi[i] += tap * (left_hi[i] + right_hi[i]);
+            lo[i] += tap * (left_lo[i] + right_lo[i]);
         }
     }
     let out = lanes_mut::<u32, N>(out, at);
@@ -474,8 +475,8 @@ pub(super) struct RowBuffers {
     mean: Vec<u16>,
     square: Vec<u32>,
     cross: Vec<u32>,
-    /// The high and low halves of a column-filtered second moment.
-    halves: (Vec<u16>, Vec<u16>),
+    /// Scratch for the row pass of a second moment (its high and low halves).
+    halves: (Vec<u32>, Vec<u32>),
     /// Row-filtered results.
     out_mean: Vec<u32>,
     out_square: Vec<u32>,

@@ -48,7 +48,7 @@ pub(super) trait Kernels: Copy {
         self,
         line: &[u32],
         taps: &[u16],
-        halves: (&mut [u16], &mut [u16]),
+        halves: (&mut [u32], &mut [u32]),
         out: &mut [u32],
     ) {
         filter::row_moment(line, taps, halves, out);
@@ -132,7 +132,7 @@ impl Kernels for Avx2 {
             self,
             line: &[u32],
             taps: &[u16],
-            halves: (&mut [u16], &mut [u16]),
+            halves: (&mut [u32], &mut [u32]),
             out: &mut [u32],
         ) = avx2::row_moment;
     }
