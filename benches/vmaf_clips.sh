@@ -67,7 +67,7 @@ echo "== (a) qscore batch: a manifest of the same pairs, $parallel workers" >&2
 } >"$work/manifest.csv"
 start=$(now)
 "$qscore" batch "$work/manifest.csv" -o "$work/batch.csv" --metric vmaf --workers "$parallel" \
-    --max-concurrent-decodes 16 --quiet --no-bench
+    --quiet --no-bench
 batch_s=$(elapsed "$start")
 
 echo "== (a) ffmpeg to YUV, then vmaf, per clip, $parallel clips at a time" >&2

@@ -171,6 +171,84 @@ fn a_sweep_prepares_each_reference_frame_once_per_group() {
     }
 }
 
+/// `(reused, prepared)` from a batch run's summary line on stderr.
+fn batch_prepared_counts(output: &Output) -> (u64, u64) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .rfind(|l| l.contains("prepared references:"))
+        .unwrap_or_else(|| panic!("no summary: {stderr}"));
+    // "...; prepared references: R reused, P prepared"
+    let tail = line.rsplit("prepared references:").next().unwrap();
+    let numbers: Vec<u64> = tail
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+/// A batch of rows sharing a reference, with the default options, reads them in one
+/// lock-step group (sized by frame memory, as `score` does), not in groups of the image
+/// decode limit: the reference is prepared once; `--max-concurrent-decodes 2` still sets
+/// groups of two. Values equal `score`'s.
+#[test]
+fn a_batch_sweep_prepares_its_reference_once_by_default() {
+    let dir = support::scratch("test-vmaf-sweep", "batch");
+    let (w, h) = SIZE.split_once('x').unwrap();
+    let manifest = dir.join("manifest.csv");
+    let mut rows = String::from("reference,distorted,width,height,pix_fmt\n");
+    let inputs = sweep_inputs();
+    for clip in &inputs[1..] {
+        let (r, d) = (inputs[0].display(), clip.display());
+        rows.push_str(&format!("{r},{d},{w},{h},{PIX_FMT}\n"));
+    }
+    std::fs::write(&manifest, rows).unwrap();
+    let clips = (inputs.len() - 1) as u64;
+    let frames = FRAMES as u64;
+    let batch = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let output = Command::new(env!("CARGO_BIN_EXE_qscore"))
+            .arg("batch")
+            .arg(&manifest)
+            .arg("-o")
+            .arg(&out)
+            .args([
+                "--metric",
+                "vmaf",
+                "--workers",
+                "1",
+                "--quiet",
+                "--no-bench",
+            ])
+            .args(extra)
+            .args(["--no-default-plugins", "--plugin-dir"])
+            .arg(support::cpu_only_dir())
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        (output, std::fs::read_to_string(out).unwrap())
+    };
+    let (default, table) = batch("default.csv", &[]);
+    assert_eq!(
+        batch_prepared_counts(&default),
+        ((clips - 1) * frames, frames)
+    );
+    let (pairs, same_table) = batch("pairs.csv", &["--max-concurrent-decodes", "2"]);
+    let groups = clips.div_ceil(2);
+    assert_eq!(
+        batch_prepared_counts(&pairs),
+        ((clips - groups) * frames, groups * frames)
+    );
+    assert_eq!(table, same_table);
+    let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let scored = lines(&qscore(&paths, &["--metric", "vmaf"]));
+    for (row, line) in table.lines().skip(1).zip(&scored) {
+        let vmaf = line["scores"]["vmaf"].as_f64().unwrap();
+        assert!(row.contains(&format!("{vmaf}")), "{row} vs {vmaf}");
+    }
+}
+
 /// Netflix's golden means, asserted to 4 decimal places as Netflix's suite does, for the
 /// pair and for the reference against itself: libvmaf 2.3.1 to 3.1.0 by default, 3.2.0's
 /// with its motion (`motion_version=3.2.0`).

@@ -63,6 +63,10 @@ pub struct BatchOptions {
     pub params: Vec<(String, String, String)>,
     /// Decodes at once.
     pub max_decodes: usize,
+    /// Distorted clips of one reference read in lock step (their reference read and
+    /// prepared once); `None`: as many as fit the frame budget of
+    /// [`crate::video::default_lockstep`], whatever `max_decodes` is.
+    pub lockstep: Option<usize>,
     /// A pair not finished this long after its decode started fails.
     pub task_timeout: Option<Duration>,
     /// Run only the rows in the failure ledger.
@@ -300,6 +304,7 @@ pub fn run_batch(
         params: options.params.clone(),
         window: options.window.max(1),
         clips: options.clips.clone(),
+        lockstep: options.lockstep,
     };
     let stop = AtomicBool::new(false);
     let decoders = limiter.capacity();

@@ -28,7 +28,9 @@ use crate::{
     pool::TaskId,
     sched::{Reference, Scheduler, ScoreFailure, ScoreOutcome, ScoreRequest},
     score::{MetricScores, kept_values, metric_params},
-    video::{ClipOptions, ClipPlan, Deadline, VideoJob, VideoScores, score_video_pairs},
+    video::{
+        ClipOptions, ClipPlan, Deadline, VideoJob, VideoScores, lockstep_for, score_video_pairs,
+    },
 };
 
 /// How long the coordinator waits for each further video row to score together.
@@ -60,6 +62,8 @@ pub(crate) struct StageOptions {
     pub(crate) window: usize,
     /// Video metrics that need clip sessions: which plugin, how many clips at once.
     pub(crate) clips: ClipOptions,
+    /// Clips of one reference read in lock step (`None`: sized by their frames).
+    pub(crate) lockstep: Option<usize>,
 }
 
 /// The last reference a decoder read, reused while rows share it.
@@ -424,12 +428,26 @@ impl<'a> Coordinator<'a> {
         }
     }
 
+    /// The most rows of one video group: clip-session rows, one per worker within the
+    /// decode limit; rows of one reference, `--max-concurrent-decodes` if given, else as
+    /// many as fit the lock-step frame budget.
+    fn group_limit(&self, clips: bool, first: &Work) -> usize {
+        let workers = self.options.clips.workers;
+        match (clips, self.options.lockstep) {
+            (true, _) => self.limiter.capacity().min(workers),
+            (false, Some(n)) => self.limiter.capacity().min(n),
+            (false, None) => lockstep_for(&first.reference, first.geometry, workers),
+        }
+        .max(1)
+    }
+
     /// Scores video rows with the whole pool: video scoring collects every completion, so
     /// the image pairs in flight are finished first. A row is taken together with the video
-    /// rows that follow it in the queue with the same metrics and geometry, up to the decode
-    /// limit: when its metrics need a clip session (libvmaf, one clip per worker), so that
-    /// their clips run at once; else when they share its reference, so that the reference is
-    /// read and prepared once for all of them. Each row holds a decode permit while it runs.
+    /// rows that follow it in the queue with the same metrics and geometry, up to
+    /// [`Coordinator::group_limit`]: when its metrics need a clip session (libvmaf, one clip
+    /// per worker), so that their clips run at once; else when they share its reference, so
+    /// that the reference is read and prepared once for all of them. The group holds a
+    /// decode permit per row, at most all of them, while it runs.
     fn video(&mut self, first: Work, decoded: &Receiver<Decoded>) {
         self.drain();
         let job = VideoJob {
@@ -442,14 +460,11 @@ impl<'a> Coordinator<'a> {
         let mut group = vec![first];
         let clips = ClipPlan::split(self.report, &job, self.options.clips.backend.as_deref())
             .is_ok_and(|(plan, _)| !plan.is_empty());
-        // Otherwise rows of one reference are read in lock step by the frame metrics.
-        let per_group = if clips {
-            self.options.clips.workers
-        } else {
-            self.options.clips.lockstep
-        };
-        let most = self.limiter.capacity().min(per_group).max(1);
-        while group.len() < most {
+        // Otherwise rows of one reference are read in lock step by the frame metrics: as
+        // many as asked, within the decode limit, or as many as fit the frame budget (which
+        // reads the reference's header: only once a second row shares it).
+        let mut most = None;
+        loop {
             // Rows behind it arrive within moments (decoders pass video rows straight on);
             // a clip takes seconds.
             match decoded.recv_timeout(GATHER_WAIT) {
@@ -458,6 +473,11 @@ impl<'a> Coordinator<'a> {
                         && work.geometry == group[0].geometry
                         && (clips || work.reference == group[0].reference) =>
                 {
+                    let most = *most.get_or_insert_with(|| self.group_limit(clips, &group[0]));
+                    if group.len() >= most {
+                        self.held = Some(Decoded::Video(work));
+                        break;
+                    }
                     group.push(work);
                 }
                 Ok(other) => {
@@ -467,7 +487,11 @@ impl<'a> Coordinator<'a> {
                 Err(_) => break,
             }
         }
-        let permits: Vec<_> = group.iter().map(|_| self.limiter.acquire()).collect();
+        // A group larger than the decode limit (sized by its frames) is read by one decoder
+        // process, or clip by clip where that fails: it holds every permit.
+        let permits: Vec<_> = (0..group.len().min(self.limiter.capacity()))
+            .map(|_| self.limiter.acquire())
+            .collect();
         // The rows' time runs from when their decoders may start.
         let job = VideoJob {
             deadline: self.options.timeout.map(Deadline::after),
@@ -480,11 +504,15 @@ impl<'a> Coordinator<'a> {
         let mut results: Vec<Option<Result<VideoScores, ScoreError>>> =
             group.iter().map(|_| None).collect();
         // The path `qscore score` takes: clip-session metrics (VMAF) and frame metrics.
+        let options = ClipOptions {
+            lockstep: group.len(),
+            ..self.options.clips.clone()
+        };
         let outcome = score_video_pairs(
             self.report,
             self.scheduler,
             &job,
-            &self.options.clips,
+            &options,
             &pairs,
             |index, scored| results[index] = Some(scored),
         );

@@ -47,9 +47,10 @@ pub(crate) struct Args {
     /// Do not measure backends before the run.
     #[arg(long = "no-bench")]
     no_bench: bool,
-    /// Inputs decoded at the same time.
-    #[arg(long = "max-concurrent-decodes", default_value_t = 2, value_name = "N")]
-    max_decodes: usize,
+    /// Inputs decoded at the same time, and distorted clips of one reference read in lock
+    /// step (default: 2 images; clips, as many as fit 1 GiB of held frames, 4 to 64).
+    #[arg(long = "max-concurrent-decodes", value_name = "N")]
+    max_decodes: Option<usize>,
     /// A pair not scored this many seconds after its decoding started is recorded as
     /// failed (stage `timeout`).
     #[arg(long = "task-timeout", value_name = "SECONDS")]
@@ -64,6 +65,9 @@ pub(crate) struct Args {
     #[arg(long, short)]
     quiet: bool,
 }
+
+/// Images decoded at once when `--max-concurrent-decodes` is not given.
+const DEFAULT_DECODES: usize = 2;
 
 pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOptions) -> ExitCode {
     super::warn_load_errors(report);
@@ -93,7 +97,8 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         out: args.out.clone(),
         metrics: args.metric.clone(),
         params: args.params.clone(),
-        max_decodes: args.max_decodes.max(1),
+        max_decodes: args.max_decodes.unwrap_or(DEFAULT_DECODES).max(1),
+        lockstep: args.max_decodes.map(|n| n.max(1)),
         task_timeout,
         retry_failed: args.retry_failed,
         shard: args.shard,
@@ -102,7 +107,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         clips: ClipOptions {
             backend: args.backend.clone(),
             workers,
-            lockstep: args.max_decodes.max(1),
+            lockstep: args.max_decodes.unwrap_or(DEFAULT_DECODES).max(1),
         },
     };
     match run_batch(report, &scheduler, &batch) {

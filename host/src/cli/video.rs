@@ -6,30 +6,13 @@ use qscore_host::{
     LoadReport, ScoreError,
     sched::Scheduler,
     video::{
-        ClipOptions, VideoGeometry, VideoJob, VideoScores, open_video, score_videos,
-        write_libvmaf_log,
+        ClipOptions, VideoGeometry, VideoJob, VideoScores, default_lockstep, open_video,
+        score_videos, write_libvmaf_log,
     },
 };
 use serde_json::{Map, Value, json};
 
 use super::score::{Args, number, width};
-
-/// Bytes of frames that the default lock-step group may hold: as many distorted clips of
-/// one reference are read together as fit, between [`MIN_LOCKSTEP`] and [`MAX_LOCKSTEP`],
-/// unless `--max-concurrent-decodes` says how many. A sweep of small clips then reads and
-/// prepares its reference once; one of 4K clips still holds a bounded number of frames.
-const LOCKSTEP_FRAME_BUDGET: u64 = 1 << 30;
-const MIN_LOCKSTEP: usize = 4;
-const MAX_LOCKSTEP: usize = 64;
-
-/// The default lock-step group size for clips of `frame_bytes` per frame: a clip of the
-/// group holds its frames in flight (four per worker), its decoder's read-ahead and the
-/// metrics' window (eight at most).
-fn default_lockstep(frame_bytes: u64, workers: usize) -> usize {
-    let held = frame_bytes.max(1) * (4 * workers as u64 + 8);
-    let fit = usize::try_from(LOCKSTEP_FRAME_BUDGET / held).unwrap_or(MAX_LOCKSTEP);
-    fit.clamp(MIN_LOCKSTEP, MAX_LOCKSTEP)
-}
 
 pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> ExitCode {
     let geometry = match (&args.size, &args.pix_fmt) {
@@ -216,19 +199,4 @@ fn write_log(
             reason: format!("cannot write the libvmaf JSON log: {error}"),
         })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_lockstep_fits_the_frame_budget() {
-        // 640x360 4:2:0 on 2 workers: far under the budget, so the most.
-        assert_eq!(default_lockstep(345_600, 2), MAX_LOCKSTEP);
-        // 1920x1080 4:2:0 on 2 workers: 16 frames of 3 MB per clip.
-        assert_eq!(default_lockstep(3_110_400, 2), 21);
-        // 3840x2160 10-bit on 64 workers: the floor.
-        assert_eq!(default_lockstep(24_883_200, 64), MIN_LOCKSTEP);
-    }
 }

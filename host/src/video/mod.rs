@@ -7,6 +7,7 @@ mod ffmpeg_group;
 #[cfg(test)]
 mod fuzz;
 mod libvmaf_log;
+mod lockstep;
 mod pooling;
 mod raw;
 mod score;
@@ -19,6 +20,7 @@ mod y4m;
 pub use clip::{ClipOptions, ClipPlan, score_video_pairs, score_videos};
 pub use ffmpeg::FfmpegSource;
 pub use libvmaf_log::{libvmaf_log, libvmaf_name, write_libvmaf_log};
+pub use lockstep::{default_lockstep, lockstep_for};
 pub use pooling::{Pooled, pool};
 pub use raw::RawReader;
 pub use score::{Deadline, VideoJob, VideoScores, score_video};
