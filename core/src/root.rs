@@ -258,6 +258,35 @@ pub mod ext {
         pub check: extern "C" fn(device: u32) -> RResult<(), PluginError>,
     }
 
+    /// Id of [`LogSink`] (ABI 1.6).
+    pub const LOG_SINK: u32 = 6;
+
+    /// A host's log callback.
+    #[repr(C)]
+    #[derive(StableAbi, Debug, Clone, Copy)]
+    pub struct LogFn {
+        /// Takes one record: its level as the `log` crate numbers them (1 error, 2 warn,
+        /// 3 info, 4 debug, 5 trace), its target (a module path) and its formatted message.
+        /// It must not unwind.
+        pub log: extern "C" fn(level: u32, target: RStr<'_>, message: RStr<'_>),
+    }
+
+    /// Where a plugin's log records go (ABI 1.6).
+    ///
+    /// A plugin is a library with its own copy of the `log` crate, so the records of what it
+    /// links (wgpu, cubecl, its own code) reach no one unless the host hands it a sink. The
+    /// host installs one right after loading, before any other call, with the most verbose
+    /// level it wants; records above that level are not even formatted.
+    #[repr(C)]
+    #[derive(StableAbi, Debug)]
+    pub struct LogSink {
+        /// `{ id: LOG_SINK, size: size_of::<LogSink>() }`.
+        pub header: ExtHeader,
+        /// Sends the plugin's records up to `max_level` (0 for none, else as [`LogFn`]'s
+        /// levels) to `sink`. Later calls change the level; the first sink stays.
+        pub install: extern "C" fn(sink: LogFn, max_level: u32),
+    }
+
     /// Reads extension `id` from what a plugin's [`super::PluginMod::extension`] returned.
     ///
     /// # Safety

@@ -9,6 +9,7 @@ pub mod decode_limit;
 mod error;
 pub mod interrupt;
 mod loader;
+pub mod logging;
 mod plugin;
 pub mod pool;
 pub mod sched;

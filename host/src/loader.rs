@@ -159,6 +159,11 @@ pub fn load_plugins(search: &PluginSearch) -> LoadReport {
                             first: first.clone(),
                         });
                     } else {
+                        log::info!(
+                            "loaded plugin {name} {} from {}",
+                            plugin.identity().version,
+                            file.display()
+                        );
                         seen_names.insert(name, file);
                         report.plugins.push(Arc::new(plugin));
                     }
@@ -210,6 +215,13 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
             reason: summarize_incompatibility(&describe_library_error(&e)),
         })?;
     check_abi(path, root.abi())?;
+    // Before any call that may log (discovery does).
+    // SAFETY: the plugin's extension tables are statics that live as long as it does.
+    if let Some(sink) =
+        unsafe { ext::cast::<ext::LogSink>((root.extension())(ext::LOG_SINK), ext::LOG_SINK) }
+    {
+        (sink.install)(crate::logging::PLUGIN_SINK, crate::logging::plugin_level());
+    }
     let failed = |error| LoadError::Failed {
         path: path.to_path_buf(),
         error,

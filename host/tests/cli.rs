@@ -436,3 +436,74 @@ fn a_closed_output_pipe_ends_qscore_quietly() {
         "{stderr}"
     );
 }
+
+/// The log is off by default (the output is the command's own), `-v`/`-vv` or `QSCORE_LOG`
+/// turn it on with qscore's own records, `--quiet` drops warnings and keeps the summary,
+/// and `-q` with `-v` is a usage error.
+#[test]
+fn the_log_is_off_unless_asked_for() {
+    let args = [
+        "score",
+        &image("flower_512.png"),
+        &image("flower_512__jpeg_q10.png"),
+        "--metric",
+        "psnr",
+        "--no-bench",
+    ];
+    let stderr = |out: &std::process::Output| {
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let plain = stderr(&qscore(&args));
+    assert!(!plain.contains("qscore: info"), "{plain}");
+    let verbose = stderr(&qscore(&[&["-v"][..], &args].concat()));
+    assert!(
+        verbose.contains("qscore: info qscore_host::loader: loaded plugin cpu"),
+        "{verbose}"
+    );
+    assert!(!verbose.contains("qscore: debug"), "{verbose}");
+    let debug = stderr(&qscore(&[&args[..], &["-vv"]].concat()));
+    assert!(
+        debug.contains("qscore: debug qscore_host::sched"),
+        "{debug}"
+    );
+    let from_env = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .args(args)
+        .args(["--no-default-plugins", "--plugin-dir"])
+        .arg(support::cpu_only_dir())
+        .env("QSCORE_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(stderr(&from_env).contains("qscore: debug"), "{from_env:?}");
+    let bad_env = Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .args(args)
+        .args(["--no-default-plugins", "--plugin-dir"])
+        .arg(support::cpu_only_dir())
+        .env("QSCORE_LOG", "loud")
+        .output()
+        .unwrap();
+    assert!(stderr(&bad_env).contains("QSCORE_LOG=loud is not a level"));
+
+    // A plugin file that fails to load is a warning, which `--quiet` drops.
+    let dir = scratch("quiet");
+    std::fs::write(dir.join("libbroken.so"), b"not a library").unwrap();
+    let with_broken = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qscore"));
+        command
+            .args(args)
+            .args(extra)
+            .args(["--no-default-plugins", "--plugin-dir"])
+            .arg(support::cpu_only_dir())
+            .arg("--plugin-dir")
+            .arg(&dir);
+        stderr(&command.output().unwrap())
+    };
+    let warned = with_broken(&[]);
+    assert!(warned.contains("qscore: warning") && warned.contains("libbroken.so"));
+    let quiet = with_broken(&["--quiet"]);
+    assert!(!quiet.contains("warning"), "{quiet}");
+    assert!(quiet.contains("1 scored, 0 failed"), "{quiet}");
+
+    let both = qscore(&[&["-q", "-v"][..], &args].concat());
+    assert_eq!(both.status.code(), Some(1), "{both:?}");
+}

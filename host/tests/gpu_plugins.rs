@@ -320,3 +320,19 @@ fn a_device_that_fails_its_check_on_first_use_gives_its_work_to_the_cpu() {
     let free = qscore(&args, &fault);
     assert!(free.status.success(), "{free:?}");
 }
+
+/// A plugin's own log records (here wgpu's, from inside the wgpu plugin's library) reach
+/// qscore's log when it is on, with their targets, and not otherwise.
+#[test]
+fn a_plugins_log_records_reach_qscores_log() {
+    if !wgpu_required() {
+        eprintln!("skipped: QSCORE_REQUIRE_DEVICES does not name wgpu");
+        return;
+    }
+    let logged = qscore(&["-vv", "plugins"], &[]);
+    assert!(logged.status.success(), "{logged:?}");
+    let stderr = String::from_utf8_lossy(&logged.stderr);
+    assert!(stderr.contains("qscore: debug wgpu_"), "{stderr}");
+    let plain = qscore(&["plugins"], &[]);
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("wgpu_"));
+}

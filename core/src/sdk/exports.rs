@@ -338,12 +338,21 @@ static PREPARED_WINDOW: ext::PreparedWindow = ext::PreparedWindow {
     prepare_window: session_prepare_window,
 };
 
+static LOG_SINK: ext::LogSink = ext::LogSink {
+    header: ext::ExtHeader {
+        id: ext::LOG_SINK,
+        size: std::mem::size_of::<ext::LogSink>() as u32,
+    },
+    install: super::logging::install,
+};
+
 /// The kit's extension lookup for tables that do not depend on the plugin
 /// ([`extension_of`] adds those that do).
 pub extern "C" fn extension(id: u32) -> *const ext::ExtHeader {
     match id {
         ext::SESSION_STATS => &SESSION_STATS.header,
         ext::PREPARED_WINDOW => &PREPARED_WINDOW.header,
+        ext::LOG_SINK => &LOG_SINK.header,
         _ => std::ptr::null(),
     }
 }

@@ -10,6 +10,7 @@ mod clip;
 #[doc(hidden)]
 pub mod exports;
 mod guard;
+mod logging;
 pub mod resources;
 
 pub use clip::FrameByFrameClip;

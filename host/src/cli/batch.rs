@@ -61,9 +61,6 @@ pub(crate) struct Args {
     /// Score only shard I of N (rows whose key is I modulo N); combine with `qscore merge`.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
     shard: Option<Shard>,
-    /// No progress bar or progress lines.
-    #[arg(long, short)]
-    quiet: bool,
 }
 
 /// Images decoded at once when `--max-concurrent-decodes` is not given.
@@ -103,7 +100,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         retry_failed: args.retry_failed,
         shard: args.shard,
         window: 2 * workers + 2,
-        quiet: args.quiet,
+        quiet: super::quiet(),
         clips: ClipOptions {
             backend: args.backend.clone(),
             workers,

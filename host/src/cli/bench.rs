@@ -83,7 +83,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
                 );
             }
             if let Some(path) = scheduler.cache_path() {
-                eprintln!("qscore: saved {}", path.display());
+                note!("qscore: saved {}", path.display());
             }
             ExitCode::SUCCESS
         }
@@ -120,11 +120,11 @@ pub(crate) fn measure_if_needed(scheduler: &Scheduler, report: &LoadReport, name
     if missing.is_empty() {
         return;
     }
-    eprintln!(
+    note!(
         "qscore: first run here: measuring backends for {} (`qscore bench` measures everything)",
         missing.join(", ")
     );
-    if let Err(error) = scheduler.bench(&missing, |_, cell| eprintln!("  {}", describe(cell))) {
-        eprintln!("qscore: warning: cannot save the capability cache: {error}");
+    if let Err(error) = scheduler.bench(&missing, |_, cell| note!("  {}", describe(cell))) {
+        note!("qscore: warning: cannot save the capability cache: {error}");
     }
 }

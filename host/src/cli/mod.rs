@@ -14,6 +14,16 @@ macro_rules! out {
     }};
 }
 
+/// `eprintln!` for what the command says on the way (warnings, first-run notes): nothing
+/// under `--quiet`, which keeps errors and the final summary.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        if !$crate::cli::quiet() {
+            eprintln!($($arg)*);
+        }
+    }};
+}
+
 mod batch;
 mod bench;
 mod explain;
@@ -22,9 +32,13 @@ mod plugins;
 mod score;
 mod video;
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::PathBuf,
+    process::ExitCode,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 use qscore_host::{
     LoadReport, PluginSearch, load_plugins,
     sched::{Scheduler, SchedulerOptions},
@@ -51,6 +65,15 @@ pub(crate) struct Cli {
     /// `$XDG_CACHE_HOME/qscore`, else `~/.cache/qscore`).
     #[arg(long = "cache-dir", global = true, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Log detail to standard error, from qscore and its plugins (wgpu, cubecl…): `-v`
+    /// info, `-vv` debug, `-vvv` trace. `QSCORE_LOG=LEVEL` does the same; the default
+    /// is no log.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Less on standard error: no progress, warnings or log; errors and the final summary
+    /// stay.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,8 +94,23 @@ enum Command {
     Explain(explain::Args),
 }
 
+/// Set by `--quiet`.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Whether `--quiet` was given.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
 /// Runs a parsed command line.
 pub(crate) fn run(cli: Cli) -> ExitCode {
+    QUIET.store(cli.quiet, Ordering::Relaxed);
+    let level = if cli.quiet {
+        log::LevelFilter::Off
+    } else {
+        qscore_host::logging::level(cli.verbose)
+    };
+    qscore_host::logging::init(level);
     if let Command::Merge(args) = &cli.command {
         // Merging reads and writes tables only: no plugins needed.
         return merge::run(args);
@@ -100,7 +138,7 @@ fn scheduler(report: &LoadReport, options: SchedulerOptions) -> Option<Scheduler
     match Scheduler::new(report.plugins.clone(), options) {
         Ok(scheduler) => {
             if let Some(problem) = scheduler.cache_problem() {
-                eprintln!("qscore: warning: {problem}");
+                note!("qscore: warning: {problem}");
             }
             Some(scheduler)
         }
@@ -114,7 +152,7 @@ fn scheduler(report: &LoadReport, options: SchedulerOptions) -> Option<Scheduler
 /// Prints load errors as warnings, one line each.
 fn warn_load_errors(report: &LoadReport) {
     for error in &report.errors {
-        eprintln!("qscore: warning: {error}");
+        note!("qscore: warning: {error}");
     }
 }
 

@@ -212,6 +212,26 @@ impl Shared {
             return Arc::clone(ranking);
         }
         let ranking = Arc::new(self.rank(task, params));
+        if log::log_enabled!(log::Level::Debug) {
+            let ranked: Vec<String> = ranking
+                .ranked
+                .iter()
+                .map(|c| format!("{} device {} {}", c.plugin, c.device, c.mode))
+                .collect();
+            let aside: Vec<String> = ranking
+                .considered
+                .iter()
+                .map(|c| format!("{} device {}: {}", c.plugin, c.device, c.reason))
+                .collect();
+            log::debug!(
+                "{} at {}x{}: ranked [{}]; set aside [{}]",
+                task.metric,
+                task.width,
+                task.height,
+                ranked.join(", "),
+                aside.join("; ")
+            );
+        }
         rankings.insert(key, (Instant::now(), Arc::clone(&ranking)));
         ranking
     }

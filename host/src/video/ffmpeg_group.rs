@@ -155,7 +155,17 @@ pub(super) fn open_group(
     geometry: Option<VideoGeometry>,
     deadline: Option<Instant>,
 ) -> Option<Vec<Box<dyn FrameSource>>> {
-    let (decoder, streams) = spawn(paths, geometry, deadline).ok()?;
+    let (decoder, streams) = match spawn(paths, geometry, deadline) {
+        Ok(started) => started,
+        Err(error) => {
+            log::info!(
+                "one decoder for {} clips could not start: {error}",
+                paths.len()
+            );
+            return None;
+        }
+    };
+    log::info!("{} clips decoded by one ffmpeg process", paths.len());
     let read: Arc<[AtomicU64]> = paths.iter().map(|_| AtomicU64::new(0)).collect();
     let (mut ahead, mut pending) = (Vec::new(), Vec::new());
     for (index, stream) in streams.into_iter().enumerate() {
@@ -343,6 +353,11 @@ impl GroupMember {
     /// Leaves the group (killing its process, so the other clips leave it too) and goes on
     /// with a decoder of its own, past the frames already handed out.
     fn go_alone(&mut self) -> Result<Option<OwnedImage>, InputError> {
+        log::info!(
+            "{}: leaves its group's decoder at frame {} and goes on with its own",
+            self.path.display(),
+            self.next
+        );
         self.leave();
         self.shared.abandon();
         if self.deadline.is_some_and(|at| Instant::now() >= at) {

@@ -167,6 +167,11 @@ pub(crate) fn score_video_group(
         Some(deadline) if deadline.passed() => deadline.error(path),
         _ => error.into(),
     };
+    log::info!(
+        "{}: {} clip(s) read in lock step, each reference frame prepared once for them",
+        reference.display(),
+        distorted.len()
+    );
     let (ref_source, clip_sources) = open_all(job, reference, distorted);
     let mut ref_source = match ref_source {
         Ok(source) => source,
