@@ -1560,3 +1560,86 @@ fn a_second_run_on_the_same_output_is_refused() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// What made an output travels with it: `OUT.meta.json` (and a Parquet table's key-value
+/// metadata) names qscore's version, the plugins and the parameters, a model-like file's
+/// content included. A run on an output made with other parameters is refused by name
+/// (mixing them in one table would be silent); the same parameters resume. Parameters
+/// change row keys, and merge refuses shards made with other parameters.
+#[test]
+fn outputs_record_what_made_them_and_other_parameters_are_refused() {
+    let dir = scratch("provenance");
+    let manifest = tiny_corpus(&dir, 1, 3);
+    let m = manifest.display().to_string();
+    let (a, b) = (dir.join("a.parquet"), dir.join("b.parquet"));
+    let (a_text, b_text) = (a.display().to_string(), b.display().to_string());
+    let run = |out: &str, extra: &[&str]| {
+        let args = [
+            &[m.as_str(), "-o", out, "--metric", "butteraugli"][..],
+            extra,
+        ]
+        .concat();
+        batch(&dir, &args)
+    };
+    let param = ["--param", "butteraugli.intensity_target=250"];
+    let first = run(&a_text, &param);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("a.parquet.meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["qscore"], env!("CARGO_PKG_VERSION"));
+    assert!(meta["plugins"]["cpu"].is_string(), "{meta}");
+    assert_eq!(meta["params"][0]["key"], "intensity_target");
+    assert_eq!(meta["params"][0]["value"], "250");
+    let file = std::fs::File::open(&a).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    let embedded = parquet::file::reader::FileReader::metadata(&reader)
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == "qscore.provenance").cloned())
+        .and_then(|k| k.value)
+        .expect("provenance in the Parquet metadata");
+    assert_eq!(serde_json::from_str::<Value>(&embedded).unwrap(), meta);
+
+    // The same parameters resume (nothing left to score); others are refused.
+    let again = run(&a_text, &param);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stderr(&again).contains("0 scored"), "{}", stderr(&again));
+    let other = run(&a_text, &["--param", "butteraugli.intensity_target=80"]);
+    assert_eq!(other.status.code(), Some(1), "{}", stderr(&other));
+    let why = stderr(&other);
+    assert!(
+        why.contains(&a_text) && why.contains("=250") && why.contains("=80"),
+        "{why}"
+    );
+
+    // Without parameters: other row keys, and a merge with `a` is refused.
+    let plain = run(&b_text, &[]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let keys = |t: &Path| rows_of(t).into_keys().collect::<Vec<_>>();
+    let (keys_a, keys_b) = (keys(&a), keys(&b));
+    assert_eq!(keys_a.len(), 3);
+    assert!(
+        keys_a.iter().all(|k| !keys_b.contains(k)),
+        "{keys_a:?} {keys_b:?}"
+    );
+    let merged = dir.join("merged.parquet").display().to_string();
+    let refused = qscore(&["merge", &a_text, &b_text, "-o", &merged]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("other parameters"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // A model file's content is part of the record: same path, other bytes, other run.
+    let model = dir.join("model.json");
+    std::fs::write(&model, "{\"a\": 1}").unwrap();
+    let c = dir.join("c.csv").display().to_string();
+    let with_file = format!("butteraugli.intensity_target={}", model.display());
+    let _ = run(&c, &["--param", &with_file]);
+    std::fs::write(&model, "{\"a\": 2}").unwrap();
+    let changed = run(&c, &["--param", &with_file]);
+    assert_eq!(changed.status.code(), Some(1), "{}", stderr(&changed));
+    assert!(stderr(&changed).contains("[file "), "{}", stderr(&changed));
+}

@@ -89,6 +89,7 @@ pub(crate) fn assemble(
     out: &Path,
     format: Format,
     journal: &Path,
+    provenance: &str,
 ) -> Result<HashSet<u64>, BatchError> {
     let existing = out.exists();
     let mut schema = SchemaBuilder::default();
@@ -110,7 +111,8 @@ pub(crate) fn assemble(
     let tmp = file.path().to_path_buf();
     let result = (|| {
         let mut sink: Box<dyn TableSink> =
-            create_table(&tmp, format, schema.columns()).map_err(|e| write_error(&tmp, &e))?;
+            create_table(&tmp, format, schema.columns(), Some(provenance))
+                .map_err(|e| write_error(&tmp, &e))?;
         let mut written = HashSet::new();
         if existing {
             for row in read_table(out)?.rows {

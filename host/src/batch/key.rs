@@ -1,15 +1,17 @@
 //! Row keys: what identifies a manifest row across runs.
 //!
 //! The key is xxh3-64 over the row's columns sorted by name (so neither row order nor
-//! column order matters) and the metrics it is scored with (so asking for other metrics
-//! scores the rows again). Paths are hashed as written in the manifest, so a corpus
+//! column order matters), the metrics it is scored with (so asking for other metrics
+//! scores the rows again) and a digest of the metric parameters, model files included (none
+//! adds nothing, so runs without parameters keep the keys they always had). Paths are hashed as written in the manifest, so a corpus
 //! moved together with its manifest keeps its keys. Two identical manifest rows have the
 //! same key and are scored once.
 
 use xxhash_rust::xxh3::Xxh3;
 
-/// The key of a row with `columns`, scored with `metrics`.
-pub(crate) fn row_key(columns: &[(String, String)], metrics: &[String]) -> u64 {
+/// The key of a row with `columns`, scored with `metrics` and parameters of digest `params`
+/// (0: none).
+pub(crate) fn row_key(columns: &[(String, String)], metrics: &[String], params: u64) -> u64 {
     let mut sorted: Vec<&(String, String)> =
         columns.iter().filter(|(_, v)| !v.is_empty()).collect();
     sorted.sort();
@@ -21,6 +23,10 @@ pub(crate) fn row_key(columns: &[(String, String)], metrics: &[String]) -> u64 {
     hasher.update(b"\xffmetrics");
     for metric in metrics {
         hash_field(&mut hasher, metric);
+    }
+    if params != 0 {
+        hasher.update(b"\xffparams");
+        hasher.update(&params.to_le_bytes());
     }
     hasher.digest()
 }
@@ -80,19 +86,39 @@ mod tests {
     #[test]
     fn key_ignores_column_order_but_not_content_or_metrics() {
         let m = vec!["psnr".to_owned()];
-        let a = row_key(&cols(&[("reference", "r.png"), ("distorted", "d.png")]), &m);
-        let b = row_key(&cols(&[("distorted", "d.png"), ("reference", "r.png")]), &m);
+        let a = row_key(
+            &cols(&[("reference", "r.png"), ("distorted", "d.png")]),
+            &m,
+            0,
+        );
+        let b = row_key(
+            &cols(&[("distorted", "d.png"), ("reference", "r.png")]),
+            &m,
+            0,
+        );
         assert_eq!(a, b);
-        let c = row_key(&cols(&[("reference", "r.png"), ("distorted", "e.png")]), &m);
+        let c = row_key(
+            &cols(&[("reference", "r.png"), ("distorted", "e.png")]),
+            &m,
+            0,
+        );
         assert_ne!(a, c);
         let d = row_key(
             &cols(&[("reference", "r.png"), ("distorted", "d.png")]),
             &["ssim".to_owned()],
+            0,
         );
         assert_ne!(a, d);
+        // Parameters change the key; none keeps the key it always had.
+        let g = row_key(
+            &cols(&[("reference", "r.png"), ("distorted", "d.png")]),
+            &m,
+            7,
+        );
+        assert_ne!(a, g);
         // Field boundaries matter: ("ab","c") is not ("a","bc").
-        let e = row_key(&cols(&[("x", "ab"), ("y", "c")]), &m);
-        let f = row_key(&cols(&[("x", "a"), ("y", "bc")]), &m);
+        let e = row_key(&cols(&[("x", "ab"), ("y", "c")]), &m, 0);
+        let f = row_key(&cols(&[("x", "a"), ("y", "bc")]), &m, 0);
         assert_ne!(e, f);
     }
 

@@ -1,5 +1,6 @@
 //! `qscore merge`: shard outputs combined into one table, refusing inputs whose columns
-//! differ and rows present twice.
+//! differ, rows present twice, and shards made by other qscore versions, parameters or
+//! plugin versions (`provenance.rs`).
 
 use std::{
     collections::HashMap,
@@ -8,6 +9,7 @@ use std::{
 
 use super::{
     BatchError,
+    provenance::{Provenance, for_merge},
     row::{Column, key_text},
     table::{Format, create_table, read_table},
 };
@@ -39,6 +41,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<u64, BatchError> {
             same.display()
         )));
     }
+    let provenance = for_merge(inputs)?;
     let mut columns: Option<Vec<Column>> = None;
     let mut seen: HashMap<u64, usize> = HashMap::new();
     for (index, path) in inputs.iter().enumerate() {
@@ -77,11 +80,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<u64, BatchError> {
         }
     }
     let columns = columns.unwrap_or_default();
+    let json = provenance.as_ref().map(Provenance::to_json);
     let file = AtomicFile::beside(out);
     let tmp = file.path().to_path_buf();
     let result = (|| {
-        let mut sink =
-            create_table(&tmp, format, columns).map_err(|e| BatchError::write(&tmp, &e))?;
+        let mut sink = create_table(&tmp, format, columns, json.as_deref())
+            .map_err(|e| BatchError::write(&tmp, &e))?;
         let mut rows = 0u64;
         for path in inputs {
             for row in read_table(path)?.rows {
@@ -100,5 +104,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<u64, BatchError> {
     // On an error the temporary table is removed with `file`.
     let rows = result?;
     file.commit().map_err(|e| BatchError::write(out, &e))?;
+    if let Some(provenance) = &provenance {
+        super::provenance::write(out, provenance)?;
+    }
     Ok(rows)
 }

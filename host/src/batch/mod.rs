@@ -15,6 +15,7 @@ mod merge;
 mod parquet_table;
 mod pipeline;
 mod progress;
+pub mod provenance;
 mod record;
 mod row;
 mod space;
@@ -42,6 +43,7 @@ use self::{
     manifest::Manifest,
     pipeline::{Coordinator, StageOptions, decoder},
     progress::Progress,
+    provenance::Provenance,
     record::{ledger_key, parse_journal_line},
     space::{SpaceEstimate, available_bytes, is_out_of_space},
     table::read_table,
@@ -239,6 +241,9 @@ pub fn run_batch(
     crate::atomic::remove_stale(out);
     crate::atomic::remove_stale(&ledger);
 
+    let provenance = Provenance::of_run(report, &options.params);
+    provenance::check_resume(out, &provenance)?;
+    provenance::write(out, &provenance)?;
     let (done, journaled_before) = finished_keys(out, &journal)?;
     let mut failed = std::collections::HashSet::new();
     if let Some(lines) = read_lines(&ledger).map_err(|e| BatchError::write(&ledger, &e))? {
@@ -253,6 +258,7 @@ pub fn run_batch(
         failed,
         retry_failed: options.retry_failed,
         shard: options.shard,
+        params: provenance.params_digest(),
     };
 
     // One counting pass: how many rows this run takes, for the space check and progress.
@@ -384,7 +390,7 @@ pub fn run_batch(
     ] = skipped;
 
     let keys = if counts.scored > 0 || journaled_before > 0 || !out.exists() {
-        assemble(out, format, &journal)?
+        assemble(out, format, &journal, &provenance.to_json())?
     } else {
         let _ = std::fs::remove_file(&journal);
         finished_keys(out, &journal)?.0

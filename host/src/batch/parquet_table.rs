@@ -75,7 +75,14 @@ struct ParquetSink {
     buffered: Vec<Vec<Cell>>,
 }
 
-pub(crate) fn create(path: &Path, columns: Vec<Column>) -> io::Result<Box<dyn TableSink>> {
+/// The key-value metadata key of a table's provenance record.
+pub(crate) const PROVENANCE_KEY: &str = "qscore.provenance";
+
+pub(crate) fn create(
+    path: &Path,
+    columns: Vec<Column>,
+    provenance: Option<&str>,
+) -> io::Result<Box<dyn TableSink>> {
     let mut fields = Vec::with_capacity(columns.len());
     for column in &columns {
         let field = match column.kind {
@@ -98,7 +105,13 @@ pub(crate) fn create(path: &Path, columns: Vec<Column>) -> io::Result<Box<dyn Ta
         .map_err(other)?;
     let properties = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_created_by("qscore".into())
+        .set_created_by(format!("qscore {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(provenance.map(|json| {
+            vec![parquet::file::metadata::KeyValue::new(
+                PROVENANCE_KEY.to_owned(),
+                json.to_owned(),
+            )]
+        }))
         .build();
     let writer =
         SerializedFileWriter::new(File::create(path)?, Arc::new(schema), Arc::new(properties))

@@ -90,16 +90,18 @@ pub(crate) trait TableSink {
     fn finish(self: Box<Self>) -> io::Result<()>;
 }
 
-/// Creates `path` as a table of `columns`.
+/// Creates `path` as a table of `columns`. A Parquet table also carries `provenance` (the
+/// JSON of `OUT.meta.json`) as the key-value metadata `qscore.provenance`.
 pub(crate) fn create_table(
     path: &Path,
     format: Format,
     columns: Vec<Column>,
+    provenance: Option<&str>,
 ) -> io::Result<Box<dyn TableSink>> {
     match format {
         Format::Csv => super::csv_table::create(path, columns),
         Format::Jsonl => super::jsonl_table::create(path, columns),
-        Format::Parquet => super::parquet_table::create(path, columns),
+        Format::Parquet => super::parquet_table::create(path, columns, provenance),
     }
 }
 

@@ -72,6 +72,9 @@ pub(crate) struct Selection {
     pub(crate) failed: HashSet<u64>,
     pub(crate) retry_failed: bool,
     pub(crate) shard: Option<Shard>,
+    /// What the run's metric parameters add to every row key
+    /// ([`super::provenance::Provenance::params_digest`]).
+    pub(crate) params: u64,
 }
 
 /// What happened to a manifest row before any work.
@@ -179,7 +182,7 @@ impl<'a> Admitter<'a> {
             .map(split_metrics)
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| self.default_metrics.clone());
-        let key = row_key(&row.columns, &names);
+        let key = row_key(&row.columns, &names, self.selection.params);
         if let Some(skip) = self.select(key) {
             return skip;
         }
