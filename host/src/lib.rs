@@ -16,6 +16,7 @@ pub mod sched;
 mod score;
 mod temporal;
 pub mod trust;
+pub mod tune;
 pub mod video;
 
 pub use decode::{decode_image, decode_image_as};

@@ -30,6 +30,7 @@ mod explain;
 mod merge;
 mod plugins;
 mod score;
+mod tune;
 mod video;
 
 use std::{
@@ -92,6 +93,8 @@ enum Command {
     Bench(bench::Args),
     /// Show how the backends rank for a task, and why any are set aside.
     Explain(explain::Args),
+    /// Find the largest CRF whose encode meets a target score (bisection).
+    Tune(tune::Args),
 }
 
 /// Set by `--quiet`.
@@ -130,6 +133,13 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Merge(args) => merge::run(&args),
         Command::Bench(args) => bench::run(&args, &report, options),
         Command::Explain(args) => explain::run(&args, &report, options),
+        Command::Tune(args) => {
+            warn_load_errors(&report);
+            match scheduler(&report, options) {
+                Some(scheduler) => tune::run(&args, &report, &scheduler),
+                None => ExitCode::from(1),
+            }
+        }
     }
 }
 

@@ -1,0 +1,196 @@
+//! `qscore tune`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use qscore_host::{
+    LoadReport,
+    sched::Scheduler,
+    tune::{Pool, TuneOptions, TuneOutcome, tune},
+    video::ClipOptions,
+};
+use serde_json::json;
+
+use super::score::parse_param;
+
+/// Arguments of `qscore tune`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The reference clip (Y4M or any container ffmpeg decodes).
+    reference: PathBuf,
+    /// The encoder: libx264, libx265, libsvtav1, libaom-av1 or libvpx-vp9.
+    #[arg(long)]
+    encoder: String,
+    /// The score to reach, `METRIC=VALUE` (e.g. `vmaf=93`; for butteraugli, at most VALUE).
+    #[arg(long, value_parser = parse_target)]
+    target: (String, f64),
+    /// The CRF range searched, `LO:HI` (default per encoder, e.g. 16:40 for libx264).
+    #[arg(long, value_parser = parse_range)]
+    range: Option<(u32, u32)>,
+    /// The encoder's `-preset`.
+    #[arg(long)]
+    preset: Option<String>,
+    /// More encoder arguments, as one string split at spaces (e.g. "-tune film").
+    #[arg(long = "encoder-args", allow_hyphen_values = true, default_value = "")]
+    encoder_args: String,
+    /// Pooling of the frames' scores: mean, harmonic_mean, p5 or min.
+    #[arg(long, default_value = "mean", value_parser = Pool::parse)]
+    pool: Pool,
+    /// A metric parameter, `METRIC.KEY=VALUE` (repeatable).
+    #[arg(long = "param", value_name = "METRIC.KEY=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String, String)>,
+    /// Where encodes are written while they are scored (a folder of this run inside it is
+    /// removed at the end; default: the temporary folder).
+    #[arg(long)]
+    workdir: Option<PathBuf>,
+    /// Use only this plugin for scoring.
+    #[arg(long)]
+    backend: Option<String>,
+    /// CPU worker threads (default: logical CPUs).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_target(text: &str) -> Result<(String, f64), String> {
+    let (metric, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not METRIC=VALUE (e.g. vmaf=93)"))?;
+    let value: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?}: {value:?} is not a number"))?;
+    Ok((metric.trim().to_owned(), value))
+}
+
+fn parse_range(text: &str) -> Result<(u32, u32), String> {
+    let (lo, hi) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not LO:HI (e.g. 18:40)"))?;
+    let number = |n: &str| {
+        n.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{text:?}: {n:?} is not a whole number"))
+    };
+    Ok((number(lo)?, number(hi)?))
+}
+
+/// Exit code when no setting in the range meets the target.
+const NOT_MET: u8 = 3;
+
+pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> ExitCode {
+    let workers = args
+        .workers
+        .unwrap_or_else(qscore_core::sdk::resources::cpu_count);
+    let options = TuneOptions {
+        reference: args.reference.clone(),
+        encoder: args.encoder.clone(),
+        target: args.target.clone(),
+        range: args.range,
+        preset: args.preset.clone(),
+        encoder_args: args
+            .encoder_args
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        pool: args.pool,
+        params: args.params.clone(),
+        workdir: args.workdir.clone().unwrap_or_else(std::env::temp_dir),
+        clips: ClipOptions {
+            backend: args.backend.clone(),
+            workers,
+            lockstep: 1,
+        },
+    };
+    let outcome = match tune(report, scheduler, &options) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("qscore: error: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.json {
+        out!("{}", to_json(args, &outcome));
+    } else {
+        print_table(args, &outcome);
+    }
+    for (low, high) in &outcome.contradictions {
+        note!(
+            "qscore: warning: {} scores better at CRF {high} than at {low}: the search assumes \
+             the score worsens as CRF rises, so its answer may not be the largest CRF that \
+             meets the target",
+            args.target.0
+        );
+    }
+    if outcome.met {
+        ExitCode::SUCCESS
+    } else {
+        note!(
+            "qscore: no CRF in the range meets {}={}; the closest is CRF {} ({:.4})",
+            args.target.0,
+            args.target.1,
+            outcome.chosen.crf,
+            outcome.chosen.score
+        );
+        ExitCode::from(NOT_MET)
+    }
+}
+
+fn kbps(bytes: u64, duration: Option<f64>) -> Option<f64> {
+    duration.map(|d| bytes as f64 * 8.0 / 1000.0 / d)
+}
+
+fn to_json(args: &Args, outcome: &TuneOutcome) -> serde_json::Value {
+    let probes: Vec<_> = outcome
+        .probes
+        .iter()
+        .map(|p| {
+            json!({
+                "crf": p.crf,
+                "score": p.score,
+                "bytes": p.bytes,
+                "bitrate_kbps": kbps(p.bytes, outcome.duration_s),
+                "seconds": p.seconds,
+                "cached": false,
+            })
+        })
+        .collect();
+    json!({
+        "encoder": outcome.encoder,
+        "met": outcome.met,
+        "crf": outcome.chosen.crf,
+        "score": outcome.chosen.score,
+        "bytes": outcome.chosen.bytes,
+        "bitrate_kbps": kbps(outcome.chosen.bytes, outcome.duration_s),
+        "target": { "metric": args.target.0, "value": args.target.1 },
+        "probes": probes,
+    })
+}
+
+fn print_table(args: &Args, outcome: &TuneOutcome) {
+    out!(
+        "{:>5} {:>12} {:>12} {:>12} {:>9}",
+        "crf",
+        args.target.0,
+        "bytes",
+        "kbps",
+        "seconds"
+    );
+    for p in &outcome.probes {
+        let rate = kbps(p.bytes, outcome.duration_s).map_or("-".into(), |k| format!("{k:.1}"));
+        let mark = if p.crf == outcome.chosen.crf {
+            " <"
+        } else {
+            ""
+        };
+        out!(
+            "{:>5} {:>12.4} {:>12} {:>12} {:>9.2}{mark}",
+            p.crf,
+            p.score,
+            p.bytes,
+            rate,
+            p.seconds
+        );
+    }
+}

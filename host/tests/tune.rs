@@ -1,0 +1,243 @@
+//! `qscore tune`: the bisection finds the CRF an exhaustive scan finds, in few encodes, for a
+//! metric where higher is better and one where lower is; bad requests fail by name and leave
+//! nothing in the work folder.
+
+mod support;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use serde_json::Value;
+
+const ARGS: [&str; 4] = ["-preset", "ultrafast", "-threads", "1"];
+
+fn scratch(name: &str) -> PathBuf {
+    support::scratch("test-tune", name)
+}
+
+/// A 1 s 160x96 clip.
+fn reference(dir: &Path) -> PathBuf {
+    let path = dir.join("ref.y4m");
+    support::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x96:rate=25:duration=1",
+        "-pix_fmt",
+        "yuv420p",
+        &path.display().to_string(),
+    ]);
+    path
+}
+
+fn qscore(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .args(args)
+        .args(["--no-default-plugins", "--plugin-dir"])
+        .arg(support::cpu_only_dir())
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .expect("run qscore")
+}
+
+fn tune(reference: &Path, workdir: &Path, target: &str, range: &str) -> Output {
+    let (r, w) = (
+        reference.display().to_string(),
+        workdir.display().to_string(),
+    );
+    qscore(&[
+        "tune",
+        &r,
+        "--encoder",
+        "libx264",
+        "--target",
+        target,
+        "--range",
+        range,
+        "--preset",
+        "ultrafast",
+        "--encoder-args",
+        "-threads 1",
+        "--workdir",
+        &w,
+        "--json",
+    ])
+}
+
+/// The pooled mean of `metric` for `reference` encoded at every CRF of `lo..=hi`, each
+/// encoded here as `tune` encodes and scored by `qscore score`.
+fn scan(dir: &Path, reference: &Path, metric: &str, (lo, hi): (u32, u32)) -> Vec<(u32, f64)> {
+    let r = reference.display().to_string();
+    (lo..=hi)
+        .map(|crf| {
+            let out = dir.join(format!("scan-{crf}.mkv")).display().to_string();
+            let crf_text = crf.to_string();
+            let mut args = vec![
+                "-i", &r, "-map", "0:v:0", "-an", "-c:v", "libx264", "-crf", &crf_text,
+            ];
+            args.extend(ARGS);
+            args.push(&out);
+            support::ffmpeg(&args);
+            let scored = qscore(&["score", &r, &out, "--metric", metric, "--json"]);
+            assert!(scored.status.success(), "{scored:?}");
+            let row: Value = serde_json::from_slice(&scored.stdout).unwrap();
+            (crf, row["pooled"][metric]["mean"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+fn empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+fn check_against_scan(name: &str, metric: &str, lower_is_better: bool) {
+    let dir = scratch(name);
+    let reference = reference(&dir);
+    let range = (20, 32);
+    let scanned = scan(&dir, &reference, metric, range);
+    // A target between the scan's values at CRF 25 and 26, so that the answer is inside.
+    let at = |crf: u32| scanned.iter().find(|(c, _)| *c == crf).unwrap().1;
+    let target = (at(25) + at(26)) / 2.0;
+    let meets = |v: f64| {
+        if lower_is_better {
+            v <= target
+        } else {
+            v >= target
+        }
+    };
+    let want = scanned
+        .iter()
+        .filter(|(_, v)| meets(*v))
+        .map(|(c, _)| *c)
+        .max();
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = tune(&reference, &work, &format!("{metric}={target}"), "20:32");
+    assert!(out.status.success(), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["crf"].as_u64().map(|c| c as u32), want, "{answer}");
+    let probes = answer["probes"].as_array().unwrap().len();
+    // ⌈log2(12)⌉ + 2.
+    assert!(probes <= 6, "{probes} encodes: {answer}");
+    for probe in answer["probes"].as_array().unwrap() {
+        let crf = probe["crf"].as_u64().unwrap() as u32;
+        assert_eq!(probe["score"].as_f64().unwrap(), at(crf), "{probe}");
+        assert!(probe["bytes"].as_u64().unwrap() > 0);
+        assert!(probe["bitrate_kbps"].as_f64().unwrap() > 0.0);
+    }
+    assert!(empty(&work), "encodes left in the work folder");
+}
+
+#[test]
+fn the_search_finds_what_a_scan_finds_for_psnr() {
+    check_against_scan("psnr", "psnr_y", false);
+}
+
+#[test]
+fn the_search_finds_what_a_scan_finds_for_butteraugli_where_lower_is_better() {
+    check_against_scan("butteraugli", "butteraugli", true);
+}
+
+#[test]
+fn bad_requests_fail_by_name_and_an_unmet_target_exits_3() {
+    let dir = scratch("bad");
+    let reference = reference(&dir);
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let (r, w) = (reference.display().to_string(), work.display().to_string());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["tune", r.as_str(), "--workdir", w.as_str()];
+        args.extend_from_slice(extra);
+        qscore(&args)
+    };
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--encoder", "libx266", "--target", "psnr_y=40"],
+            "unknown encoder",
+        ),
+        (
+            &["--encoder", "libx264", "--target", "vmaf=150"],
+            "outside vmaf's values",
+        ),
+        (
+            &[
+                "--encoder",
+                "libx264",
+                "--target",
+                "psnr_y=40",
+                "--range",
+                "30:60",
+            ],
+            "0:51",
+        ),
+        (
+            &["--encoder", "libx264", "--target", "nosuch=1"],
+            "unknown metric",
+        ),
+        (
+            &[
+                "--encoder",
+                "libx264",
+                "--target",
+                "psnr_y=40",
+                "--encoder-args",
+                "-bogus 1",
+            ],
+            "libx264 at -crf",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(empty(&work), "{args:?} left files");
+    }
+    let missing = qscore(&[
+        "tune",
+        "/nonexistent/ref.y4m",
+        "--encoder",
+        "libx264",
+        "--target",
+        "psnr_y=40",
+        "--workdir",
+        &w,
+    ]);
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    let said = stderr(&missing);
+    assert!(
+        said.contains("/nonexistent/ref.y4m") && !said.contains("-crf"),
+        "{said}"
+    );
+    let garbage = dir.join("garbage.mp4");
+    std::fs::write(&garbage, b"not a video at all").unwrap();
+    let g = garbage.display().to_string();
+    let undecodable = qscore(&[
+        "tune",
+        &g,
+        "--encoder",
+        "libx264",
+        "--target",
+        "psnr_y=40",
+        "--workdir",
+        &w,
+    ]);
+    assert_eq!(undecodable.status.code(), Some(1), "{undecodable:?}");
+    assert!(
+        stderr(&undecodable).contains(&g),
+        "{}",
+        stderr(&undecodable)
+    );
+    assert!(empty(&work));
+
+    // No CRF of the range reaches 99 dB: exit 3, the closest (lowest) CRF reported.
+    let out = tune(&reference, &work, "psnr_y=99", "20:32");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["met"], false);
+    assert_eq!(answer["crf"], 20);
+    assert_eq!(answer["probes"].as_array().unwrap().len(), 1);
+    assert!(empty(&work));
+}
