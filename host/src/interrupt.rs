@@ -52,6 +52,9 @@ static SAVED: Condvar = Condvar::new();
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
+/// Scratch folders removed when a signal stops the process.
+static FOLDERS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
 /// Handles SIGINT, SIGTERM and SIGHUP from now on (see the module's documentation).
 ///
 /// # Errors
@@ -137,10 +140,14 @@ fn stop_decoders() -> usize {
     children.pids.len()
 }
 
-/// Gives killed decoders and unsaved work their grace periods.
+/// Gives killed decoders and unsaved work their grace periods, then removes the scratch
+/// folders (nothing writes into them any more).
 fn settle() {
     wait_until(&CHILDREN, &REAPED, REAP_GRACE, |c| c.pids.is_empty());
     wait_until(&UNSAVED, &SAVED, SAVE_GRACE, |n| *n == 0);
+    for folder in lock(&FOLDERS).iter() {
+        let _ = std::fs::remove_dir_all(folder);
+    }
 }
 
 fn wait_until<T>(state: &Mutex<T>, changed: &Condvar, grace: Duration, done: impl Fn(&T) -> bool) {
@@ -238,6 +245,24 @@ fn wait_ended(pid: u32) {
         if result == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
             return;
         }
+    }
+}
+
+/// A scratch folder the handler removes if a signal stops the process; the owner removes it
+/// otherwise (dropping this only takes it off the list).
+#[derive(Debug)]
+pub(crate) struct RemovedOnStop(std::path::PathBuf);
+
+impl RemovedOnStop {
+    pub(crate) fn new(folder: &std::path::Path) -> Self {
+        lock(&FOLDERS).push(folder.to_path_buf());
+        Self(folder.to_path_buf())
+    }
+}
+
+impl Drop for RemovedOnStop {
+    fn drop(&mut self) {
+        lock(&FOLDERS).retain(|f| *f != self.0);
     }
 }
 

@@ -32,22 +32,37 @@ fn reference(dir: &Path) -> PathBuf {
     path
 }
 
-fn qscore(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qscore"))
+/// `qscore ARGS` with the CPU plugin alone and the cache folder (probe cache included) in
+/// `$QSCORE_CACHE_DIR`, which each test sets to a folder of its own.
+fn command(args: &[&str], cache: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qscore"));
+    command
         .args(args)
         .args(["--no-default-plugins", "--plugin-dir"])
         .arg(support::cpu_only_dir())
-        .env_remove("QSCORE_PLUGIN_PATH")
-        .output()
-        .expect("run qscore")
+        .env("QSCORE_CACHE_DIR", cache)
+        .env_remove("QSCORE_PLUGIN_PATH");
+    command
 }
 
-fn tune(reference: &Path, workdir: &Path, target: &str, range: &str) -> Output {
+fn qscore_in(args: &[&str], cache: &Path) -> Output {
+    command(args, cache).output().expect("run qscore")
+}
+
+/// [`qscore_in`] with a fresh cache folder.
+fn qscore(args: &[&str]) -> Output {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let cache = scratch(&format!("cache-{}-{n}", std::process::id()));
+    qscore_in(args, &cache)
+}
+
+fn tune_args(reference: &Path, workdir: &Path, target: &str, range: &str) -> Vec<String> {
     let (r, w) = (
         reference.display().to_string(),
         workdir.display().to_string(),
     );
-    qscore(&[
+    [
         "tune",
         &r,
         "--encoder",
@@ -63,7 +78,14 @@ fn tune(reference: &Path, workdir: &Path, target: &str, range: &str) -> Output {
         "--workdir",
         &w,
         "--json",
-    ])
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn tune(reference: &Path, workdir: &Path, target: &str, range: &str) -> Output {
+    let args = tune_args(reference, workdir, target, range);
+    qscore(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// The pooled mean of `metric` for `reference` encoded at every CRF of `lo..=hi`, each
@@ -240,4 +262,79 @@ fn bad_requests_fail_by_name_and_an_unmet_target_exits_3() {
     assert_eq!(answer["crf"], 20);
     assert_eq!(answer["probes"].as_array().unwrap().len(), 1);
     assert!(empty(&work));
+}
+
+fn probes(output: &Output) -> Vec<Value> {
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    answer["probes"].as_array().unwrap().clone()
+}
+
+/// Lines of the probe cache files under `cache`.
+fn kept_probes(cache: &Path) -> usize {
+    std::fs::read_dir(cache.join("tune"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .lines()
+                .count()
+        })
+        .sum()
+}
+
+/// A run killed with SIGKILL after some probes, then run again: the same answer as a run
+/// never killed, no finished probe encoded again, and the killed run's work folder removed
+/// by the next run. SIGINT removes the work folder at once and exits 130.
+#[test]
+fn a_killed_run_resumes_from_its_probes_and_leaves_no_files() {
+    let dir = scratch("kill");
+    let reference = reference(&dir);
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let args = tune_args(&reference, &work, "psnr_y=38", "0:51");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let whole = qscore(&args);
+    assert!(whole.status.success(), "{whole:?}");
+    let answer: Value = serde_json::from_slice(&whole.stdout).unwrap();
+
+    let cache = scratch("kill-cache");
+    let running = support::Running::spawn(
+        command(&args, &cache)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    support::wait_for("two probes kept", || kept_probes(&cache) >= 2);
+    let out = running.signal_and_wait(libc::SIGKILL);
+    let kept = kept_probes(&cache);
+    let again = qscore_in(&args, &cache);
+    assert!(again.status.success(), "{again:?}");
+    let resumed: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(resumed["crf"], answer["crf"]);
+    let cached = probes(&again)
+        .iter()
+        .filter(|p| p["cached"] == true)
+        .count();
+    if out.status.code().is_none() {
+        assert_eq!(cached, kept, "{resumed}");
+    }
+    assert_eq!(probes(&again).len(), probes(&whole).len());
+    assert!(empty(&work), "the killed run's folder is left");
+
+    // Ctrl-C (SIGINT) in the middle of a run: exit 130, nothing left in the work folder.
+    let fresh = scratch("kill-cache-2");
+    let running = support::Running::spawn(
+        command(&args, &fresh)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    support::wait_for("a probe kept", || kept_probes(&fresh) >= 1);
+    let out = running.signal_and_wait(libc::SIGINT);
+    if out.status.code() == Some(130) {
+        assert!(empty(&work), "SIGINT left files");
+    } else {
+        // The run ended before the signal arrived.
+        assert!(out.status.success(), "{out:?}");
+    }
 }

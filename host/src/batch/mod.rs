@@ -7,7 +7,7 @@ mod error;
 mod finish;
 #[cfg(test)]
 mod fuzz;
-mod journal;
+pub(crate) mod journal;
 mod jsonl_table;
 mod key;
 mod manifest;

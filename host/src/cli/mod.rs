@@ -135,8 +135,9 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => explain::run(&args, &report, options),
         Command::Tune(args) => {
             warn_load_errors(&report);
+            let cache_dir = options.cache_dir.clone();
             match scheduler(&report, options) {
-                Some(scheduler) => tune::run(&args, &report, &scheduler),
+                Some(scheduler) => tune::run(&args, &report, &scheduler, cache_dir),
                 None => ExitCode::from(1),
             }
         }

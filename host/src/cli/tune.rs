@@ -79,7 +79,12 @@ fn parse_range(text: &str) -> Result<(u32, u32), String> {
 /// Exit code when no setting in the range meets the target.
 const NOT_MET: u8 = 3;
 
-pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> ExitCode {
+pub(crate) fn run(
+    args: &Args,
+    report: &LoadReport,
+    scheduler: &Scheduler,
+    cache_dir: Option<PathBuf>,
+) -> ExitCode {
     let workers = args
         .workers
         .unwrap_or_else(qscore_core::sdk::resources::cpu_count);
@@ -102,6 +107,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
             workers,
             lockstep: 1,
         },
+        cache_dir,
     };
     let outcome = match tune(report, scheduler, &options) {
         Ok(outcome) => outcome,
@@ -152,7 +158,7 @@ fn to_json(args: &Args, outcome: &TuneOutcome) -> serde_json::Value {
                 "bytes": p.bytes,
                 "bitrate_kbps": kbps(p.bytes, outcome.duration_s),
                 "seconds": p.seconds,
-                "cached": false,
+                "cached": p.cached,
             })
         })
         .collect();
@@ -177,6 +183,13 @@ fn print_table(args: &Args, outcome: &TuneOutcome) {
         "kbps",
         "seconds"
     );
+    let seconds = |p: &qscore_host::tune::Probe| {
+        if p.cached {
+            "cached".to_owned()
+        } else {
+            format!("{:.2}", p.seconds)
+        }
+    };
     for p in &outcome.probes {
         let rate = kbps(p.bytes, outcome.duration_s).map_or("-".into(), |k| format!("{k:.1}"));
         let mark = if p.crf == outcome.chosen.crf {
@@ -185,12 +198,12 @@ fn print_table(args: &Args, outcome: &TuneOutcome) {
             ""
         };
         out!(
-            "{:>5} {:>12.4} {:>12} {:>12} {:>9.2}{mark}",
+            "{:>5} {:>12.4} {:>12} {:>12} {:>9}{mark}",
             p.crf,
             p.score,
             p.bytes,
             rate,
-            p.seconds
+            seconds(p)
         );
     }
 }

@@ -4,6 +4,7 @@
 //! once scored.
 
 pub mod bisect;
+mod cache;
 pub mod encoders;
 
 use std::{
@@ -46,6 +47,16 @@ impl Pool {
         }
     }
 
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mean => "mean",
+            Self::HarmonicMean => "harmonic_mean",
+            Self::P5 => "p5",
+            Self::Min => "min",
+        }
+    }
+
     fn of(self, pooled: &Pooled, lower_is_better: bool) -> f64 {
         match (self, lower_is_better) {
             (Self::Mean, _) => pooled.mean,
@@ -81,6 +92,8 @@ pub struct TuneOptions {
     pub workdir: PathBuf,
     /// Scoring: which plugin, how many clips at once.
     pub clips: ClipOptions,
+    /// qscore's cache folder, where finished probes are kept (`None`: not kept).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// One encode and its score.
@@ -94,6 +107,8 @@ pub struct Probe {
     pub bytes: u64,
     /// Encoding and scoring time.
     pub seconds: f64,
+    /// Whether an earlier run made it (the probe cache).
+    pub cached: bool,
 }
 
 /// The answer.
@@ -144,17 +159,51 @@ pub enum TuneError {
     },
 }
 
-/// A work folder of this run, removed (with what is left in it) when dropped.
-struct WorkFolder(PathBuf);
+/// A work folder of this run, removed (with what is left in it) when dropped or when a
+/// signal stops the process.
+struct WorkFolder(PathBuf, #[allow(dead_code)] crate::interrupt::RemovedOnStop);
+
+/// The prefix of run folders; the process id follows.
+const RUN_FOLDER: &str = "qscore-tune-";
 
 impl WorkFolder {
     fn create(inside: &Path) -> Result<Self, TuneError> {
-        let path = inside.join(format!("qscore-tune-{}", std::process::id()));
+        remove_abandoned(inside);
+        let path = inside.join(format!("{RUN_FOLDER}{}", std::process::id()));
         std::fs::create_dir_all(&path).map_err(|e| TuneError::Workdir {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        Ok(Self(path))
+        let guard = crate::interrupt::RemovedOnStop::new(&path);
+        Ok(Self(path, guard))
+    }
+}
+
+/// Removes the run folders in `inside` of processes that no longer exist (a run killed with
+/// SIGKILL, which nothing can clean up after).
+fn remove_abandoned(inside: &Path) {
+    let Ok(entries) = std::fs::read_dir(inside) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(RUN_FOLDER))
+            .and_then(|p| p.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            log::info!(
+                "removing {}, left by a run that was killed",
+                entry.path().display()
+            );
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -192,11 +241,35 @@ pub fn tune(
             score >= target
         }
     };
+    let reference_hash =
+        cache::content_hash(&options.reference).map_err(|e| TuneError::Workdir {
+            path: options.reference.clone(),
+            reason: e.to_string(),
+        })?;
+    let params = crate::batch::provenance::Provenance::of_run(report, &options.params).params;
+    let identity = cache::Identity {
+        reference: reference_hash,
+        encoder: encoder.name,
+        knob: encoder.knob,
+        preset: options.preset.as_deref(),
+        encoder_args: &options.encoder_args,
+        metric,
+        pool: options.pool.name(),
+        params: &params,
+    };
+    let mut probes = cache::ProbeCache::open(options.cache_dir.as_deref(), &identity);
     let work = WorkFolder::create(&options.workdir)?;
     let mut details: BTreeMap<u32, Probe> = BTreeMap::new();
     let mut scores = BTreeMap::new();
     let found = bisect::search(range, meets, &mut scores, |crf| {
-        let probe = run_probe(report, scheduler, options, encoder, &work.0, crf)?;
+        let probe = match probes.get(crf) {
+            Some(cached) => cached,
+            None => {
+                let probe = run_probe(report, scheduler, options, encoder, &work.0, crf)?;
+                probes.record(&probe);
+                probe
+            }
+        };
         let score = probe.score;
         details.insert(crf, probe);
         Ok::<f64, TuneError>(score)
@@ -228,7 +301,8 @@ fn run_probe(
     let started = Instant::now();
     let encode = work.join(format!("{}-{crf}.mkv", encoder.name));
     log::info!("encoding {} at {} {crf}", encoder.name, encoder.knob);
-    let output = Command::new("ffmpeg")
+    let mut command = crate::video::ffmpeg::decoder_command("ffmpeg");
+    command
         .args(["-v", "error", "-nostdin", "-y", "-i"])
         .arg(&options.reference)
         .args(["-map", "0:v:0", "-an", "-c:v", encoder.name, encoder.knob])
@@ -238,17 +312,19 @@ fn run_probe(
         .args(&options.encoder_args)
         .arg(&encode)
         .stdin(Stdio::null())
-        .output()
-        .map_err(|e| TuneError::Request(format!("cannot run ffmpeg: {e}")))?;
-    if !output.status.success() {
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (status, stderr) =
+        run_tracked(command).map_err(|e| TuneError::Request(format!("cannot run ffmpeg: {e}")))?;
+    if !status.success() {
         let _ = std::fs::remove_file(&encode);
-        let reason = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        let reason = stderr.trim().to_owned();
         return Err(TuneError::Encode {
             encoder: encoder.name.to_owned(),
             knob: encoder.knob,
             crf,
             reason: if reason.is_empty() {
-                format!("ffmpeg exited with {}", output.status)
+                format!("ffmpeg exited with {status}")
             } else {
                 reason
             },
@@ -294,7 +370,20 @@ fn run_probe(
         score,
         bytes,
         seconds: started.elapsed().as_secs_f64(),
+        cached: false,
     })
+}
+
+/// Runs an encoder that a signal stopping qscore kills: its status and standard error.
+fn run_tracked(mut command: Command) -> std::io::Result<(std::process::ExitStatus, String)> {
+    let mut child = command.spawn()?;
+    let tracked = crate::interrupt::track(&child);
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+    }
+    let status = tracked.reap(&mut child)?;
+    Ok((status, stderr))
 }
 
 /// The reference's duration in seconds, from ffprobe; `None` when it cannot tell.

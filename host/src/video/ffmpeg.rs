@@ -145,7 +145,7 @@ pub(super) fn missing_ffmpeg(path: &Path, error: &std::io::Error) -> InputError 
 
 /// A decoder process. Under the `qscore` command's signal handler it gets a process group of
 /// its own, so that only qscore decides when it stops (`interrupt::installed`).
-pub(super) fn decoder_command(program: &str) -> Command {
+pub(crate) fn decoder_command(program: &str) -> Command {
     log::debug!("starting a decoder: {program}");
     let mut command = Command::new(program);
     if interrupt::installed() {

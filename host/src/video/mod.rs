@@ -2,7 +2,7 @@
 //! frame in parallel through the scheduler, and pooled per clip.
 
 mod clip;
-mod ffmpeg;
+pub(crate) mod ffmpeg;
 mod ffmpeg_group;
 #[cfg(test)]
 mod fuzz;
