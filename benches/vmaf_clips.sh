@@ -28,16 +28,8 @@ cargo build --release --quiet -p qscore-host -p qscore-cpu
 qscore="$target/release/qscore"
 
 echo "== building libvmaf's vmaf tool from libvmaf-sys's vendored source" >&2
-vendored=$(cargo metadata --format-version 1 | python3 -c '
-import json, os, sys
-meta = json.load(sys.stdin)
-[pkg] = [p for p in meta["packages"] if p["name"] == "libvmaf-sys"]
-print(os.path.join(os.path.dirname(pkg["manifest_path"]), "vmaf", "libvmaf"))')
-meson setup "$work/vmaf-build" "$vendored" --buildtype release \
-    -Denable_tests=false -Denable_docs=false >/dev/null
-ninja -C "$work/vmaf-build" tools/vmaf >/dev/null
-vmaf="$work/vmaf-build/tools/vmaf"
-"$vmaf" --version >&2
+source benches/lib/vmaf_tool.sh
+build_vmaf_tool "$work"
 
 echo "== $clips clips: testsrc2 ${seconds}s 640x360 25 fps, libx264 at CRF 13..51" >&2
 ffmpeg -v error -f lavfi -i "testsrc2=size=640x360:rate=25:duration=$seconds" \
