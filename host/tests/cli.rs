@@ -467,21 +467,18 @@ fn the_log_is_off_unless_asked_for() {
         debug.contains("qscore: debug qscore_host::sched"),
         "{debug}"
     );
-    let from_env = Command::new(env!("CARGO_BIN_EXE_qscore"))
-        .args(args)
-        .args(["--no-default-plugins", "--plugin-dir"])
-        .arg(support::cpu_only_dir())
-        .env("QSCORE_LOG", "debug")
-        .output()
-        .unwrap();
+    let with_log = |level: &str| {
+        Command::new(env!("CARGO_BIN_EXE_qscore"))
+            .args(args)
+            .args(["--no-default-plugins", "--plugin-dir"])
+            .arg(support::cpu_only_dir())
+            .env("QSCORE_LOG", level)
+            .output()
+            .unwrap()
+    };
+    let from_env = with_log("debug");
     assert!(stderr(&from_env).contains("qscore: debug"), "{from_env:?}");
-    let bad_env = Command::new(env!("CARGO_BIN_EXE_qscore"))
-        .args(args)
-        .args(["--no-default-plugins", "--plugin-dir"])
-        .arg(support::cpu_only_dir())
-        .env("QSCORE_LOG", "loud")
-        .output()
-        .unwrap();
+    let bad_env = with_log("loud");
     assert!(stderr(&bad_env).contains("QSCORE_LOG=loud is not a level"));
 
     // A plugin file that fails to load is a warning, which `--quiet` drops.

@@ -284,6 +284,15 @@ fn kept_probes(cache: &Path) -> usize {
         .sum()
 }
 
+/// `qscore ARGS` started with its output captured.
+fn start(args: &[&str], cache: &Path) -> support::Running {
+    support::Running::spawn(
+        command(args, cache)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    )
+}
+
 /// A run killed with SIGKILL after some probes, then run again: the same answer as a run
 /// never killed, no finished probe encoded again, and the killed run's work folder removed
 /// by the next run. SIGINT removes the work folder at once and exits 130.
@@ -300,11 +309,7 @@ fn a_killed_run_resumes_from_its_probes_and_leaves_no_files() {
     let answer: Value = serde_json::from_slice(&whole.stdout).unwrap();
 
     let cache = scratch("kill-cache");
-    let running = support::Running::spawn(
-        command(&args, &cache)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped()),
-    );
+    let running = start(&args, &cache);
     support::wait_for("two probes kept", || kept_probes(&cache) >= 2);
     let out = running.signal_and_wait(libc::SIGKILL);
     let kept = kept_probes(&cache);
@@ -324,11 +329,7 @@ fn a_killed_run_resumes_from_its_probes_and_leaves_no_files() {
 
     // Ctrl-C (SIGINT) in the middle of a run: exit 130, nothing left in the work folder.
     let fresh = scratch("kill-cache-2");
-    let running = support::Running::spawn(
-        command(&args, &fresh)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped()),
-    );
+    let running = start(&args, &fresh);
     support::wait_for("a probe kept", || kept_probes(&fresh) >= 1);
     let out = running.signal_and_wait(libc::SIGINT);
     if out.status.code() == Some(130) {

@@ -82,20 +82,27 @@ fn lines(output: &Output) -> Vec<Value> {
         .collect()
 }
 
-/// `(reused, prepared)` from the last line on stderr.
+/// `(reused, prepared)` from the last line on stderr: `score`'s "prepared reference frames:
+/// R reused, P prepared", or batch's "prepared references: R reused, P prepared".
 fn prepared_counts(output: &Output) -> (u64, u64) {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let line = stderr
+    let (line, marker) = stderr
         .lines()
-        .rfind(|l| l.contains("prepared reference frames"))
+        .rev()
+        .find_map(|l| {
+            ["prepared reference frames:", "prepared references:"]
+                .into_iter()
+                .find(|m| l.contains(m))
+                .map(|m| (l, m))
+        })
         .unwrap_or_else(|| panic!("no summary line in {stderr}"));
-    // "...; prepared reference frames: R reused, P prepared"
-    let counts = line.rsplit(": ").next().expect("counts");
-    let mut numbers = counts
-        .split(", ")
-        .map(|part| part.split_whitespace().next().and_then(|n| n.parse().ok()));
-    match (numbers.next().flatten(), numbers.next().flatten()) {
-        (Some(reused), Some(prepared)) => (reused, prepared),
+    let tail = line.rsplit(marker).next().expect("counts");
+    let numbers: Vec<u64> = tail
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match numbers[..] {
+        [reused, prepared, ..] => (reused, prepared),
         _ => panic!("unreadable counts in {line}"),
     }
 }
@@ -171,22 +178,6 @@ fn a_sweep_prepares_each_reference_frame_once_per_group() {
     }
 }
 
-/// `(reused, prepared)` from a batch run's summary line on stderr.
-fn batch_prepared_counts(output: &Output) -> (u64, u64) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let line = stderr
-        .lines()
-        .rfind(|l| l.contains("prepared references:"))
-        .unwrap_or_else(|| panic!("no summary: {stderr}"));
-    // "...; prepared references: R reused, P prepared"
-    let tail = line.rsplit("prepared references:").next().unwrap();
-    let numbers: Vec<u64> = tail
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    (numbers[0], numbers[1])
-}
-
 /// A batch of rows sharing a reference, with the default options, reads them in one
 /// lock-step group (sized by frame memory, as `score` does), not in groups of the image
 /// decode limit: the reference is prepared once; `--max-concurrent-decodes 2` still sets
@@ -230,14 +221,11 @@ fn a_batch_sweep_prepares_its_reference_once_by_default() {
         (output, std::fs::read_to_string(out).unwrap())
     };
     let (default, table) = batch("default.csv", &[]);
-    assert_eq!(
-        batch_prepared_counts(&default),
-        ((clips - 1) * frames, frames)
-    );
+    assert_eq!(prepared_counts(&default), ((clips - 1) * frames, frames));
     let (pairs, same_table) = batch("pairs.csv", &["--max-concurrent-decodes", "2"]);
     let groups = clips.div_ceil(2);
     assert_eq!(
-        batch_prepared_counts(&pairs),
+        prepared_counts(&pairs),
         ((clips - groups) * frames, groups * frames)
     );
     assert_eq!(table, same_table);
