@@ -110,13 +110,21 @@ fn scan(dir: &Path, reference: &Path, metric: &str, (lo, hi): (u32, u32)) -> Vec
         .collect()
 }
 
+/// A scratch folder with a reference clip and an empty work folder.
+fn fixture(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = scratch(name);
+    let reference = reference(&dir);
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    (dir, reference, work)
+}
+
 fn empty(dir: &Path) -> bool {
     std::fs::read_dir(dir).unwrap().next().is_none()
 }
 
 fn check_against_scan(name: &str, metric: &str, lower_is_better: bool) {
-    let dir = scratch(name);
-    let reference = reference(&dir);
+    let (dir, reference, work) = fixture(name);
     let range = (20, 32);
     let scanned = scan(&dir, &reference, metric, range);
     // A target between the scan's values at CRF 25 and 26, so that the answer is inside.
@@ -134,8 +142,6 @@ fn check_against_scan(name: &str, metric: &str, lower_is_better: bool) {
         .filter(|(_, v)| meets(*v))
         .map(|(c, _)| *c)
         .max();
-    let work = dir.join("work");
-    std::fs::create_dir_all(&work).unwrap();
     let out = tune(&reference, &work, &format!("{metric}={target}"), "20:32");
     assert!(out.status.success(), "{out:?}");
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -164,10 +170,7 @@ fn the_search_finds_what_a_scan_finds_for_butteraugli_where_lower_is_better() {
 
 #[test]
 fn bad_requests_fail_by_name_and_an_unmet_target_exits_3() {
-    let dir = scratch("bad");
-    let reference = reference(&dir);
-    let work = dir.join("work");
-    std::fs::create_dir_all(&work).unwrap();
+    let (dir, reference, work) = fixture("bad");
     let (r, w) = (reference.display().to_string(), work.display().to_string());
     let run = |extra: &[&str]| {
         let mut args = vec!["tune", r.as_str(), "--workdir", w.as_str()];
@@ -217,16 +220,18 @@ fn bad_requests_fail_by_name_and_an_unmet_target_exits_3() {
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
         assert!(empty(&work), "{args:?} left files");
     }
-    let missing = qscore(&[
-        "tune",
-        "/nonexistent/ref.y4m",
-        "--encoder",
-        "libx264",
-        "--target",
-        "psnr_y=40",
-        "--workdir",
-        &w,
-    ]);
+    let of_reference = |path: &str| {
+        let args = [
+            "tune",
+            path,
+            "--encoder",
+            "libx264",
+            "--target",
+            "psnr_y=40",
+        ];
+        qscore(&[&args[..], &["--workdir", w.as_str()]].concat())
+    };
+    let missing = of_reference("/nonexistent/ref.y4m");
     assert_eq!(missing.status.code(), Some(1), "{missing:?}");
     let said = stderr(&missing);
     assert!(
@@ -236,16 +241,7 @@ fn bad_requests_fail_by_name_and_an_unmet_target_exits_3() {
     let garbage = dir.join("garbage.mp4");
     std::fs::write(&garbage, b"not a video at all").unwrap();
     let g = garbage.display().to_string();
-    let undecodable = qscore(&[
-        "tune",
-        &g,
-        "--encoder",
-        "libx264",
-        "--target",
-        "psnr_y=40",
-        "--workdir",
-        &w,
-    ]);
+    let undecodable = of_reference(&g);
     assert_eq!(undecodable.status.code(), Some(1), "{undecodable:?}");
     assert!(
         stderr(&undecodable).contains(&g),
@@ -298,10 +294,7 @@ fn start(args: &[&str], cache: &Path) -> support::Running {
 /// by the next run. SIGINT removes the work folder at once and exits 130.
 #[test]
 fn a_killed_run_resumes_from_its_probes_and_leaves_no_files() {
-    let dir = scratch("kill");
-    let reference = reference(&dir);
-    let work = dir.join("work");
-    std::fs::create_dir_all(&work).unwrap();
+    let (_, reference, work) = fixture("kill");
     let args = tune_args(&reference, &work, "psnr_y=38", "0:51");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let whole = qscore(&args);
