@@ -332,3 +332,62 @@ fn a_killed_run_resumes_from_its_probes_and_leaves_no_files() {
         assert!(out.status.success(), "{out:?}");
     }
 }
+
+/// A small tmpfs mounted at `mnt` for the life of the value (needs root, as CI has).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(mnt: &Path, size: &str) -> Option<Self> {
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(mnt)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| Self(mnt.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A work folder on a full disk stops the run before it encodes, naming the folder, and the
+/// same command runs to the uninterrupted answer once space is freed, leaving nothing there.
+#[test]
+fn a_full_work_folder_stops_the_run_by_name_and_it_resumes_once_freed() {
+    let (dir, reference, _) = fixture("full");
+    let mnt = dir.join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let Some(_tmpfs) = Tmpfs::mount(&mnt, "2m") else {
+        assert!(
+            std::env::var_os("QSCORE_REQUIRE_TMPFS").is_none(),
+            "QSCORE_REQUIRE_TMPFS is set but no tmpfs could be mounted (not root?)"
+        );
+        println!("skipped: cannot mount a tmpfs here (QSCORE_REQUIRE_TMPFS makes this a failure)");
+        return;
+    };
+    // Leave less than the 1 MiB an encode is given at least.
+    let filler = mnt.join("filler");
+    std::fs::write(&filler, vec![1u8; 1_700_000]).unwrap();
+    let cache = scratch("full-cache");
+    let args = tune_args(&reference, &mnt, "psnr_y=38", "20:32");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let full = qscore_in(&args, &cache);
+    assert_eq!(full.status.code(), Some(1), "{full:?}");
+    let said = String::from_utf8_lossy(&full.stderr);
+    assert!(
+        said.contains(&mnt.display().to_string()) && said.contains("MiB free"),
+        "{said}"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    assert!(empty(&mnt), "the stopped run left files");
+    let freed = qscore_in(&args, &cache);
+    assert!(freed.status.success(), "{freed:?}");
+    let whole = tune(&reference, &dir.join("work"), "psnr_y=38", "20:32");
+    let crf = |out: &Output| serde_json::from_slice::<Value>(&out.stdout).unwrap()["crf"].clone();
+    assert_eq!(crf(&freed), crf(&whole));
+    assert!(empty(&mnt));
+}

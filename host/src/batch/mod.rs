@@ -18,7 +18,7 @@ mod progress;
 pub mod provenance;
 mod record;
 mod row;
-mod space;
+pub(crate) mod space;
 mod table;
 mod work;
 mod writer;

@@ -261,11 +261,17 @@ pub fn tune(
     let work = WorkFolder::create(&options.workdir)?;
     let mut details: BTreeMap<u32, Probe> = BTreeMap::new();
     let mut scores = BTreeMap::new();
+    // The first probe is the lowest CRF, the largest encode: until it is known, a quarter
+    // of the reference file (raw video compresses far more at any useful CRF), 1 MiB at least.
+    let guess = std::fs::metadata(&options.reference).map_or(0, |m| m.len()) / 4;
+    let mut largest: Option<u64> = None;
     let found = bisect::search(range, meets, &mut scores, |crf| {
         let probe = match probes.get(crf) {
             Some(cached) => cached,
             None => {
+                check_space(&options.workdir, &work.0, largest.unwrap_or(guess))?;
                 let probe = run_probe(report, scheduler, options, encoder, &work.0, crf)?;
+                largest = Some(largest.map_or(probe.bytes, |l| l.max(probe.bytes)));
                 probes.record(&probe);
                 probe
             }
@@ -287,6 +293,28 @@ pub fn tune(
         contradictions: bisect::contradictions(&scores, better),
         probes: details.into_values().collect(),
     })
+}
+
+/// Refuses to start an encode of about `expected` bytes (with a quarter more, and 1 MiB at
+/// least) where the work folder has less free space, naming the folder given.
+fn check_space(workdir: &Path, work: &Path, expected: u64) -> Result<(), TuneError> {
+    let needed = (expected + expected / 4).max(1 << 20);
+    let free = crate::batch::space::available_bytes(work).map_err(|e| TuneError::Workdir {
+        path: workdir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if free < needed {
+        return Err(TuneError::Workdir {
+            path: workdir.to_path_buf(),
+            reason: format!(
+                "{:.1} MiB free, and an encode needs about {:.1} MiB: free some space or give \
+                 --workdir on another disk (finished probes are kept: the same command resumes)",
+                free as f64 / f64::from(1 << 20),
+                needed as f64 / f64::from(1 << 20)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Encodes the reference at `crf`, scores the encode and deletes it.
@@ -319,6 +347,16 @@ fn run_probe(
     if !status.success() {
         let _ = std::fs::remove_file(&encode);
         let reason = stderr.trim().to_owned();
+        if reason.contains("No space left on device") {
+            return Err(TuneError::Workdir {
+                path: options.workdir.clone(),
+                reason: format!(
+                    "full while encoding at {} {crf} (finished probes are kept: free some \
+                     space and run the same command again)",
+                    encoder.knob
+                ),
+            });
+        }
         return Err(TuneError::Encode {
             encoder: encoder.name.to_owned(),
             knob: encoder.knob,
