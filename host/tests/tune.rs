@@ -391,3 +391,40 @@ fn a_full_work_folder_stops_the_run_by_name_and_it_resumes_once_freed() {
     assert_eq!(crf(&freed), crf(&whole));
     assert!(empty(&mnt));
 }
+
+/// Several `--encoder`s: one search each, the same answers as alone, ranked by the size of
+/// the chosen encode.
+#[test]
+fn encoders_are_compared_by_size_at_the_target() {
+    let (_, reference, work) = fixture("compare");
+    let alone = |encoder: &str| {
+        let mut args = tune_args(&reference, &work, "psnr_y=38", "20:40");
+        args[3] = encoder.to_owned();
+        let out = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let (x264, x265) = (alone("libx264"), alone("libx265"));
+    let mut args = tune_args(&reference, &work, "psnr_y=38", "20:40");
+    args.splice(4..4, ["--encoder".to_owned(), "libx265".to_owned()]);
+    let out = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{out:?}");
+    let both: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let encoders = both["encoders"].as_array().unwrap();
+    assert_eq!(encoders.len(), 2);
+    assert_eq!(encoders[0]["crf"], x264["crf"]);
+    assert_eq!(encoders[1]["crf"], x265["crf"]);
+    let ranking = both["ranking"].as_array().unwrap();
+    let bytes: Vec<u64> = ranking
+        .iter()
+        .map(|r| r["bytes"].as_u64().unwrap())
+        .collect();
+    assert!(bytes[0] <= bytes[1], "{both}");
+    let smallest = if x264["bytes"].as_u64() <= x265["bytes"].as_u64() {
+        "libx264"
+    } else {
+        "libx265"
+    };
+    assert_eq!(ranking[0]["encoder"], smallest);
+    assert!(empty(&work));
+}

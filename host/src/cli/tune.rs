@@ -17,9 +17,11 @@ use super::score::parse_param;
 pub(crate) struct Args {
     /// The reference clip (Y4M or any container ffmpeg decodes).
     reference: PathBuf,
-    /// The encoder: libx264, libx265, libsvtav1, libaom-av1 or libvpx-vp9.
-    #[arg(long)]
-    encoder: String,
+    /// The encoder: libx264, libx265, libsvtav1, libaom-av1 or libvpx-vp9. Repeat it to
+    /// compare encoders: one search each, ranked by size at the target (`--preset` and
+    /// `--encoder-args` go to every one).
+    #[arg(long, required = true)]
+    encoder: Vec<String>,
     /// The score to reach, `METRIC=VALUE` (e.g. `vmaf=93`; for butteraugli, at most VALUE).
     #[arg(long, value_parser = parse_target)]
     target: (String, f64),
@@ -90,7 +92,7 @@ pub(crate) fn run(
         .unwrap_or_else(qscore_core::sdk::resources::cpu_count);
     let options = TuneOptions {
         reference: args.reference.clone(),
-        encoder: args.encoder.clone(),
+        encoder: String::new(),
         target: args.target.clone(),
         range: args.range,
         preset: args.preset.clone(),
@@ -109,37 +111,95 @@ pub(crate) fn run(
         },
         cache_dir,
     };
-    let outcome = match tune(report, scheduler, &options) {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            eprintln!("qscore: error: {error}");
-            return ExitCode::from(1);
+    let mut outcomes = Vec::new();
+    for encoder in &args.encoder {
+        let options = TuneOptions {
+            encoder: encoder.clone(),
+            ..options.clone()
+        };
+        match tune(report, scheduler, &options) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => {
+                eprintln!("qscore: error: {error}");
+                return ExitCode::from(1);
+            }
         }
-    };
-    if args.json {
-        out!("{}", to_json(args, &outcome));
-    } else {
-        print_table(args, &outcome);
     }
+    if args.json {
+        let value = match &outcomes[..] {
+            [one] => to_json(args, one),
+            all => json!({
+                "target": { "metric": args.target.0, "value": args.target.1 },
+                "encoders": all.iter().map(|o| to_json(args, o)).collect::<Vec<_>>(),
+                "ranking": ranking(all)
+                    .iter()
+                    .map(|o| json!({
+                        "encoder": o.encoder,
+                        "met": o.met,
+                        "crf": o.chosen.crf,
+                        "bytes": o.chosen.bytes,
+                    }))
+                    .collect::<Vec<_>>(),
+            }),
+        };
+        out!("{value}");
+    } else {
+        for outcome in &outcomes {
+            if outcomes.len() > 1 {
+                out!("{}:", outcome.encoder);
+            }
+            print_table(args, outcome);
+        }
+        if outcomes.len() > 1 {
+            let ranked: Vec<String> = ranking(&outcomes)
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{} {} bytes at CRF {}",
+                        o.encoder, o.chosen.bytes, o.chosen.crf
+                    )
+                })
+                .collect();
+            out!("smallest at the target first: {}", ranked.join(", "));
+        }
+    }
+    for outcome in &outcomes {
+        warn_about(args, outcome);
+    }
+    if outcomes.iter().all(|o| o.met) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(NOT_MET)
+    }
+}
+
+/// The encoders that meet the target, smallest encode first, then those that do not.
+fn ranking(outcomes: &[TuneOutcome]) -> Vec<&TuneOutcome> {
+    let mut ranked: Vec<&TuneOutcome> = outcomes.iter().collect();
+    ranked.sort_by_key(|o| (!o.met, o.chosen.bytes));
+    ranked
+}
+
+/// The warnings of one search: contradicting probes, and a target not met.
+fn warn_about(args: &Args, outcome: &TuneOutcome) {
     for (low, high) in &outcome.contradictions {
         note!(
-            "qscore: warning: {} scores better at CRF {high} than at {low}: the search assumes \
-             the score worsens as CRF rises, so its answer may not be the largest CRF that \
-             meets the target",
+            "qscore: warning: {}: {} scores better at CRF {high} than at {low}: the search \
+             assumes the score worsens as CRF rises, so its answer may not be the largest CRF \
+             that meets the target",
+            outcome.encoder,
             args.target.0
         );
     }
-    if outcome.met {
-        ExitCode::SUCCESS
-    } else {
+    if !outcome.met {
         note!(
-            "qscore: no CRF in the range meets {}={}; the closest is CRF {} ({:.4})",
+            "qscore: {}: no CRF in the range meets {}={}; the closest is CRF {} ({:.4})",
+            outcome.encoder,
             args.target.0,
             args.target.1,
             outcome.chosen.crf,
             outcome.chosen.score
         );
-        ExitCode::from(NOT_MET)
     }
 }
 
