@@ -407,6 +407,8 @@ fn encoders_are_compared_by_size_at_the_target() {
     let (x264, x265) = (alone("libx264"), alone("libx265"));
     let mut args = tune_args(&reference, &work, "psnr_y=38", "20:40");
     args.splice(4..4, ["--encoder".to_owned(), "libx265".to_owned()]);
+    let plot = work.parent().unwrap().join("curves.svg");
+    args.extend(["--plot".to_owned(), plot.display().to_string()]);
     let out = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{out:?}");
     let both: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -427,4 +429,25 @@ fn encoders_are_compared_by_size_at_the_target() {
     };
     assert_eq!(ranking[0]["encoder"], smallest);
     assert!(empty(&work));
+    // The plot: one point per probe, a ring per chosen encode, the encoders in the legend.
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg:.200}");
+    let probes: usize = encoders
+        .iter()
+        .map(|e| e["probes"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(svg.matches("<circle").count(), probes + 2);
+    assert!(svg.contains("libx264") && svg.contains("libx265") && svg.contains("kb/s"));
+    // Only SVG is drawn, and that is said before any encode.
+    args.pop();
+    args.push(
+        work.parent()
+            .unwrap()
+            .join("curves.png")
+            .display()
+            .to_string(),
+    );
+    let refused = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("only .svg"));
 }

@@ -53,6 +53,10 @@ pub(crate) struct Args {
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Draws the probes to FILE.svg: score against bitrate, one curve per encoder, the
+    /// target as a line, each chosen point ringed.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
 }
 
 fn parse_target(text: &str) -> Result<(String, f64), String> {
@@ -111,6 +115,12 @@ pub(crate) fn run(
         },
         cache_dir,
     };
+    if let Some(path) = &args.plot
+        && let Err(error) = qscore_host::tune::plot::check_path(path)
+    {
+        eprintln!("qscore: error: {error}");
+        return ExitCode::from(1);
+    }
     let mut outcomes = Vec::new();
     for encoder in &args.encoder {
         let options = TuneOptions {
@@ -165,6 +175,13 @@ pub(crate) fn run(
     }
     for outcome in &outcomes {
         warn_about(args, outcome);
+    }
+    if let Some(path) = &args.plot
+        && let Err(error) =
+            qscore_host::tune::plot::plot(path, &outcomes, (&args.target.0, args.target.1))
+    {
+        eprintln!("qscore: error: {error}");
+        return ExitCode::from(1);
     }
     if outcomes.iter().all(|o| o.met) {
         ExitCode::SUCCESS

@@ -6,6 +6,7 @@
 pub mod bisect;
 mod cache;
 pub mod encoders;
+pub mod plot;
 
 use std::{
     collections::BTreeMap,

@@ -1,0 +1,111 @@
+//! `tune --plot FILE.svg`: the probes as rate–quality curves, one per encoder, with the target
+//! as a line and each chosen point ringed.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::TuneOutcome;
+
+/// The colours of the curves, in encoder order.
+const COLOURS: [RGBColor; 5] = [BLUE, RED, GREEN, MAGENTA, CYAN];
+
+/// Checks that `path` names an SVG file, before any work.
+pub fn check_path(path: &Path) -> Result<(), String> {
+    let svg = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if svg {
+        Ok(())
+    } else {
+        Err(format!("--plot {}: only .svg is drawn", path.display()))
+    }
+}
+
+/// The x value of a probe: its bitrate in kb/s when the duration is known, else its bytes.
+fn rate(bytes: u64, duration: Option<f64>) -> f64 {
+    match duration {
+        Some(d) => bytes as f64 * 8.0 / 1000.0 / d,
+        None => bytes as f64,
+    }
+}
+
+/// Draws `outcomes` to `path`: bitrate against score, the target at `target`.
+pub fn plot(
+    path: &Path,
+    outcomes: &[TuneOutcome],
+    (metric, target): (&str, f64),
+) -> Result<(), String> {
+    let duration = outcomes.first().and_then(|o| o.duration_s);
+    let points: Vec<(f64, f64)> = outcomes
+        .iter()
+        .flat_map(|o| o.probes.iter().map(|p| (rate(p.bytes, duration), p.score)))
+        .collect();
+    let (x_min, x_max) = bounds(points.iter().map(|p| p.0));
+    let (y_min, y_max) = bounds(points.iter().map(|p| p.1).chain([target]));
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    let fail = |e: &dyn std::fmt::Display| format!("--plot {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
+    let x_label = if duration.is_some() { "kb/s" } else { "bytes" };
+    let mut chart = ChartBuilder::on(&root)
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .caption(
+            format!("{metric} against rate (target {target})"),
+            ("sans-serif", 20),
+        )
+        .build_cartesian_2d(x_min..x_max, y_min..y_max)
+        .map_err(|e| fail(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(metric)
+        .draw()
+        .map_err(|e| fail(&e))?;
+    chart
+        .draw_series(LineSeries::new(
+            [(x_min, target), (x_max, target)],
+            BLACK.mix(0.5),
+        ))
+        .map_err(|e| fail(&e))?
+        .label(format!("target {target}"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5)));
+    for (outcome, colour) in outcomes.iter().zip(COLOURS.iter().cycle()) {
+        let mut curve: Vec<(f64, f64)> = outcome
+            .probes
+            .iter()
+            .map(|p| (rate(p.bytes, duration), p.score))
+            .collect();
+        curve.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(LineSeries::new(curve.clone(), colour))
+            .map_err(|e| fail(&e))?
+            .label(outcome.encoder.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour));
+        chart
+            .draw_series(curve.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+            .map_err(|e| fail(&e))?;
+        let chosen = (rate(outcome.chosen.bytes, duration), outcome.chosen.score);
+        chart
+            .draw_series([Circle::new(chosen, 8, colour.stroke_width(2))])
+            .map_err(|e| fail(&e))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| fail(&e))?;
+    root.present().map_err(|e| fail(&e))
+}
+
+/// The range of `values`, widened by a twentieth on each side (and never empty).
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    let pad = ((high - low) / 20.0).max(1e-6);
+    (low - pad, high + pad)
+}
