@@ -12,14 +12,19 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> RResult<T, 
         Ok(Ok(value)) => RResult::ROk(value),
         Ok(Err(error)) => RResult::RErr(error.into()),
         Err(payload) => {
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-text panic payload".to_owned());
+            let text =
+                panic_text(payload.as_ref()).unwrap_or_else(|| "non-text panic payload".into());
             RResult::RErr(Error::Internal(format!("panic in {what}: {text}")).into())
         }
     }
+}
+
+/// The message of a caught panic, when it carried text (`panic!` always does).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
 }
 
 /// Runs `f` for an export that returns nothing; a panic is swallowed (and

@@ -14,7 +14,7 @@ mod logging;
 pub mod resources;
 
 pub use clip::FrameByFrameClip;
-pub use guard::guard;
+pub use guard::{guard, panic_text};
 
 use std::any::Any;
 

@@ -110,11 +110,6 @@ impl<S: 'static, R: Send + 'static> Worker<S, R> {
 
 /// The message of a panic payload (`panic!` with a literal or a format string).
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
+    qscore_core::sdk::panic_text(payload)
+        .unwrap_or_else(|| "panic with a non-string payload".to_owned())
 }

@@ -40,14 +40,6 @@ impl<B: Backend> std::fmt::Debug for CubePlugin<B> {
     }
 }
 
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
-}
-
 impl<B: Backend> CubePlugin<B> {
     /// Discovers the backend's devices. None is started here: a started device keeps a
     /// runtime thread for the life of the process, so each is started, and checked by the
@@ -113,7 +105,10 @@ impl<B: Backend> CubePlugin<B> {
                 self.backend.start(&found.device)?;
                 liveness::check(&self.backend.client(&found.device))
             }));
-            started.unwrap_or_else(|p| Err(format!("panic: {}", panic_text(p.as_ref()))))
+            started.unwrap_or_else(|p| {
+                let text = sdk::panic_text(p.as_ref()).unwrap_or_else(|| "unknown panic".into());
+                Err(format!("panic: {text}"))
+            })
         });
         match check {
             Ok(()) => Ok(found),

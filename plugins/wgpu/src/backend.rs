@@ -30,14 +30,6 @@ fn default_adapter() -> Result<wgpu::Adapter, String> {
         .map_err(|e| format!("no wgpu adapter could be opened: {e}"))
 }
 
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
-}
-
 impl Backend for WgpuBackend {
     type Runtime = WgpuRuntime;
 
@@ -86,7 +78,12 @@ impl Backend for WgpuBackend {
         std::panic::catch_unwind(|| {
             cubecl::wgpu::init_setup::<AutoGraphicsApi>(device, Default::default());
         })
-        .map_err(|p| format!("the wgpu device could not be started: {}", panic_text(&*p)))
+        .map_err(|p| {
+            format!(
+                "the wgpu device could not be started: {}",
+                qscore_core::sdk::panic_text(&*p).unwrap_or_default()
+            )
+        })
     }
 
     fn free_memory(&self, found: &FoundDevice<WgpuDevice>) -> Result<u64, Error> {
