@@ -46,18 +46,6 @@ pub struct Provenance {
 impl Provenance {
     /// This run's: `params` as `(metric, key, value)`.
     pub fn of_run(report: &LoadReport, params: &[(String, String, String)]) -> Self {
-        let mut params: Vec<ParamRecord> = params
-            .iter()
-            .map(|(metric, key, value)| ParamRecord {
-                metric: metric.clone(),
-                key: key.clone(),
-                value: value.clone(),
-                file_xxh3: std::fs::read(value)
-                    .ok()
-                    .map(|bytes| format!("{:016x}", xxh3_64(&bytes))),
-            })
-            .collect();
-        params.sort();
         Self {
             qscore: env!("CARGO_PKG_VERSION").to_owned(),
             plugins: report
@@ -65,7 +53,7 @@ impl Provenance {
                 .iter()
                 .map(|p| (p.identity().name.clone(), p.identity().version.clone()))
                 .collect(),
-            params,
+            params: param_records(params),
         }
     }
 
@@ -106,6 +94,39 @@ impl Provenance {
             (theirs != version)
                 .then(|| format!("made with plugin {name} {theirs} and {name} {version}"))
         })
+    }
+}
+
+/// `params` (as `(metric, key, value)`) as records, sorted, with the hash of each file a
+/// value names.
+pub(crate) fn param_records(params: &[(String, String, String)]) -> Vec<ParamRecord> {
+    let mut records: Vec<ParamRecord> = params
+        .iter()
+        .map(|(metric, key, value)| ParamRecord {
+            metric: metric.clone(),
+            key: key.clone(),
+            value: value.clone(),
+            file_xxh3: std::fs::metadata(value)
+                .is_ok_and(|m| m.is_file())
+                .then(|| file_xxh3(Path::new(value)).ok())
+                .flatten()
+                .map(|hash| format!("{hash:016x}")),
+        })
+        .collect();
+    records.sort();
+    records
+}
+
+/// xxh3-64 of a file's bytes, read in 1 MiB pieces (a reference may not fit in memory).
+pub(crate) fn file_xxh3(path: &Path) -> std::io::Result<u64> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match std::io::Read::read(&mut file, &mut buffer)? {
+            0 => return Ok(hasher.digest()),
+            n => hasher.update(&buffer[..n]),
+        }
     }
 }
 

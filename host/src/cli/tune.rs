@@ -85,18 +85,11 @@ fn parse_range(text: &str) -> Result<(u32, u32), String> {
 /// Exit code when no setting in the range meets the target.
 const NOT_MET: u8 = 3;
 
-pub(crate) fn run(
-    args: &Args,
-    report: &LoadReport,
-    scheduler: &Scheduler,
-    cache_dir: Option<PathBuf>,
-) -> ExitCode {
-    let workers = args
-        .workers
-        .unwrap_or_else(qscore_core::sdk::resources::cpu_count);
-    let options = TuneOptions {
+/// The search of `encoder` that `args` ask for.
+fn options(args: &Args, encoder: &str, cache_dir: Option<PathBuf>) -> TuneOptions {
+    TuneOptions {
         reference: args.reference.clone(),
-        encoder: String::new(),
+        encoder: encoder.to_owned(),
         target: args.target.clone(),
         range: args.range,
         preset: args.preset.clone(),
@@ -110,11 +103,21 @@ pub(crate) fn run(
         workdir: args.workdir.clone().unwrap_or_else(std::env::temp_dir),
         clips: ClipOptions {
             backend: args.backend.clone(),
-            workers,
+            workers: args
+                .workers
+                .unwrap_or_else(qscore_core::sdk::resources::cpu_count),
             lockstep: 1,
         },
         cache_dir,
-    };
+    }
+}
+
+pub(crate) fn run(
+    args: &Args,
+    report: &LoadReport,
+    scheduler: &Scheduler,
+    cache_dir: Option<PathBuf>,
+) -> ExitCode {
     if let Some(path) = &args.plot
         && let Err(error) = qscore_host::tune::plot::check_path(path)
     {
@@ -123,11 +126,11 @@ pub(crate) fn run(
     }
     let mut outcomes = Vec::new();
     for encoder in &args.encoder {
-        let options = TuneOptions {
-            encoder: encoder.clone(),
-            ..options.clone()
-        };
-        match tune(report, scheduler, &options) {
+        match tune(
+            report,
+            scheduler,
+            &options(args, encoder, cache_dir.clone()),
+        ) {
             Ok(outcome) => outcomes.push(outcome),
             Err(error) => {
                 eprintln!("qscore: error: {error}");
@@ -136,42 +139,9 @@ pub(crate) fn run(
         }
     }
     if args.json {
-        let value = match &outcomes[..] {
-            [one] => to_json(args, one),
-            all => json!({
-                "target": { "metric": args.target.0, "value": args.target.1 },
-                "encoders": all.iter().map(|o| to_json(args, o)).collect::<Vec<_>>(),
-                "ranking": ranking(all)
-                    .iter()
-                    .map(|o| json!({
-                        "encoder": o.encoder,
-                        "met": o.met,
-                        "crf": o.chosen.crf,
-                        "bytes": o.chosen.bytes,
-                    }))
-                    .collect::<Vec<_>>(),
-            }),
-        };
-        out!("{value}");
+        out!("{}", outcomes_json(args, &outcomes));
     } else {
-        for outcome in &outcomes {
-            if outcomes.len() > 1 {
-                out!("{}:", outcome.encoder);
-            }
-            print_table(args, outcome);
-        }
-        if outcomes.len() > 1 {
-            let ranked: Vec<String> = ranking(&outcomes)
-                .iter()
-                .map(|o| {
-                    format!(
-                        "{} {} bytes at CRF {}",
-                        o.encoder, o.chosen.bytes, o.chosen.crf
-                    )
-                })
-                .collect();
-            out!("smallest at the target first: {}", ranked.join(", "));
-        }
+        print_outcomes(args, &outcomes);
     }
     for outcome in &outcomes {
         warn_about(args, outcome);
@@ -187,6 +157,51 @@ pub(crate) fn run(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(NOT_MET)
+    }
+}
+
+/// One encoder's object, or for several every encoder's and the ranking.
+fn outcomes_json(args: &Args, outcomes: &[TuneOutcome]) -> serde_json::Value {
+    if let [one] = outcomes {
+        return to_json(args, one);
+    }
+    let ranked: Vec<_> = ranking(outcomes)
+        .iter()
+        .map(|o| {
+            json!({
+                "encoder": o.encoder,
+                "met": o.met,
+                "crf": o.chosen.crf,
+                "bytes": o.chosen.bytes,
+            })
+        })
+        .collect();
+    json!({
+        "target": { "metric": args.target.0, "value": args.target.1 },
+        "encoders": outcomes.iter().map(|o| to_json(args, o)).collect::<Vec<_>>(),
+        "ranking": ranked,
+    })
+}
+
+/// A table per encoder and, for several, the ranking.
+fn print_outcomes(args: &Args, outcomes: &[TuneOutcome]) {
+    for outcome in outcomes {
+        if outcomes.len() > 1 {
+            out!("{}:", outcome.encoder);
+        }
+        print_table(args, outcome);
+    }
+    if outcomes.len() > 1 {
+        let ranked: Vec<String> = ranking(outcomes)
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {} bytes at CRF {}",
+                    o.encoder, o.chosen.bytes, o.chosen.crf
+                )
+            })
+            .collect();
+        out!("smallest at the target first: {}", ranked.join(", "));
     }
 }
 
@@ -220,10 +235,6 @@ fn warn_about(args: &Args, outcome: &TuneOutcome) {
     }
 }
 
-fn kbps(bytes: u64, duration: Option<f64>) -> Option<f64> {
-    duration.map(|d| bytes as f64 * 8.0 / 1000.0 / d)
-}
-
 fn to_json(args: &Args, outcome: &TuneOutcome) -> serde_json::Value {
     let probes: Vec<_> = outcome
         .probes
@@ -233,7 +244,7 @@ fn to_json(args: &Args, outcome: &TuneOutcome) -> serde_json::Value {
                 "crf": p.crf,
                 "score": p.score,
                 "bytes": p.bytes,
-                "bitrate_kbps": kbps(p.bytes, outcome.duration_s),
+                "bitrate_kbps": outcome.kbps(p.bytes),
                 "seconds": p.seconds,
                 "cached": p.cached,
             })
@@ -245,7 +256,7 @@ fn to_json(args: &Args, outcome: &TuneOutcome) -> serde_json::Value {
         "crf": outcome.chosen.crf,
         "score": outcome.chosen.score,
         "bytes": outcome.chosen.bytes,
-        "bitrate_kbps": kbps(outcome.chosen.bytes, outcome.duration_s),
+        "bitrate_kbps": outcome.kbps(outcome.chosen.bytes),
         "target": { "metric": args.target.0, "value": args.target.1 },
         "probes": probes,
     })
@@ -268,7 +279,9 @@ fn print_table(args: &Args, outcome: &TuneOutcome) {
         }
     };
     for p in &outcome.probes {
-        let rate = kbps(p.bytes, outcome.duration_s).map_or("-".into(), |k| format!("{k:.1}"));
+        let rate = outcome
+            .kbps(p.bytes)
+            .map_or("-".into(), |k| format!("{k:.1}"));
         let mark = if p.crf == outcome.chosen.crf {
             " <"
         } else {

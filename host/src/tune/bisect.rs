@@ -12,33 +12,24 @@ pub enum Found {
     NotMet(u32),
 }
 
-/// Searches `lo..=hi` for the largest setting whose score `meets` the target, calling
-/// `probe` once per setting at most (its results are remembered in `scores`).
+/// Searches `lo..=hi` for the largest setting whose score `meets` the target. Each setting
+/// is probed once at most: the ends first, then points strictly between the last two.
 pub fn search<E>(
     (lo, hi): (u32, u32),
     meets: impl Fn(f64) -> bool,
-    scores: &mut BTreeMap<u32, f64>,
     mut probe: impl FnMut(u32) -> Result<f64, E>,
 ) -> Result<Found, E> {
-    let mut score = |setting: u32, scores: &mut BTreeMap<u32, f64>| -> Result<f64, E> {
-        if let Some(&known) = scores.get(&setting) {
-            return Ok(known);
-        }
-        let value = probe(setting)?;
-        scores.insert(setting, value);
-        Ok(value)
-    };
-    if !meets(score(lo, scores)?) {
+    if !meets(probe(lo)?) {
         return Ok(Found::NotMet(lo));
     }
-    if meets(score(hi, scores)?) {
+    if lo == hi || meets(probe(hi)?) {
         return Ok(Found::Met(hi));
     }
     // `good` meets the target, `bad` does not, `good < bad`.
     let (mut good, mut bad) = (lo, hi);
     while bad - good > 1 {
         let middle = good + (bad - good) / 2;
-        if meets(score(middle, scores)?) {
+        if meets(probe(middle)?) {
             good = middle;
         } else {
             bad = middle;
@@ -79,9 +70,8 @@ mod tests {
                     let curve = |s: u32| 100.0 - 3.0 * f64::from(s);
                     let meets = |v: f64| v >= 100.0 - 3.0 * f64::from(target);
                     let scan = (lo..=hi).filter(|&s| meets(curve(s))).max();
-                    let mut scores = BTreeMap::new();
                     let mut probes = 0;
-                    let found = search::<()>((lo, hi), meets, &mut scores, |s| {
+                    let found = search::<()>((lo, hi), meets, |s| {
                         probes += 1;
                         Ok(curve(s))
                     })
@@ -108,11 +98,9 @@ mod tests {
 
     #[test]
     fn a_failing_probe_stops_the_search() {
-        let mut scores = BTreeMap::new();
         let result = search(
             (0, 10),
             |v| v > 0.0,
-            &mut scores,
             // 0 meets the target and 10 does not, so the middle (5) is probed, and fails.
             |s| match s {
                 5 => Err("encoder failed"),

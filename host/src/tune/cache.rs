@@ -9,12 +9,10 @@
 
 use std::{
     collections::HashMap,
-    io::Read,
     path::{Path, PathBuf},
 };
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::Xxh3;
 
 use super::Probe;
 use crate::batch::journal::{LineFile, read_lines};
@@ -39,19 +37,6 @@ impl Identity<'_> {
     }
 }
 
-/// xxh3-64 of a file's bytes, read in 1 MiB pieces.
-pub(crate) fn content_hash(path: &Path) -> std::io::Result<u64> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Xxh3::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buffer)? {
-            0 => return Ok(hasher.digest()),
-            n => hasher.update(&buffer[..n]),
-        }
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 struct Line {
     crf: u32,
@@ -67,13 +52,17 @@ pub(crate) struct ProbeCache {
 }
 
 impl ProbeCache {
-    /// The cache of `identity` under `folder` (`None`: nothing is kept).
-    pub(crate) fn open(folder: Option<&Path>, identity: &Identity<'_>) -> Self {
-        let mut cache = Self {
+    /// A cache that keeps nothing.
+    pub(crate) fn none() -> Self {
+        Self {
             file: None,
             known: HashMap::new(),
-        };
-        let Some(folder) = folder else { return cache };
+        }
+    }
+
+    /// The cache of `identity` under `folder`.
+    pub(crate) fn open(folder: &Path, identity: &Identity<'_>) -> Self {
+        let mut cache = Self::none();
         let path: PathBuf = folder
             .join("tune")
             .join(format!("{:016x}.jsonl", identity.digest()));

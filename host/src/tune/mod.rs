@@ -129,6 +129,13 @@ pub struct TuneOutcome {
     pub contradictions: Vec<(u32, u32)>,
 }
 
+impl TuneOutcome {
+    /// The bitrate of an encode of `bytes` in kb/s, when the reference's duration is known.
+    pub fn kbps(&self, bytes: u64) -> Option<f64> {
+        self.duration_s.map(|d| bytes as f64 * 8.0 / 1000.0 / d)
+    }
+}
+
 /// What stops a tune.
 #[derive(Debug, thiserror::Error)]
 pub enum TuneError {
@@ -162,7 +169,10 @@ pub enum TuneError {
 
 /// A work folder of this run, removed (with what is left in it) when dropped or when a
 /// signal stops the process.
-struct WorkFolder(PathBuf, #[allow(dead_code)] crate::interrupt::RemovedOnStop);
+struct WorkFolder {
+    path: PathBuf,
+    _on_stop: crate::interrupt::RemovedOnStop,
+}
 
 /// The prefix of run folders; the process id follows.
 const RUN_FOLDER: &str = "qscore-tune-";
@@ -175,8 +185,8 @@ impl WorkFolder {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let guard = crate::interrupt::RemovedOnStop::new(&path);
-        Ok(Self(path, guard))
+        let _on_stop = crate::interrupt::RemovedOnStop::new(&path);
+        Ok(Self { path, _on_stop })
     }
 }
 
@@ -210,16 +220,16 @@ fn remove_abandoned(inside: &Path) {
 
 impl Drop for WorkFolder {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
-/// Runs the search.
-pub fn tune(
+/// The encoder and the range of a request, once the request is known to make sense: the
+/// encoder, range, metric and target are checked, and the reference is readable.
+fn check_request(
     report: &LoadReport,
-    scheduler: &Scheduler,
     options: &TuneOptions,
-) -> Result<TuneOutcome, TuneError> {
+) -> Result<(&'static Encoder, (u32, u32)), TuneError> {
     let encoder = encoders::find(&options.encoder).map_err(TuneError::Request)?;
     let range = options.range.unwrap_or(encoder.default_range);
     encoders::check_range(encoder, range).map_err(TuneError::Request)?;
@@ -234,7 +244,46 @@ pub fn tune(
     }
     // An unreadable reference is said as such, not as the first encode's failure.
     crate::video::open_video(&options.reference, None).map_err(ScoreError::from)?;
-    let lower = encoders::lower_is_better(metric);
+    Ok((encoder, range))
+}
+
+/// The probe cache of this search; without a cache folder, one that keeps nothing (and the
+/// reference, possibly large, is not hashed).
+fn open_cache(options: &TuneOptions, encoder: &Encoder) -> Result<cache::ProbeCache, TuneError> {
+    let Some(folder) = options.cache_dir.as_deref() else {
+        return Ok(cache::ProbeCache::none());
+    };
+    let reference = crate::batch::provenance::file_xxh3(&options.reference).map_err(|e| {
+        ScoreError::Input(crate::InputError {
+            path: options.reference.clone(),
+            reason: e.to_string(),
+        })
+    })?;
+    let params = crate::batch::provenance::param_records(&options.params);
+    let identity = cache::Identity {
+        reference,
+        encoder: encoder.name,
+        knob: encoder.knob,
+        preset: options.preset.as_deref(),
+        encoder_args: &options.encoder_args,
+        metric: &options.target.0,
+        pool: options.pool.name(),
+        params: &params,
+    };
+    Ok(cache::ProbeCache::open(folder, &identity))
+}
+
+/// Runs the search.
+pub fn tune(
+    report: &LoadReport,
+    scheduler: &Scheduler,
+    options: &TuneOptions,
+) -> Result<TuneOutcome, TuneError> {
+    let (encoder, range) = check_request(report, options)?;
+    let (lower, target) = (
+        encoders::lower_is_better(&options.target.0),
+        options.target.1,
+    );
     let meets = |score: f64| {
         if lower {
             score <= target
@@ -242,57 +291,40 @@ pub fn tune(
             score >= target
         }
     };
-    let reference_hash =
-        cache::content_hash(&options.reference).map_err(|e| TuneError::Workdir {
-            path: options.reference.clone(),
-            reason: e.to_string(),
-        })?;
-    let params = crate::batch::provenance::Provenance::of_run(report, &options.params).params;
-    let identity = cache::Identity {
-        reference: reference_hash,
-        encoder: encoder.name,
-        knob: encoder.knob,
-        preset: options.preset.as_deref(),
-        encoder_args: &options.encoder_args,
-        metric,
-        pool: options.pool.name(),
-        params: &params,
-    };
-    let mut probes = cache::ProbeCache::open(options.cache_dir.as_deref(), &identity);
+    let mut kept = open_cache(options, encoder)?;
     let work = WorkFolder::create(&options.workdir)?;
-    let mut details: BTreeMap<u32, Probe> = BTreeMap::new();
-    let mut scores = BTreeMap::new();
     // The first probe is the lowest CRF, the largest encode: until it is known, a quarter
-    // of the reference file (raw video compresses far more at any useful CRF), 1 MiB at least.
+    // of the reference file (raw video compresses far more at any useful CRF).
     let guess = std::fs::metadata(&options.reference).map_or(0, |m| m.len()) / 4;
-    let mut largest: Option<u64> = None;
-    let found = bisect::search(range, meets, &mut scores, |crf| {
-        let probe = match probes.get(crf) {
+    let mut probes: BTreeMap<u32, Probe> = BTreeMap::new();
+    let found = bisect::search(range, meets, |crf| {
+        let probe = match kept.get(crf) {
             Some(cached) => cached,
             None => {
-                check_space(&options.workdir, &work.0, largest.unwrap_or(guess))?;
-                let probe = run_probe(report, scheduler, options, encoder, &work.0, crf)?;
-                largest = Some(largest.map_or(probe.bytes, |l| l.max(probe.bytes)));
-                probes.record(&probe);
+                let largest = probes.values().map(|p| p.bytes).max().unwrap_or(guess);
+                check_space(&options.workdir, &work.path, largest)?;
+                let probe = run_probe(report, scheduler, options, encoder, &work.path, crf)?;
+                kept.record(&probe);
                 probe
             }
         };
         let score = probe.score;
-        details.insert(crf, probe);
+        probes.insert(crf, probe);
         Ok::<f64, TuneError>(score)
     })?;
     let (met, crf) = match found {
         Found::Met(crf) => (true, crf),
         Found::NotMet(crf) => (false, crf),
     };
+    let scores: BTreeMap<u32, f64> = probes.iter().map(|(&c, p)| (c, p.score)).collect();
     let better = |a: f64, b: f64| if lower { a < b } else { a > b };
     Ok(TuneOutcome {
         encoder: encoder.name.to_owned(),
         met,
-        chosen: details[&crf].clone(),
+        chosen: probes[&crf].clone(),
         duration_s: duration(&options.reference),
         contradictions: bisect::contradictions(&scores, better),
-        probes: details.into_values().collect(),
+        probes: probes.into_values().collect(),
     })
 }
 

@@ -23,12 +23,9 @@ pub fn check_path(path: &Path) -> Result<(), String> {
     }
 }
 
-/// The x value of a probe: its bitrate in kb/s when the duration is known, else its bytes.
-fn rate(bytes: u64, duration: Option<f64>) -> f64 {
-    match duration {
-        Some(d) => bytes as f64 * 8.0 / 1000.0 / d,
-        None => bytes as f64,
-    }
+/// The x value of an encode: its bitrate in kb/s when the duration is known, else its bytes.
+fn rate(outcome: &TuneOutcome, bytes: u64) -> f64 {
+    outcome.kbps(bytes).unwrap_or(bytes as f64)
 }
 
 /// Draws `outcomes` to `path`: bitrate against score, the target at `target`.
@@ -40,7 +37,7 @@ pub fn plot(
     let duration = outcomes.first().and_then(|o| o.duration_s);
     let points: Vec<(f64, f64)> = outcomes
         .iter()
-        .flat_map(|o| o.probes.iter().map(|p| (rate(p.bytes, duration), p.score)))
+        .flat_map(|o| o.probes.iter().map(move |p| (rate(o, p.bytes), p.score)))
         .collect();
     let (x_min, x_max) = bounds(points.iter().map(|p| p.0));
     let (y_min, y_max) = bounds(points.iter().map(|p| p.1).chain([target]));
@@ -76,7 +73,7 @@ pub fn plot(
         let mut curve: Vec<(f64, f64)> = outcome
             .probes
             .iter()
-            .map(|p| (rate(p.bytes, duration), p.score))
+            .map(|p| (rate(outcome, p.bytes), p.score))
             .collect();
         curve.sort_by(|a, b| a.0.total_cmp(&b.0));
         chart
@@ -87,7 +84,7 @@ pub fn plot(
         chart
             .draw_series(curve.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(|e| fail(&e))?;
-        let chosen = (rate(outcome.chosen.bytes, duration), outcome.chosen.score);
+        let chosen = (rate(outcome, outcome.chosen.bytes), outcome.chosen.score);
         chart
             .draw_series([Circle::new(chosen, 8, colour.stroke_width(2))])
             .map_err(|e| fail(&e))?;
