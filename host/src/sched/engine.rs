@@ -212,26 +212,7 @@ impl Shared {
             return Arc::clone(ranking);
         }
         let ranking = Arc::new(self.rank(task, params));
-        if log::log_enabled!(log::Level::Debug) {
-            let ranked: Vec<String> = ranking
-                .ranked
-                .iter()
-                .map(|c| format!("{} device {} {}", c.plugin, c.device, c.mode))
-                .collect();
-            let aside: Vec<String> = ranking
-                .considered
-                .iter()
-                .map(|c| format!("{} device {}: {}", c.plugin, c.device, c.reason))
-                .collect();
-            log::debug!(
-                "{} at {}x{}: ranked [{}]; set aside [{}]",
-                task.metric,
-                task.width,
-                task.height,
-                ranked.join(", "),
-                aside.join("; ")
-            );
-        }
+        log_ranking(task, &ranking);
         rankings.insert(key, (Instant::now(), Arc::clone(&ranking)));
         ranking
     }
@@ -643,4 +624,29 @@ impl Scheduler {
     pub fn reference_counts(&self) -> (u64, u64) {
         self.shared.stats.counts()
     }
+}
+
+/// The chooser's answer for `task`, at debug level (`-vv`).
+fn log_ranking(task: &ChoiceTask, ranking: &Ranking) {
+    if !log::log_enabled!(log::Level::Debug) {
+        return;
+    }
+    let ranked: Vec<String> = ranking
+        .ranked
+        .iter()
+        .map(|c| format!("{} device {} {}", c.plugin, c.device, c.mode))
+        .collect();
+    let aside: Vec<String> = ranking
+        .considered
+        .iter()
+        .map(|c| format!("{} device {}: {}", c.plugin, c.device, c.reason))
+        .collect();
+    log::debug!(
+        "{} at {}x{}: ranked [{}]; set aside [{}]",
+        task.metric,
+        task.width,
+        task.height,
+        ranked.join(", "),
+        aside.join("; ")
+    );
 }
