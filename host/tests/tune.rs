@@ -78,6 +78,8 @@ fn tune_args(reference: &Path, workdir: &Path, target: &str, range: &str) -> Vec
         "--workdir",
         &w,
         "--json",
+        "--jobs",
+        "1",
     ]
     .map(str::to_owned)
     .to_vec()
@@ -117,6 +119,10 @@ fn fixture(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let work = dir.join("work");
     std::fs::create_dir_all(&work).unwrap();
     (dir, reference, work)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn empty(dir: &Path) -> bool {
@@ -177,7 +183,6 @@ fn bad_requests_fail_by_name_and_an_unmet_target_exits_3() {
         args.extend_from_slice(extra);
         qscore(&args)
     };
-    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
     let cases: [(&[&str], &str); 5] = [
         (
             &["--encoder", "libx266", "--target", "psnr_y=40"],
@@ -256,7 +261,9 @@ fn bad_requests_fail_by_name_and_an_unmet_target_exits_3() {
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["met"], false);
     assert_eq!(answer["crf"], 20);
-    assert_eq!(answer["probes"].as_array().unwrap().len(), 1);
+    // The bisection of 20..=32 and "none": ⌈log2(14)⌉ probes, the last at 20.
+    let probed = answer["probes"].as_array().unwrap();
+    assert!(probed.len() <= 4 && probed[0]["crf"] == 20, "{probed:?}");
     assert!(empty(&work));
 }
 
@@ -407,6 +414,11 @@ fn encoders_are_compared_by_size_at_the_target() {
     let (x264, x265) = (alone("libx264"), alone("libx265"));
     let mut args = tune_args(&reference, &work, "psnr_y=38", "20:40");
     args.splice(4..4, ["--encoder".to_owned(), "libx265".to_owned()]);
+    // Two encodes at once: one probe of each encoder a round. One scoring worker, so that
+    // no two workers prepare one reference frame at once.
+    let last = args.len() - 1;
+    args[last] = "2".to_owned();
+    args.extend(["--workers", "1"].map(str::to_owned));
     let plot = work.parent().unwrap().join("curves.svg");
     args.extend(["--plot".to_owned(), plot.display().to_string()]);
     let out = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -414,6 +426,10 @@ fn encoders_are_compared_by_size_at_the_target() {
     let both: Value = serde_json::from_slice(&out.stdout).unwrap();
     let encoders = both["encoders"].as_array().unwrap();
     assert_eq!(encoders.len(), 2);
+    // Each round's encodes were scored together: the reference prepared once a round.
+    let (encodes, rounds, reused, prepared) = summary(&out);
+    assert!(rounds < encodes, "{encodes} encodes in {rounds} rounds");
+    assert_eq!((prepared, reused), (25 * rounds, 25 * (encodes - rounds)));
     assert_eq!(encoders[0]["crf"], x264["crf"]);
     assert_eq!(encoders[1]["crf"], x265["crf"]);
     let ranking = both["ranking"].as_array().unwrap();
@@ -450,4 +466,170 @@ fn encoders_are_compared_by_size_at_the_target() {
     let refused = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("only .svg"));
+}
+
+/// `(encodes, rounds, reused, prepared)` from the summary a tune writes to standard error.
+fn summary(output: &Output) -> (u64, u64, u64, u64) {
+    let said = stderr(output);
+    let line = said
+        .lines()
+        .find(|l| l.starts_with("qscore: tune:"))
+        .unwrap_or_else(|| panic!("no summary in {said}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match numbers[..] {
+        [encodes, rounds, reused, prepared] => (encodes, rounds, reused, prepared),
+        _ => panic!("unreadable summary {line}"),
+    }
+}
+
+#[test]
+fn several_jobs_find_the_same_setting_in_fewer_rounds() {
+    let (_, reference, work) = fixture("jobs");
+    let run = |jobs: &str| {
+        let mut args = tune_args(&reference, &work, "psnr_y=38", "20:40");
+        let last = args.len() - 1;
+        args[last] = jobs.to_owned();
+        let out = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(out.status.success(), "{out:?}");
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (answer["crf"].clone(), summary(&out))
+    };
+    let (one, (encodes, rounds, ..)) = run("1");
+    assert_eq!(encodes, rounds);
+    let (three, (_, fewer, ..)) = run("3");
+    assert_eq!(one, three);
+    // 22 possible answers (20..=40, or none): ⌈log4(22)⌉ rounds of three.
+    assert!(
+        fewer <= 3 && fewer < rounds,
+        "{fewer} rounds with 3 jobs, {rounds} with 1"
+    );
+    assert!(empty(&work));
+}
+
+/// A 2 s clip whose second half is another scene, and that second half alone: the same
+/// frames, bit for bit (YUV4MPEG2 is uncompressed).
+fn two_scenes(dir: &Path) -> (PathBuf, PathBuf) {
+    let (first, second) = (dir.join("first.y4m"), dir.join("second.y4m"));
+    let scene = |source: &str, path: &Path| {
+        support::ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("{source}=size=160x96:rate=25"),
+            "-frames:v",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+            &path.display().to_string(),
+        ]);
+    };
+    scene("testsrc2", &first);
+    scene("mandelbrot", &second);
+    let both = dir.join("both.y4m");
+    let (f, s, b) = (
+        first.display().to_string(),
+        second.display().to_string(),
+        both.display().to_string(),
+    );
+    support::ffmpeg(&[
+        "-i",
+        &f,
+        "-i",
+        &s,
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        &b,
+    ]);
+    (both, second)
+}
+
+/// `metric`'s pooled mean for `distorted` against `reference`, from `qscore score`.
+fn scored(reference: &Path, distorted: &Path, metric: &str) -> f64 {
+    let (r, d) = (
+        reference.display().to_string(),
+        distorted.display().to_string(),
+    );
+    let out = qscore(&["score", &r, &d, "--metric", metric, "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let row: Value = serde_json::from_slice(&out.stdout).unwrap();
+    row["pooled"][metric]["mean"].as_f64().unwrap()
+}
+
+#[test]
+fn an_excerpt_is_tuned_alone_and_the_choice_confirmed_on_the_whole() {
+    let (dir, _, work) = fixture("samples");
+    let (both, second) = two_scenes(&dir);
+    let keep = dir.join("kept");
+    let mut args = tune_args(&both, &work, "psnr_y=35", "20:40");
+    let k = keep.display().to_string();
+    args.extend(["--sample", "1:1", "--confirm", "--keep-encodes", &k].map(str::to_owned));
+    let out = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let crf = answer["crf"].as_u64().unwrap();
+    assert_eq!(answer["samples"][0]["start"], 1.0);
+    // Each probe encoded the second scene alone: scored against that scene, its kept encode
+    // gives the probe's score; one second of video gives its bitrate.
+    for probe in answer["probes"].as_array().unwrap() {
+        let c = probe["crf"].as_u64().unwrap();
+        let kept = keep.join(format!("both.libx264-{c}-excerpts.mkv"));
+        assert_eq!(
+            scored(&second, &kept, "psnr_y"),
+            probe["score"].as_f64().unwrap()
+        );
+        let bytes = probe["bytes"].as_u64().unwrap();
+        assert_eq!(std::fs::metadata(&kept).unwrap().len(), bytes);
+        assert!((probe["bitrate_kbps"].as_f64().unwrap() - bytes as f64 * 0.008).abs() < 1e-6);
+    }
+    // The same scene encoded here from its own file scores the same.
+    let direct = dir.join("direct.mkv");
+    let (s, d, c) = (
+        second.display().to_string(),
+        direct.display().to_string(),
+        crf.to_string(),
+    );
+    let mut encode = vec!["-i", &s, "-an", "-c:v", "libx264", "-crf", &c];
+    encode.extend(ARGS);
+    encode.push(&d);
+    support::ffmpeg(&encode);
+    assert_eq!(
+        scored(&second, &direct, "psnr_y"),
+        answer["score"].as_f64().unwrap()
+    );
+    // The confirmation is the whole clip at that setting.
+    let confirmation = &answer["confirmation"];
+    assert_eq!(confirmation["crf"].as_u64(), Some(crf));
+    let whole = keep.join(format!("both.libx264-{crf}.mkv"));
+    let whole_score = scored(&both, &whole, "psnr_y");
+    assert_eq!(confirmation["score"].as_f64().unwrap(), whole_score);
+    assert_eq!(confirmation["met"], whole_score >= 35.0);
+    let expected = if answer["met"] == true && confirmation["met"] == true {
+        0
+    } else {
+        3
+    };
+    assert_eq!(out.status.code(), Some(expected));
+    assert!(empty(&work));
+
+    // Excerpts past the end or overlapping are refused by name before any encode.
+    for bad in [
+        &["--sample", "2.5:1"][..],
+        &["--sample", "0:1", "--sample", "0.5:1"],
+    ] {
+        let mut args = tune_args(&both, &work, "psnr_y=35", "20:40");
+        args.extend(bad.iter().map(|a| a.to_string()));
+        let out = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let said = stderr(&out);
+        assert!(
+            said.contains("both.y4m") && said.contains("excerpt"),
+            "{said}"
+        );
+        assert!(empty(&work));
+    }
 }

@@ -456,6 +456,7 @@ impl<'a> Coordinator<'a> {
             geometry: first.geometry,
             frames: None,
             deadline: None,
+            reference_excerpts: Vec::new(),
         };
         let mut group = vec![first];
         let clips = ClipPlan::split(self.report, &job, self.options.clips.backend.as_deref())

@@ -133,14 +133,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Merge(args) => merge::run(&args),
         Command::Bench(args) => bench::run(&args, &report, options),
         Command::Explain(args) => explain::run(&args, &report, options),
-        Command::Tune(args) => {
-            warn_load_errors(&report);
-            let cache_dir = options.cache_dir.clone();
-            match scheduler(&report, options) {
-                Some(scheduler) => tune::run(&args, &report, &scheduler, cache_dir),
-                None => ExitCode::from(1),
-            }
-        }
+        Command::Tune(args) => tune::run(&args, &report, options),
     }
 }
 

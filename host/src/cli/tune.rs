@@ -4,9 +4,9 @@ use std::{path::PathBuf, process::ExitCode};
 
 use qscore_host::{
     LoadReport,
-    sched::Scheduler,
-    tune::{Pool, TuneOptions, TuneOutcome, tune},
-    video::ClipOptions,
+    sched::SchedulerOptions,
+    tune::{Pool, TuneOptions, TuneOutcome, default_jobs, tune},
+    video::{ClipOptions, excerpt::Excerpt, lockstep_for},
 };
 use serde_json::json;
 
@@ -40,6 +40,26 @@ pub(crate) struct Args {
     /// A metric parameter, `METRIC.KEY=VALUE` (repeatable).
     #[arg(long = "param", value_name = "METRIC.KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String, String)>,
+    /// Tune on this excerpt of the reference, `START:DURATION` in seconds (repeatable: the
+    /// excerpts are encoded and scored back to back), instead of the whole of it.
+    #[arg(long = "sample", value_name = "START:DURATION", value_parser = Excerpt::parse)]
+    samples: Vec<Excerpt>,
+    /// With --sample: encode and score the whole reference at the chosen setting too, and
+    /// say whether it meets the target there (exit 3 if not).
+    #[arg(long, requires = "samples")]
+    confirm: bool,
+    /// Encodes run at once (default: a quarter of the logical CPUs, 1 to 4). A search of one
+    /// encoder then probes that many settings a round, in fewer rounds.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    jobs: Option<u64>,
+    /// Distorted clips decoded at once while a round of encodes is scored, the reference
+    /// read and prepared once for them (default: as many as fit 1 GiB of frames held).
+    #[arg(long = "max-concurrent-decodes", value_name = "N")]
+    max_decodes: Option<usize>,
+    /// Keep each scored encode in DIR (named after the reference, encoder and setting)
+    /// instead of deleting it.
+    #[arg(long = "keep-encodes", value_name = "DIR")]
+    keep_encodes: Option<PathBuf>,
     /// Where encodes are written while they are scored (a folder of this run inside it is
     /// removed at the end; default: the temporary folder).
     #[arg(long)]
@@ -85,11 +105,14 @@ fn parse_range(text: &str) -> Result<(u32, u32), String> {
 /// Exit code when no setting in the range meets the target.
 const NOT_MET: u8 = 3;
 
-/// The search of `encoder` that `args` ask for.
-fn options(args: &Args, encoder: &str, cache_dir: Option<PathBuf>) -> TuneOptions {
+/// The searches that `args` ask for.
+fn tune_options(args: &Args, cache_dir: Option<PathBuf>) -> TuneOptions {
+    let workers = args
+        .workers
+        .unwrap_or_else(qscore_core::sdk::resources::cpu_count);
     TuneOptions {
         reference: args.reference.clone(),
-        encoder: encoder.to_owned(),
+        encoders: args.encoder.clone(),
         target: args.target.clone(),
         range: args.range,
         preset: args.preset.clone(),
@@ -100,60 +123,72 @@ fn options(args: &Args, encoder: &str, cache_dir: Option<PathBuf>) -> TuneOption
             .collect(),
         pool: args.pool,
         params: args.params.clone(),
+        samples: args.samples.clone(),
+        confirm: args.confirm,
+        jobs: args.jobs.map_or_else(default_jobs, |j| j as usize),
+        keep_encodes: args.keep_encodes.clone(),
         workdir: args.workdir.clone().unwrap_or_else(std::env::temp_dir),
         clips: ClipOptions {
             backend: args.backend.clone(),
-            workers: args
-                .workers
-                .unwrap_or_else(qscore_core::sdk::resources::cpu_count),
-            lockstep: 1,
+            workers: workers.min(args.max_decodes.unwrap_or(workers)).max(1),
+            lockstep: args
+                .max_decodes
+                .unwrap_or_else(|| lockstep_for(&args.reference, None, workers))
+                .max(1),
         },
         cache_dir,
     }
 }
 
-pub(crate) fn run(
-    args: &Args,
-    report: &LoadReport,
-    scheduler: &Scheduler,
-    cache_dir: Option<PathBuf>,
-) -> ExitCode {
+pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOptions) -> ExitCode {
+    super::warn_load_errors(report);
+    options.backend = args.backend.clone();
+    if let Some(workers) = args.workers {
+        options.cpu_workers = workers.max(1);
+    }
+    let cache_dir = options.cache_dir.clone();
+    let Some(scheduler) = super::scheduler(report, options) else {
+        return ExitCode::from(1);
+    };
+    let scheduler = &scheduler;
     if let Some(path) = &args.plot
         && let Err(error) = qscore_host::tune::plot::check_path(path)
     {
         eprintln!("qscore: error: {error}");
         return ExitCode::from(1);
     }
-    let mut outcomes = Vec::new();
-    for encoder in &args.encoder {
-        match tune(
-            report,
-            scheduler,
-            &options(args, encoder, cache_dir.clone()),
-        ) {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(error) => {
-                eprintln!("qscore: error: {error}");
-                return ExitCode::from(1);
-            }
+    let tuned = match tune(report, scheduler, &tune_options(args, cache_dir)) {
+        Ok(tuned) => tuned,
+        Err(error) => {
+            eprintln!("qscore: error: {error}");
+            return ExitCode::from(1);
         }
-    }
+    };
+    let outcomes = &tuned.outcomes;
+    let (reused, prepared) = scheduler.reference_counts();
+    note!(
+        "qscore: tune: {} encodes in {} rounds; prepared reference frames: {reused} reused, \
+         {prepared} prepared",
+        tuned.encodes,
+        tuned.rounds
+    );
     if args.json {
-        out!("{}", outcomes_json(args, &outcomes));
+        out!("{}", outcomes_json(args, outcomes));
     } else {
-        print_outcomes(args, &outcomes);
+        print_outcomes(args, outcomes);
     }
-    for outcome in &outcomes {
+    for outcome in outcomes {
         warn_about(args, outcome);
     }
     if let Some(path) = &args.plot
         && let Err(error) =
-            qscore_host::tune::plot::plot(path, &outcomes, (&args.target.0, args.target.1))
+            qscore_host::tune::plot::plot(path, outcomes, (&args.target.0, args.target.1))
     {
         eprintln!("qscore: error: {error}");
         return ExitCode::from(1);
     }
-    if outcomes.iter().all(|o| o.met) {
+    let confirmed = |o: &TuneOutcome| o.confirmation.as_ref().is_none_or(|c| c.met);
+    if outcomes.iter().all(|o| o.met && confirmed(o)) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(NOT_MET)
@@ -223,6 +258,17 @@ fn warn_about(args: &Args, outcome: &TuneOutcome) {
             args.target.0
         );
     }
+    if let Some(c) = outcome.confirmation.as_ref().filter(|c| !c.met) {
+        note!(
+            "qscore: {}: CRF {} meets {}={} on the excerpts but not on the whole reference \
+             ({:.4}): tune on more or longer excerpts, or on the whole reference",
+            outcome.encoder,
+            c.probe.crf,
+            args.target.0,
+            args.target.1,
+            c.probe.score
+        );
+    }
     if !outcome.met {
         note!(
             "qscore: {}: no CRF in the range meets {}={}; the closest is CRF {} ({:.4})",
@@ -250,6 +296,22 @@ fn to_json(args: &Args, outcome: &TuneOutcome) -> serde_json::Value {
             })
         })
         .collect();
+    let confirmation = outcome.confirmation.as_ref().map(|c| {
+        json!({
+            "crf": c.probe.crf,
+            "score": c.probe.score,
+            "met": c.met,
+            "bytes": c.probe.bytes,
+            "bitrate_kbps": c.kbps(),
+            "seconds": c.probe.seconds,
+            "cached": c.probe.cached,
+        })
+    });
+    let samples: Vec<_> = args
+        .samples
+        .iter()
+        .map(|e| json!({ "start": e.start, "duration": e.duration }))
+        .collect();
     json!({
         "encoder": outcome.encoder,
         "met": outcome.met,
@@ -259,6 +321,8 @@ fn to_json(args: &Args, outcome: &TuneOutcome) -> serde_json::Value {
         "bitrate_kbps": outcome.kbps(outcome.chosen.bytes),
         "target": { "metric": args.target.0, "value": args.target.1 },
         "probes": probes,
+        "samples": samples,
+        "confirmation": confirmation,
     })
 }
 
@@ -294,6 +358,17 @@ fn print_table(args: &Args, outcome: &TuneOutcome) {
             p.bytes,
             rate,
             seconds(p)
+        );
+    }
+    if let Some(c) = &outcome.confirmation {
+        let rate = c.kbps().map_or("-".into(), |k| format!("{k:.1}"));
+        let verdict = if c.met { "meets" } else { "misses" };
+        out!(
+            "whole reference at CRF {}: {} {:.4} ({verdict} the target), {} bytes, {rate} kbps",
+            c.probe.crf,
+            args.target.0,
+            c.probe.score,
+            c.probe.bytes
         );
     }
 }

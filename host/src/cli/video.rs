@@ -61,6 +61,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
         geometry,
         frames: args.frames,
         deadline: None,
+        reference_excerpts: Vec::new(),
     };
     let reference = args.reference.display().to_string();
     let mut failures = 0usize;

@@ -2,7 +2,8 @@
 //! encodes no finished probe again.
 //!
 //! One lines file per search identity (the reference's content, the encoder, its knob,
-//! preset and arguments, the metric, its pooling and parameters with their files' content)
+//! preset and arguments, the metric, its pooling and parameters with their files' content,
+//! the excerpts searched)
 //! in `tune/` under qscore's cache folder; each line is one probe, made durable before the
 //! search goes on. A line that does not read as a probe (a file from another version, a
 //! damaged disk) is ignored with a warning.
@@ -29,6 +30,10 @@ pub(crate) struct Identity<'a> {
     pub(crate) metric: &'a str,
     pub(crate) pool: &'a str,
     pub(crate) params: &'a [crate::batch::provenance::ParamRecord],
+    /// The excerpts searched, `(start, duration)`; none for the whole reference (then not
+    /// written, so that searches of the whole reference keep their cache across versions).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub(crate) samples: &'a [(f64, f64)],
 }
 
 impl Identity<'_> {

@@ -1,28 +1,34 @@
-//! `qscore tune`: the largest encoder setting whose score meets a target, found by bisection
-//! (`bisect.rs`), each probe encoded by ffmpeg into a work folder, scored against the
-//! reference through the scheduler (decoded through a pipe, never to a YUV file) and deleted
-//! once scored.
+//! `qscore tune`: the largest encoder setting whose score meets a target, found by a search
+//! in rounds (`bisect.rs`, `rounds.rs`): each probe encoded by ffmpeg into a work folder
+//! (`workdir.rs`, `encode.rs`), scored against the reference through the scheduler (decoded
+//! through a pipe, never to a YUV file) and deleted once scored; finished probes are kept
+//! across runs (`cache.rs`).
 
 pub mod bisect;
 mod cache;
+mod encode;
 pub mod encoders;
 pub mod plot;
+mod rounds;
+mod workdir;
 
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    time::Instant,
 };
 
 use crate::{
     LoadReport, ScoreError,
     sched::Scheduler,
-    video::{ClipOptions, Pooled, VideoJob, score_videos},
+    video::{
+        ClipOptions, Pooled, VideoScores,
+        excerpt::{self, Excerpt},
+    },
 };
 use bisect::Found;
 use encoders::Encoder;
-
+use rounds::{Lane, Prober, Task};
 /// How a clip's per-frame scores become one number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {
@@ -75,11 +81,11 @@ impl Pool {
 pub struct TuneOptions {
     /// The reference clip.
     pub reference: PathBuf,
-    /// The encoder (ffmpeg's name).
-    pub encoder: String,
+    /// The encoders (ffmpeg's names): one search each.
+    pub encoders: Vec<String>,
     /// The metric (or output name) and the value to reach.
     pub target: (String, f64),
-    /// The search range; `None` for the encoder's default.
+    /// The search range; `None` for each encoder's default.
     pub range: Option<(u32, u32)>,
     /// `-preset`.
     pub preset: Option<String>,
@@ -89,12 +95,46 @@ pub struct TuneOptions {
     pub pool: Pool,
     /// Metric parameters: (metric id, key, value).
     pub params: Vec<(String, String, String)>,
+    /// Tune on these excerpts of the reference only (the whole of it when empty).
+    pub samples: Vec<Excerpt>,
+    /// Encode and score the whole reference at each chosen setting too.
+    pub confirm: bool,
+    /// Encodes run at once.
+    pub jobs: usize,
+    /// Where scored encodes are kept (`None`: deleted).
+    pub keep_encodes: Option<PathBuf>,
     /// Where encodes are written (a fresh folder inside it, removed at the end).
     pub workdir: PathBuf,
-    /// Scoring: which plugin, how many clips at once.
+    /// Scoring: which plugin, how many clips at once and in lock step.
     pub clips: ClipOptions,
     /// qscore's cache folder, where finished probes are kept (`None`: not kept).
     pub cache_dir: Option<PathBuf>,
+}
+
+/// Encodes at once by default: encoders use several threads each, so a quarter of the
+/// logical CPUs, 1 to 4.
+pub fn default_jobs() -> usize {
+    (qscore_core::sdk::resources::cpu_count() / 4).clamp(1, 4)
+}
+
+impl TuneOptions {
+    /// The pooled value of the target metric in a clip's scores.
+    fn pooled_score(&self, scores: &VideoScores) -> Result<f64, TuneError> {
+        let lower = encoders::lower_is_better(&self.target.0);
+        scores
+            .pooled
+            .iter()
+            .find(|(name, _)| *name == self.target.0)
+            .map(|(_, pooled)| self.pool.of(pooled, lower))
+            .ok_or_else(|| {
+                let names: Vec<&str> = scores.pooled.iter().map(|(n, _)| n.as_str()).collect();
+                TuneError::Request(format!(
+                    "{} gives {} on this clip: target one of them",
+                    self.target.0,
+                    names.join(", ")
+                ))
+            })
+    }
 }
 
 /// One encode and its score.
@@ -121,10 +161,13 @@ pub struct TuneOutcome {
     pub met: bool,
     /// The largest setting meeting the target, or the closest (lowest) when none does.
     pub chosen: Probe,
-    /// The reference's duration in seconds (for bitrates), when known.
+    /// The seconds of video each probe encodes (the excerpts', or the whole reference's),
+    /// for bitrates, when known.
     pub duration_s: Option<f64>,
     /// Every probe, by setting.
     pub probes: Vec<Probe>,
+    /// The chosen setting encoded and scored on the whole reference (`--confirm`).
+    pub confirmation: Option<Confirmation>,
     /// Probes that contradict the assumption that the score worsens as the setting rises.
     pub contradictions: Vec<(u32, u32)>,
 }
@@ -133,6 +176,25 @@ impl TuneOutcome {
     /// The bitrate of an encode of `bytes` in kb/s, when the reference's duration is known.
     pub fn kbps(&self, bytes: u64) -> Option<f64> {
         self.duration_s.map(|d| bytes as f64 * 8.0 / 1000.0 / d)
+    }
+}
+
+/// The chosen setting on the whole reference.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    /// The whole reference's encode at the chosen setting, and its score.
+    pub probe: Probe,
+    /// Whether it meets the target too.
+    pub met: bool,
+    /// The reference's duration in seconds, when known.
+    pub duration_s: Option<f64>,
+}
+
+impl Confirmation {
+    /// The bitrate of the encode in kb/s, when the duration is known.
+    pub fn kbps(&self) -> Option<f64> {
+        self.duration_s
+            .map(|d| self.probe.bytes as f64 * 8.0 / 1000.0 / d)
     }
 }
 
@@ -167,72 +229,23 @@ pub enum TuneError {
     },
 }
 
-/// A work folder of this run, removed (with what is left in it) when dropped or when a
-/// signal stops the process.
-struct WorkFolder {
-    path: PathBuf,
-    _on_stop: crate::interrupt::RemovedOnStop,
-}
+/// An encoder and the range searched.
+type EncoderRange = (&'static Encoder, (u32, u32));
 
-/// The prefix of run folders; the process id follows.
-const RUN_FOLDER: &str = "qscore-tune-";
-
-impl WorkFolder {
-    fn create(inside: &Path) -> Result<Self, TuneError> {
-        remove_abandoned(inside);
-        let path = inside.join(format!("{RUN_FOLDER}{}", std::process::id()));
-        std::fs::create_dir_all(&path).map_err(|e| TuneError::Workdir {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        let _on_stop = crate::interrupt::RemovedOnStop::new(&path);
-        Ok(Self { path, _on_stop })
-    }
-}
-
-/// Removes the run folders in `inside` of processes that no longer exist (a run killed with
-/// SIGKILL, which nothing can clean up after).
-fn remove_abandoned(inside: &Path) {
-    let Ok(entries) = std::fs::read_dir(inside) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(RUN_FOLDER))
-            .and_then(|p| p.parse::<libc::pid_t>().ok())
-        else {
-            continue;
-        };
-        // SAFETY: signal 0 only checks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } != 0
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone {
-            log::info!(
-                "removing {}, left by a run that was killed",
-                entry.path().display()
-            );
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-impl Drop for WorkFolder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-/// The encoder and the range of a request, once the request is known to make sense: the
-/// encoder, range, metric and target are checked, and the reference is readable.
+/// The encoders and ranges of a request, and the reference's duration, once the request is
+/// known to make sense: the encoders, ranges, metric, target and excerpts are checked, and
+/// the reference is readable.
 fn check_request(
     report: &LoadReport,
     options: &TuneOptions,
-) -> Result<(&'static Encoder, (u32, u32)), TuneError> {
-    let encoder = encoders::find(&options.encoder).map_err(TuneError::Request)?;
-    let range = options.range.unwrap_or(encoder.default_range);
-    encoders::check_range(encoder, range).map_err(TuneError::Request)?;
+) -> Result<(Vec<EncoderRange>, Option<f64>), TuneError> {
+    let mut encoders = Vec::new();
+    for name in &options.encoders {
+        let encoder = encoders::find(name).map_err(TuneError::Request)?;
+        let range = options.range.unwrap_or(encoder.default_range);
+        encoders::check_range(encoder, range).map_err(TuneError::Request)?;
+        encoders.push((encoder, range));
+    }
     let (metric, target) = (&options.target.0, options.target.1);
     crate::resolve_metrics(report, std::slice::from_ref(metric))?;
     if let Some((low, high)) = encoders::metric_range(metric)
@@ -244,22 +257,29 @@ fn check_request(
     }
     // An unreadable reference is said as such, not as the first encode's failure.
     crate::video::open_video(&options.reference, None).map_err(ScoreError::from)?;
-    Ok((encoder, range))
+    let length = duration(&options.reference);
+    if let Some(length) = length {
+        excerpt::check(&options.samples, length).map_err(|reason| {
+            TuneError::Request(format!("{}: {reason}", options.reference.display()))
+        })?;
+    }
+    Ok((encoders, length))
 }
 
-/// The probe cache of this search; without a cache folder, one that keeps nothing (and the
-/// reference, possibly large, is not hashed).
-fn open_cache(options: &TuneOptions, encoder: &Encoder) -> Result<cache::ProbeCache, TuneError> {
-    let Some(folder) = options.cache_dir.as_deref() else {
-        return Ok(cache::ProbeCache::none());
+/// The probe cache of one encoder's searches on `samples` (the whole reference when empty);
+/// without a cache folder, one that keeps nothing (and the reference, possibly large, is
+/// not hashed).
+fn open_cache(
+    options: &TuneOptions,
+    reference: Option<u64>,
+    encoder: &Encoder,
+    samples: &[Excerpt],
+) -> cache::ProbeCache {
+    let (Some(folder), Some(reference)) = (options.cache_dir.as_deref(), reference) else {
+        return cache::ProbeCache::none();
     };
-    let reference = crate::batch::provenance::file_xxh3(&options.reference).map_err(|e| {
-        ScoreError::Input(crate::InputError {
-            path: options.reference.clone(),
-            reason: e.to_string(),
-        })
-    })?;
     let params = crate::batch::provenance::param_records(&options.params);
+    let samples: Vec<(f64, f64)> = samples.iter().map(|e| (e.start, e.duration)).collect();
     let identity = cache::Identity {
         reference,
         encoder: encoder.name,
@@ -269,192 +289,168 @@ fn open_cache(options: &TuneOptions, encoder: &Encoder) -> Result<cache::ProbeCa
         metric: &options.target.0,
         pool: options.pool.name(),
         params: &params,
+        samples: &samples,
     };
-    Ok(cache::ProbeCache::open(folder, &identity))
+    cache::ProbeCache::open(folder, &identity)
 }
 
-/// Runs the search.
+/// The reference's content hash, for the probe cache (none without a cache folder).
+fn reference_hash(options: &TuneOptions) -> Result<Option<u64>, TuneError> {
+    if options.cache_dir.is_none() {
+        return Ok(None);
+    }
+    crate::batch::provenance::file_xxh3(&options.reference)
+        .map(Some)
+        .map_err(|e| {
+            TuneError::Score(ScoreError::Input(crate::InputError {
+                path: options.reference.clone(),
+                reason: e.to_string(),
+            }))
+        })
+}
+
+/// The answers of a tune.
+#[derive(Debug, Clone)]
+pub struct Tuned {
+    /// One per encoder, in the order asked.
+    pub outcomes: Vec<TuneOutcome>,
+    /// Rounds of encodes scored together (the reference read once each).
+    pub rounds: usize,
+    /// Encodes made (not taken from the probe cache).
+    pub encodes: usize,
+}
+
+/// Runs one search per encoder, and the confirmations asked for.
 pub fn tune(
     report: &LoadReport,
     scheduler: &Scheduler,
     options: &TuneOptions,
-) -> Result<TuneOutcome, TuneError> {
-    let (encoder, range) = check_request(report, options)?;
-    let (lower, target) = (
-        encoders::lower_is_better(&options.target.0),
-        options.target.1,
-    );
-    let meets = |score: f64| {
-        if lower {
-            score <= target
-        } else {
-            score >= target
-        }
+) -> Result<Tuned, TuneError> {
+    let (encoders, length) = check_request(report, options)?;
+    if let Some(folder) = &options.keep_encodes {
+        std::fs::create_dir_all(folder).map_err(|e| TuneError::Workdir {
+            path: folder.clone(),
+            reason: format!("cannot keep encodes here: {e}"),
+        })?;
+    }
+    let reference = reference_hash(options)?;
+    let work = workdir::WorkFolder::create(&options.workdir)?;
+    let prober = Prober {
+        report,
+        scheduler,
+        options,
+        work: &work,
+        rounds: Default::default(),
     };
-    let mut kept = open_cache(options, encoder)?;
-    let work = WorkFolder::create(&options.workdir)?;
-    // The first probe is the lowest CRF, the largest encode: until it is known, a quarter
-    // of the reference file (raw video compresses far more at any useful CRF).
-    let guess = std::fs::metadata(&options.reference).map_or(0, |m| m.len()) / 4;
-    let mut probes: BTreeMap<u32, Probe> = BTreeMap::new();
-    let found = bisect::search(range, meets, |crf| {
-        let probe = match kept.get(crf) {
+    let mut lanes: Vec<Lane> = encoders
+        .iter()
+        .map(|&(encoder, range)| {
+            let cache = open_cache(options, reference, encoder, &options.samples);
+            Lane::new(encoder, range, cache)
+        })
+        .collect();
+    let covered = length.map(|l| excerpt::covered(&options.samples, l));
+    // The first probe's size, until one is known: a quarter of the reference file's share
+    // (raw video compresses far more at any useful CRF).
+    let file = std::fs::metadata(&options.reference).map_or(0, |m| m.len());
+    let share = match (covered, length) {
+        (Some(c), Some(l)) if l > 0.0 => (c / l).min(1.0),
+        _ => 1.0,
+    };
+    prober.search(&mut lanes, (file as f64 * share / 4.0) as u64)?;
+    let mut outcomes: Vec<TuneOutcome> = lanes
+        .into_iter()
+        .map(|lane| outcome(&prober, lane, covered))
+        .collect();
+    if options.confirm && !options.samples.is_empty() {
+        confirm(&prober, &mut outcomes, reference, length, share)?;
+    }
+    let made = |o: &TuneOutcome| {
+        let confirmed = o.confirmation.iter().map(|c| &c.probe);
+        o.probes
+            .iter()
+            .chain(confirmed)
+            .filter(|p| !p.cached)
+            .count()
+    };
+    Ok(Tuned {
+        encodes: outcomes.iter().map(made).sum(),
+        outcomes,
+        rounds: prober.rounds.get(),
+    })
+}
+
+/// One lane's answer.
+fn outcome(prober: &Prober<'_>, lane: Lane, duration_s: Option<f64>) -> TuneOutcome {
+    let (met, crf) = match lane.search.found() {
+        Some(Found::Met(crf)) => (true, crf),
+        Some(Found::NotMet(crf)) => (false, crf),
+        None => (false, crf_or_lowest(&lane)),
+    };
+    let lower = encoders::lower_is_better(&prober.options.target.0);
+    let scores: BTreeMap<u32, f64> = lane.probes.iter().map(|(&c, p)| (c, p.score)).collect();
+    let better = |a: f64, b: f64| if lower { a < b } else { a > b };
+    TuneOutcome {
+        encoder: lane.encoder.name.to_owned(),
+        met,
+        chosen: lane.probes[&crf].clone(),
+        duration_s,
+        contradictions: bisect::contradictions(&scores, better),
+        probes: lane.probes.into_values().collect(),
+        confirmation: None,
+    }
+}
+
+/// The lowest setting probed (a search that ended unmet ends at its range's start).
+fn crf_or_lowest(lane: &Lane) -> u32 {
+    lane.probes.keys().next().copied().unwrap_or_default()
+}
+
+/// Encodes and scores the whole reference at each encoder's chosen setting, in one round.
+/// These probes are kept in the cache of searches on the whole reference.
+fn confirm(
+    prober: &Prober<'_>,
+    outcomes: &mut [TuneOutcome],
+    reference: Option<u64>,
+    length: Option<f64>,
+    share: f64,
+) -> Result<(), TuneError> {
+    let mut caches = Vec::new();
+    let mut tasks = Vec::new();
+    for outcome in outcomes.iter() {
+        let encoder = encoders::find(&outcome.encoder).map_err(TuneError::Request)?;
+        let cache = open_cache(prober.options, reference, encoder, &[]);
+        let expected = (outcome.chosen.bytes as f64 / share.max(1e-6)) as u64;
+        tasks.push(Task {
+            encoder,
+            crf: outcome.chosen.crf,
+            expected,
+        });
+        caches.push(cache);
+    }
+    let missing: Vec<Task> = tasks
+        .iter()
+        .zip(&caches)
+        .filter(|(t, c)| c.get(t.crf).is_none())
+        .map(|(t, _)| t.clone())
+        .collect();
+    let mut made = prober.probe(&missing, &[])?.into_iter();
+    for ((outcome, task), cache) in outcomes.iter_mut().zip(&tasks).zip(&mut caches) {
+        let probe = match cache.get(task.crf) {
             Some(cached) => cached,
             None => {
-                let largest = probes.values().map(|p| p.bytes).max().unwrap_or(guess);
-                check_space(&options.workdir, &work.path, largest)?;
-                let probe = run_probe(report, scheduler, options, encoder, &work.path, crf)?;
-                kept.record(&probe);
+                let probe = made.next().expect("a probe per missing task");
+                cache.record(&probe);
                 probe
             }
         };
-        let score = probe.score;
-        probes.insert(crf, probe);
-        Ok::<f64, TuneError>(score)
-    })?;
-    let (met, crf) = match found {
-        Found::Met(crf) => (true, crf),
-        Found::NotMet(crf) => (false, crf),
-    };
-    let scores: BTreeMap<u32, f64> = probes.iter().map(|(&c, p)| (c, p.score)).collect();
-    let better = |a: f64, b: f64| if lower { a < b } else { a > b };
-    Ok(TuneOutcome {
-        encoder: encoder.name.to_owned(),
-        met,
-        chosen: probes[&crf].clone(),
-        duration_s: duration(&options.reference),
-        contradictions: bisect::contradictions(&scores, better),
-        probes: probes.into_values().collect(),
-    })
-}
-
-/// Refuses to start an encode of about `expected` bytes (with a quarter more, and 1 MiB at
-/// least) where the work folder has less free space, naming the folder given.
-fn check_space(workdir: &Path, work: &Path, expected: u64) -> Result<(), TuneError> {
-    let needed = (expected + expected / 4).max(1 << 20);
-    let free = crate::batch::space::available_bytes(work).map_err(|e| TuneError::Workdir {
-        path: workdir.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if free < needed {
-        return Err(TuneError::Workdir {
-            path: workdir.to_path_buf(),
-            reason: format!(
-                "{:.1} MiB free, and an encode needs about {:.1} MiB: free some space or give \
-                 --workdir on another disk (finished probes are kept: the same command resumes)",
-                free as f64 / f64::from(1 << 20),
-                needed as f64 / f64::from(1 << 20)
-            ),
+        outcome.confirmation = Some(Confirmation {
+            met: prober.meets(probe.score),
+            probe,
+            duration_s: length,
         });
     }
     Ok(())
-}
-
-/// Encodes the reference at `crf`, scores the encode and deletes it.
-fn run_probe(
-    report: &LoadReport,
-    scheduler: &Scheduler,
-    options: &TuneOptions,
-    encoder: &Encoder,
-    work: &Path,
-    crf: u32,
-) -> Result<Probe, TuneError> {
-    let started = Instant::now();
-    let encode = work.join(format!("{}-{crf}.mkv", encoder.name));
-    log::info!("encoding {} at {} {crf}", encoder.name, encoder.knob);
-    let mut command = crate::video::ffmpeg::decoder_command("ffmpeg");
-    command
-        .args(["-v", "error", "-nostdin", "-y", "-i"])
-        .arg(&options.reference)
-        .args(["-map", "0:v:0", "-an", "-c:v", encoder.name, encoder.knob])
-        .arg(crf.to_string())
-        .args(encoder.constant_quality)
-        .args(options.preset.iter().flat_map(|p| ["-preset", p.as_str()]))
-        .args(&options.encoder_args)
-        .arg(&encode)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let (status, stderr) =
-        run_tracked(command).map_err(|e| TuneError::Request(format!("cannot run ffmpeg: {e}")))?;
-    if !status.success() {
-        let _ = std::fs::remove_file(&encode);
-        let reason = stderr.trim().to_owned();
-        if reason.contains("No space left on device") {
-            return Err(TuneError::Workdir {
-                path: options.workdir.clone(),
-                reason: format!(
-                    "full while encoding at {} {crf} (finished probes are kept: free some \
-                     space and run the same command again)",
-                    encoder.knob
-                ),
-            });
-        }
-        return Err(TuneError::Encode {
-            encoder: encoder.name.to_owned(),
-            knob: encoder.knob,
-            crf,
-            reason: if reason.is_empty() {
-                format!("ffmpeg exited with {status}")
-            } else {
-                reason
-            },
-        });
-    }
-    let bytes = std::fs::metadata(&encode).map_or(0, |m| m.len());
-    let job = VideoJob {
-        metrics: vec![options.target.0.clone()],
-        params: options.params.clone(),
-        geometry: None,
-        frames: None,
-        deadline: None,
-    };
-    let mut result = None;
-    let scored = score_videos(
-        report,
-        scheduler,
-        &job,
-        &options.clips,
-        &options.reference,
-        std::slice::from_ref(&encode),
-        |_, scores| result = Some(scores),
-    );
-    let _ = std::fs::remove_file(&encode);
-    scored?;
-    let scores = result.expect("one clip scored")?;
-    let lower = encoders::lower_is_better(&options.target.0);
-    let score = scores
-        .pooled
-        .iter()
-        .find(|(name, _)| *name == options.target.0)
-        .map(|(_, pooled)| options.pool.of(pooled, lower))
-        .ok_or_else(|| {
-            let names: Vec<&str> = scores.pooled.iter().map(|(n, _)| n.as_str()).collect();
-            TuneError::Request(format!(
-                "{} gives {} on this clip: target one of them",
-                options.target.0,
-                names.join(", ")
-            ))
-        })?;
-    Ok(Probe {
-        crf,
-        score,
-        bytes,
-        seconds: started.elapsed().as_secs_f64(),
-        cached: false,
-    })
-}
-
-/// Runs an encoder that a signal stopping qscore kills: its status and standard error.
-fn run_tracked(mut command: Command) -> std::io::Result<(std::process::ExitStatus, String)> {
-    let mut child = command.spawn()?;
-    let tracked = crate::interrupt::track(&child);
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-    }
-    let status = tracked.reap(&mut child)?;
-    Ok((status, stderr))
 }
 
 /// The reference's duration in seconds, from ffprobe; `None` when it cannot tell.

@@ -277,7 +277,7 @@ type OpenPair = (Box<dyn FrameSource>, Box<dyn FrameSource>, VideoGeometry);
 /// Both clips opened and checked to agree in geometry.
 fn open_pair(job: &VideoJob, reference: &Path, distorted: &Path) -> Result<OpenPair, ScoreError> {
     let deadline = job.deadline.map(|d| d.at);
-    let ref_source = open_video_until(reference, job.geometry, deadline)
+    let ref_source = super::score::open_reference(job, reference, deadline)
         .map_err(|e| timed_out(job, distorted, e))?;
     let dist_source = open_video_until(distorted, job.geometry, deadline)
         .map_err(|e| timed_out(job, distorted, e))?;

@@ -23,6 +23,7 @@ use qscore_core::OwnedImage;
 
 use super::{
     FrameSource, VideoGeometry,
+    excerpt::{Excerpt, Picked, add_inputs},
     source::{FrameRead, input_error, read_frame},
     y4m::{read_frame_header, read_stream_header},
 };
@@ -228,24 +229,22 @@ pub(super) fn read_ahead_counting(
     }
 }
 
-/// Adds the options of one output: input `input`'s first video stream, converted to the
-/// pixel format of `geometry` (without one, qscore's closest to the source's), as a
-/// YUV4MPEG2 stream to `target`.
+/// Adds the options of one output: the `picked` stream, converted to the pixel format of
+/// `geometry` (without one, qscore's closest to the source's), as a YUV4MPEG2 stream to
+/// `target`.
 pub(super) fn output_args(
     command: &mut Command,
-    input: usize,
+    picked: &Picked,
     geometry: Option<VideoGeometry>,
     target: &str,
 ) {
-    command.args(["-map", &format!("{input}:v:0")]);
     match geometry {
         Some(given) => {
+            picked.map(command, None);
             let pix_fmt = given.format.name().expect("checked YUV format has a name");
             command.args(["-pix_fmt", &pix_fmt]);
         }
-        None => {
-            command.args(["-vf", &format!("format={FORMATS}")]);
-        }
+        None => picked.map(command, Some(&format!("format={FORMATS}"))),
     }
     // `-strict -1`: YUV4MPEG2 beyond 8 bits is an extension to ffmpeg.
     command.args(["-f", "yuv4mpegpipe", "-strict", "-1", target]);
@@ -275,6 +274,17 @@ impl FfmpegSource {
         geometry: Option<VideoGeometry>,
         deadline: Option<Instant>,
     ) -> Result<Self, InputError> {
+        Self::open_excerpts(path, &[], geometry, deadline)
+    }
+
+    /// [`Self::open`], reading only `excerpts` of `path`, back to back (all of it when there
+    /// are none).
+    pub fn open_excerpts(
+        path: &Path,
+        excerpts: &[Excerpt],
+        geometry: Option<VideoGeometry>,
+        deadline: Option<Instant>,
+    ) -> Result<Self, InputError> {
         // Not only regular files: a named pipe that another program streams into works too.
         if !path.exists() || path.is_dir() {
             let what = if path.is_dir() {
@@ -288,8 +298,9 @@ impl FfmpegSource {
             given.check().map_err(|reason| input_error(path, reason))?;
         }
         let mut command = decoder_command("ffmpeg");
-        command.args(["-v", "error", "-nostdin", "-i"]).arg(path);
-        output_args(&mut command, 0, geometry, "-");
+        command.args(["-v", "error", "-nostdin"]);
+        let picked = add_inputs(&mut command, path, excerpts);
+        output_args(&mut command, &picked, geometry, "-");
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

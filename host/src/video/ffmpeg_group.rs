@@ -38,6 +38,7 @@ use qscore_core::OwnedImage;
 
 use super::{
     FfmpegSource, FrameSource, VideoGeometry,
+    excerpt::Picked,
     ffmpeg::{
         AHEAD, Ahead, Decoder, Watchdog, decoder_command, drain_stderr, output_args,
         read_ahead_counting,
@@ -260,7 +261,7 @@ fn spawn(
     }
     for input in 0..paths.len() {
         let target = format!("pipe:{}", first + input as RawFd);
-        output_args(&mut command, input, geometry, &target);
+        output_args(&mut command, &Picked::Input(input), geometry, &target);
     }
     let fds: Vec<RawFd> = writes.iter().map(AsRawFd::as_raw_fd).collect();
     // SAFETY: between fork and exec the closure only calls `dup2`, which is

@@ -2,6 +2,7 @@
 //! frame in parallel through the scheduler, and pooled per clip.
 
 mod clip;
+pub mod excerpt;
 pub(crate) mod ffmpeg;
 mod ffmpeg_group;
 #[cfg(test)]

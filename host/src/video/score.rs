@@ -21,6 +21,7 @@ use qscore_core::Param;
 
 use super::{
     FrameSource, Pooled, VideoGeometry,
+    excerpt::Excerpt,
     ffmpeg_group::open_group,
     open_video_until, pool,
     source::{decoded_by_ffmpeg, input_error},
@@ -46,6 +47,32 @@ pub struct VideoJob {
     pub frames: Option<u64>,
     /// When to give up on a clip (decoders still running are killed).
     pub deadline: Option<Deadline>,
+    /// Score only these excerpts of the reference, back to back, against the whole of each
+    /// distorted clip (an encode of the same excerpts); all of it when empty.
+    pub reference_excerpts: Vec<Excerpt>,
+}
+
+/// Opens a job's reference: all of it, or its excerpts (which ffmpeg reads, seeking).
+pub(crate) fn open_reference(
+    job: &VideoJob,
+    path: &Path,
+    deadline: Option<Instant>,
+) -> Result<Box<dyn FrameSource>, InputError> {
+    if job.reference_excerpts.is_empty() {
+        return open_video_until(path, job.geometry, deadline);
+    }
+    if super::source::is_raw(path, job.geometry) {
+        return Err(super::source::input_error(
+            path,
+            "is raw YUV: excerpts are read from a Y4M file or a container",
+        ));
+    }
+    Ok(Box::new(super::FfmpegSource::open_excerpts(
+        path,
+        &job.reference_excerpts,
+        job.geometry,
+        deadline,
+    )?))
 }
 
 /// A time limit on scoring one clip.
@@ -240,7 +267,7 @@ fn open_all(job: &VideoJob, reference: &Path, distorted: &[&Path]) -> (Opened, V
                 .collect::<Vec<_>>()
         };
         let mut handles = alone(false);
-        let reference = open_video_until(reference, job.geometry, deadline);
+        let reference = open_reference(job, reference, deadline);
         let mut clips: Vec<Option<Opened>> = distorted.iter().map(|_| None).collect();
         match group.and_then(|handle| handle.join().ok().flatten()) {
             Some(members) => {

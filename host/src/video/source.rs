@@ -172,6 +172,11 @@ pub(crate) fn decoded_by_ffmpeg(path: &Path, geometry: Option<VideoGeometry>) ->
         && (is_container(path) || (geometry.is_none() && !has_extension(path, "yuv")))
 }
 
+/// Whether [`open_video`] reads `path` as raw YUV.
+pub(crate) fn is_raw(path: &Path, geometry: Option<VideoGeometry>) -> bool {
+    !has_extension(path, "y4m") && !decoded_by_ffmpeg(path, geometry)
+}
+
 /// Container and elementary-stream extensions decoded through ffmpeg.
 const CONTAINERS: &[&str] = &[
     "mp4", "m4v", "mkv", "webm", "mov", "avi", "ts", "m2ts", "mxf", "ivf", "obu", "h264", "264",
