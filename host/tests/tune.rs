@@ -421,7 +421,8 @@ fn encoders_are_compared_by_size_at_the_target() {
     args.extend(["--workers", "1"].map(str::to_owned));
     let plot = work.parent().unwrap().join("curves.svg");
     args.extend(["--plot".to_owned(), plot.display().to_string()]);
-    let out = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let cache = scratch("compare-cache");
+    let out = qscore_in(&args.iter().map(String::as_str).collect::<Vec<_>>(), &cache);
     assert!(out.status.success(), "{out:?}");
     let both: Value = serde_json::from_slice(&out.stdout).unwrap();
     let encoders = both["encoders"].as_array().unwrap();
@@ -454,18 +455,29 @@ fn encoders_are_compared_by_size_at_the_target() {
         .sum();
     assert_eq!(svg.matches("<circle").count(), probes + 2);
     assert!(svg.contains("libx264") && svg.contains("libx265") && svg.contains("kb/s"));
-    // Only SVG is drawn, and that is said before any encode.
+    // The same as a PNG (the probes are cached by now): the curves in their colours.
+    let png = work.parent().unwrap().join("curves.png");
+    args.pop();
+    args.push(png.display().to_string());
+    let again = qscore_in(&args.iter().map(String::as_str).collect::<Vec<_>>(), &cache);
+    assert!(again.status.success(), "{again:?}");
+    let picture = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(picture.dimensions(), (800, 500));
+    let count = |rgb: [u8; 3]| picture.pixels().filter(|p| p.0 == rgb).count();
+    assert!(count([0, 0, 255]) > 100 && count([255, 0, 0]) > 100);
+    // Other kinds are refused before any encode.
     args.pop();
     args.push(
         work.parent()
             .unwrap()
-            .join("curves.png")
+            .join("curves.gif")
             .display()
             .to_string(),
     );
     let refused = qscore(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("only .svg"));
+    assert!(stderr(&refused).contains(".svg or .png"), "{refused:?}");
+    assert!(empty(&work));
 }
 
 /// `(encodes, rounds, reused, prepared)` from the summary a tune writes to standard error.

@@ -73,9 +73,9 @@ pub(crate) struct Args {
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
-    /// Draws the probes to FILE.svg: score against bitrate, one curve per encoder, the
-    /// target as a line, each chosen point ringed.
-    #[arg(long, value_name = "FILE.svg")]
+    /// Draws the probes to FILE.svg or FILE.png: score against bitrate, one curve per
+    /// encoder, the target as a line, each chosen point ringed.
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
     plot: Option<PathBuf>,
 }
 

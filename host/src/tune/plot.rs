@@ -1,26 +1,56 @@
-//! `tune --plot FILE.svg`: the probes as rate–quality curves, one per encoder, with the target
-//! as a line and each chosen point ringed.
+//! `tune --plot FILE.svg|FILE.png`: the probes as rate–quality curves, one per encoder, with
+//! the target as a line and each chosen point ringed.
+//!
+//! Text is drawn with a font built into qscore (DejaVu Sans), so that a PNG has its labels on
+//! a machine without fonts, and an SVG's labels are placed by the same measurements.
 
-use std::path::Path;
+use std::{path::Path, sync::OnceLock};
 
-use plotters::prelude::*;
+use plotters::{coord::Shift, prelude::*};
 
 use super::TuneOutcome;
 
 /// The colours of the curves, in encoder order.
 const COLOURS: [RGBColor; 5] = [BLUE, RED, GREEN, MAGENTA, CYAN];
 
-/// Checks that `path` names an SVG file, before any work.
-pub fn check_path(path: &Path) -> Result<(), String> {
-    let svg = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
-    if svg {
-        Ok(())
+/// The picture's size in pixels.
+const SIZE: (u32, u32) = (800, 500);
+
+/// What a plot is drawn as, from its file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Svg,
+    Png,
+}
+
+fn kind(path: &Path) -> Result<Kind, String> {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if extension.eq_ignore_ascii_case("svg") {
+        Ok(Kind::Svg)
+    } else if extension.eq_ignore_ascii_case("png") {
+        Ok(Kind::Png)
     } else {
-        Err(format!("--plot {}: only .svg is drawn", path.display()))
+        Err(format!(
+            "--plot {}: draws .svg or .png files",
+            path.display()
+        ))
     }
+}
+
+/// Checks that `path` names an SVG or PNG file, before any work.
+pub fn check_path(path: &Path) -> Result<(), String> {
+    kind(path).map(drop)
+}
+
+/// Makes the built-in font the one plotters draws "sans-serif" with.
+fn register_font() -> Result<(), String> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+                .map_err(|_| "the built-in font does not load".to_owned())
+        })
+        .clone()
 }
 
 /// The x value of an encode: its bitrate in kb/s when the duration is known, else its bytes.
@@ -28,12 +58,44 @@ fn rate(outcome: &TuneOutcome, bytes: u64) -> f64 {
     outcome.kbps(bytes).unwrap_or(bytes as f64)
 }
 
-/// Draws `outcomes` to `path`: bitrate against score, the target at `target`.
-pub fn plot(
-    path: &Path,
+/// Draws `outcomes` to `path` (SVG or PNG, by its extension), written atomically: bitrate
+/// against score, the target at `target`.
+pub fn plot(path: &Path, outcomes: &[TuneOutcome], target: (&str, f64)) -> Result<(), String> {
+    let fail = |e: &dyn std::fmt::Display| format!("--plot {}: {e}", path.display());
+    register_font().map_err(|e| fail(&e))?;
+    let bytes = match kind(path)? {
+        Kind::Svg => {
+            let mut svg = String::new();
+            let area = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            draw(area, outcomes, target).map_err(|e| fail(&e))?;
+            svg.into_bytes()
+        }
+        Kind::Png => {
+            let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+            let area = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+            draw(area, outcomes, target).map_err(|e| fail(&e))?;
+            let mut png = Vec::new();
+            image::ImageEncoder::write_image(
+                image::codecs::png::PngEncoder::new(&mut png),
+                &rgb,
+                SIZE.0,
+                SIZE.1,
+                image::ExtendedColorType::Rgb8,
+            )
+            .map_err(|e| fail(&e))?;
+            png
+        }
+    };
+    crate::atomic::AtomicFile::write(path, &bytes).map_err(|e| fail(&e))
+}
+
+/// Draws the curves on `root`.
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
     outcomes: &[TuneOutcome],
     (metric, target): (&str, f64),
 ) -> Result<(), String> {
+    let fail = |e: &dyn std::fmt::Display| e.to_string();
     let duration = outcomes.first().and_then(|o| o.duration_s);
     let points: Vec<(f64, f64)> = outcomes
         .iter()
@@ -41,8 +103,6 @@ pub fn plot(
         .collect();
     let (x_min, x_max) = bounds(points.iter().map(|p| p.0));
     let (y_min, y_max) = bounds(points.iter().map(|p| p.1).chain([target]));
-    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
-    let fail = |e: &dyn std::fmt::Display| format!("--plot {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let x_label = if duration.is_some() { "kb/s" } else { "bytes" };
     let mut chart = ChartBuilder::on(&root)
@@ -64,11 +124,11 @@ pub fn plot(
     chart
         .draw_series(LineSeries::new(
             [(x_min, target), (x_max, target)],
-            BLACK.mix(0.5),
+            BLACK.mix(0.7).stroke_width(2),
         ))
         .map_err(|e| fail(&e))?
         .label(format!("target {target}"))
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5)));
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.7).stroke_width(2)));
     for (outcome, colour) in outcomes.iter().zip(COLOURS.iter().cycle()) {
         let mut curve: Vec<(f64, f64)> = outcome
             .probes
