@@ -15,6 +15,7 @@ use crate::{
         MetricError, Plane, adm, motion,
         ms_ssim::{self, MsSsimReference},
         psnr,
+        simd::Isa,
         ssim::{self, SsimReference},
         vif,
     },
@@ -211,7 +212,7 @@ const SESSION_OVERHEAD: u64 = 64 * 1024;
 ///
 /// | metric | bytes per pixel (S = colour samples per pixel: 3 RGB, 1 grey, 1.5 for 4:2:0…) |
 /// |---|---|
-/// | psnr | 16·S: the reference's and the distorted image's samples as f64 |
+/// | psnr | the reference's samples as packed (8 and 16 bit); 16·S for f32: both images' samples as f64 |
 /// | ssim | 32 per colour channel; YUV: 33 for luma + 2·S to extract it |
 /// | ms_ssim | 49 (luma pyramid and maps); +14 to take luma from RGB |
 /// | ssimulacra2 | 121 for 8-bit RGB or grey (read in place), 177 for RGBA; 139 when converted to linear f32 |
@@ -238,6 +239,10 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
         "vif" => 15.9,
         "adm" => 3.4,
         "vmaf" => 23.8,
+        // A copy of the reference's samples as they are packed.
+        "psnr" if info.sample_bytes <= 2 => {
+            info.packed_size(spec.width, spec.height) as f64 / pixels
+        }
         "psnr" => 16.0 * samples,
         "ssim" if info.yuv.is_some() => 33.0 + 2.0 * samples,
         "ssim" => 32.0 * samples,
@@ -248,8 +253,8 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
         "ssimulacra2" => 139.0,
         _ => 167.0,
     };
-    // VMAF's features allocate nothing but their planes and a few rows of sums.
-    let overhead = if def.yuv_only {
+    // VMAF's features and PSNR allocate nothing but their planes and a few rows of sums.
+    let overhead = if def.yuv_only || def.id == "psnr" {
         4 * u64::from(spec.width) + 4096
     } else {
         SESSION_OVERHEAD
@@ -389,30 +394,54 @@ impl PsnrSession {
     }
 }
 
-impl Session for PsnrSession {
-    type Prepared = Vec<Plane>;
+/// A reference as PSNR keeps it: integer samples as they are packed, or `f64` for
+/// floating-point samples.
+enum PsnrReference {
+    Integer(psnr::IntegerReference),
+    Float(Vec<Plane>),
+}
 
-    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<Vec<Plane>, Error> {
-        convert::channels(reference)
+impl Session for PsnrSession {
+    type Prepared = PsnrReference;
+
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<PsnrReference, Error> {
+        Ok(match psnr::IntegerReference::of(reference)? {
+            Some(samples) => PsnrReference::Integer(samples),
+            None => PsnrReference::Float(convert::channels(reference)?),
+        })
     }
 
     fn compare(
         &mut self,
-        prepared: &Vec<Plane>,
+        prepared: &PsnrReference,
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error> {
-        let planes = convert::channels(distorted)?;
+        let samples = match prepared {
+            PsnrReference::Integer(samples) => samples,
+            PsnrReference::Float(planes) => {
+                let mse = psnr::mse(planes, &convert::channels(distorted)?);
+                return Ok(vec![NamedValue::new(
+                    "psnr",
+                    psnr::psnr_from_mse(mse, self.peak, None),
+                )]);
+            }
+        };
+        let errors = samples.squared_errors(distorted, Isa::detected())?;
         Ok(match self.yuv_bits {
             Some(bits) => ["psnr_y", "psnr_cb", "psnr_cr"]
                 .iter()
-                .zip(prepared.iter().zip(&planes))
-                .map(|(name, (r, d))| NamedValue::new(name, psnr::libvmaf_psnr(r, d, bits)))
+                .zip(&errors)
+                .map(|(name, &(sum, count))| {
+                    NamedValue::new(name, psnr::libvmaf_psnr_of_sum(sum, count, bits))
+                })
                 .collect(),
             None => {
-                let mse = psnr::mse(prepared, &planes);
+                let (sum, count) = errors
+                    .iter()
+                    .fold((0u64, 0u64), |(s, c), &(es, ec)| (s + es, c + ec));
                 vec![NamedValue::new(
                     "psnr",
-                    psnr::psnr_from_mse(mse, self.peak, None),
+                    psnr::psnr_from_mse(sum as f64 / count as f64, self.peak, None),
                 )]
             }
         })
@@ -704,6 +733,9 @@ mod tests {
                 for (w, h) in [(256, 192), (640, 480)] {
                     let spec = TaskSpec::new(def.id, w, h, format, MemoryMode::FULL);
                     let predicted = predict(def, &spec);
+                    // The first call of a metric in the process makes its tables (VIF's
+                    // logarithms): once per process, not per session.
+                    measured_peak(def, format, w, h);
                     let measured = measured_peak(def, format, w, h);
                     let ratio = predicted as f64 / measured as f64;
                     eprintln!(

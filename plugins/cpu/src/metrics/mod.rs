@@ -29,6 +29,7 @@ pub(crate) mod ms_ssim;
 pub(crate) mod plane;
 pub(crate) mod psnr;
 pub(crate) mod simd;
+pub(crate) mod ssd;
 pub(crate) mod ssim;
 pub(crate) mod vif;
 
