@@ -170,6 +170,11 @@ fn the_search_finds_what_a_scan_finds_for_psnr() {
 }
 
 #[test]
+fn the_search_finds_what_a_scan_finds_for_ssimulacra2() {
+    check_against_scan("ssimulacra2", "ssimulacra2", false);
+}
+
+#[test]
 fn the_search_finds_what_a_scan_finds_for_butteraugli_where_lower_is_better() {
     check_against_scan("butteraugli", "butteraugli", true);
 }
