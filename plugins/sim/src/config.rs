@@ -14,6 +14,9 @@
 //! | `oom_modes` | array of `"full"`, `"strip"`, `"strip-pair"` (or `"strip_pair"`) | all | modes the two `oom_*` knobs apply in |
 //! | `panic` | `"open"`, `"prepare"`, `"compare"`, `"devices"` or `"info"` | none | that export panics |
 //! | `panic_every` | integer ≥ 1 | 1 | only every k-th call of the `panic` export panics |
+//! | `segfault` | as `panic` | none | that export kills the process with SIGSEGV (a crash in native code) |
+//! | `abort` | as `panic` | none | that export aborts the process (SIGABRT) |
+//! | `hang` | as `panic` | none | that export never returns |
 //! | `nan` | bool | false | comparisons return NaN |
 //! | `out_of_range` | bool | false | comparisons return −5.0 |
 //! | `slow_ms` | integer | 0 | each comparison sleeps this long first |
@@ -22,7 +25,9 @@
 //! | `device_lost_after` | integer | none | after n comparisons, every call fails with `DeviceLost` |
 //!
 //! `nan` and `out_of_range` exclude each other, as do `absurd_predictions` and
-//! `tiny_predictions`; `panic_every` needs `panic` and `oom_modes` needs an `oom_*` knob.
+//! `tiny_predictions`; `panic_every` needs `panic` and `oom_modes` needs an `oom_*` knob; at
+//! most one of `segfault`, `abort` and `hang` is set. They take the whole process down (or
+//! hold it forever): a host runs such a copy isolated in a worker process.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -70,6 +75,17 @@ impl PanicAt {
     }
 }
 
+/// How an export takes the process down on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Crash {
+    /// SIGSEGV, as a bad pointer in native code gives.
+    Segfault,
+    /// `abort()`: SIGABRT.
+    Abort,
+    /// Never returns.
+    Hang,
+}
+
 /// What `predict_memory` answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Predictions {
@@ -103,6 +119,9 @@ struct Raw {
     oom_modes: Option<Vec<String>>,
     panic: Option<PanicAt>,
     panic_every: Option<u64>,
+    segfault: Option<PanicAt>,
+    abort: Option<PanicAt>,
+    hang: Option<PanicAt>,
     #[serde(default)]
     nan: bool,
     #[serde(default)]
@@ -137,6 +156,8 @@ pub(crate) struct Config {
     pub(crate) panic: Option<PanicAt>,
     /// Only every k-th call of it panics.
     pub(crate) panic_every: u64,
+    /// The export that takes the process down, and how.
+    pub(crate) crash: Option<(Crash, PanicAt)>,
     /// Returned instead of the real value.
     pub(crate) bad_value: Option<BadValue>,
     /// Sleep before each comparison.
@@ -189,6 +210,16 @@ impl Config {
         if raw.panic_every.is_some() && raw.panic.is_none() {
             return Err("`panic_every` is set but `panic` is not".into());
         }
+        let crashes = [
+            raw.segfault.map(|at| (Crash::Segfault, at)),
+            raw.abort.map(|at| (Crash::Abort, at)),
+            raw.hang.map(|at| (Crash::Hang, at)),
+        ];
+        let mut set = crashes.into_iter().flatten();
+        let crash = set.next();
+        if set.next().is_some() {
+            return Err("at most one of `segfault`, `abort` and `hang` may be set".into());
+        }
         let oom_modes = match raw.oom_modes {
             None => None,
             Some(_) if raw.oom_every.is_none() && raw.oom_open_above.is_none() => {
@@ -229,6 +260,7 @@ impl Config {
             oom_modes,
             panic: raw.panic,
             panic_every: raw.panic_every.unwrap_or(1),
+            crash,
             bad_value,
             slow: Duration::from_millis(raw.slow_ms),
             predictions,
@@ -322,6 +354,16 @@ mod tests {
     }
 
     #[test]
+    fn crashes_are_read_and_only_one_is_allowed() {
+        let config = Config::parse(r#"{"segfault": "compare"}"#).unwrap();
+        assert_eq!(config.crash, Some((Crash::Segfault, PanicAt::Compare)));
+        let config = Config::parse(r#"{"abort": "open"}"#).unwrap();
+        assert_eq!(config.crash, Some((Crash::Abort, PanicAt::Open)));
+        let two = Config::parse(r#"{"abort": "open", "hang": "compare"}"#).unwrap_err();
+        assert!(two.contains("at most one"), "{two}");
+    }
+
+    #[test]
     fn every_field_is_read() {
         let config = Config::parse(
             r#"{
@@ -329,7 +371,7 @@ mod tests {
                 "free_memory_override": 10, "oom_open_above": 500, "oom_every": 2,
                 "oom_modes": ["full", "strip_pair"], "panic": "compare", "panic_every": 4,
                 "out_of_range": true, "slow_ms": 25, "tiny_predictions": true,
-                "device_lost_after": 7
+                "device_lost_after": 7, "hang": "prepare"
             }"#,
         )
         .unwrap();
@@ -345,6 +387,7 @@ mod tests {
                 oom_modes: Some(vec![MemoryMode::FULL, MemoryMode::STRIP_PAIR]),
                 panic: Some(PanicAt::Compare),
                 panic_every: 4,
+                crash: Some((Crash::Hang, PanicAt::Prepare)),
                 bad_value: Some(BadValue::OutOfRange),
                 slow: Duration::from_millis(25),
                 predictions: Predictions::Tiny,

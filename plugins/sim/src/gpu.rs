@@ -17,7 +17,7 @@ use std::sync::{
 
 use qscore_core::{Error, MemoryMode};
 
-use crate::config::{BadValue, Config, PanicAt, Predictions};
+use crate::config::{BadValue, Config, Crash, PanicAt, Predictions};
 
 /// The simulated GPUs of one plugin copy.
 #[derive(Debug)]
@@ -89,8 +89,24 @@ impl Gpus {
         }
     }
 
-    /// Panics when `at` is the configured export and this call is a k-th one.
+    /// Panics when `at` is the configured export and this call is a k-th one; crashes or
+    /// hangs when `at` is the export configured to.
     pub(crate) fn maybe_panic(&self, at: PanicAt) {
+        match self.config.crash {
+            Some((Crash::Segfault, crash_at)) if crash_at == at => {
+                // SAFETY: raising a signal is a plain syscall; SIGSEGV's default action ends
+                // the process, as a bad pointer in native code would.
+                #[allow(unsafe_code)]
+                unsafe {
+                    libc::raise(libc::SIGSEGV)
+                };
+            }
+            Some((Crash::Abort, crash_at)) if crash_at == at => std::process::abort(),
+            Some((Crash::Hang, crash_at)) if crash_at == at => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
+            _ => {}
+        }
         if self.config.panic != Some(at) {
             return;
         }
