@@ -14,6 +14,15 @@ pub enum LoadError {
         /// What the dynamic loader or abi_stable said.
         reason: String,
     },
+    /// The plugin was to run in a worker process (`--isolate`), and that failed: the worker
+    /// did not start, or could not load it (its own words).
+    #[error("{path}: in a worker process: {reason}")]
+    Isolated {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The library's root module does not match this host's interface.
     #[error("{path}: incompatible plugin interface: {reason}")]
     Incompatible {

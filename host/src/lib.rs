@@ -8,6 +8,7 @@ mod decode;
 pub mod decode_limit;
 mod error;
 pub mod interrupt;
+pub mod isolate;
 mod loader;
 pub mod logging;
 mod plugin;

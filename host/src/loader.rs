@@ -22,7 +22,8 @@ use qscore_core::{
 
 use crate::{
     LoadError,
-    plugin::{Device, Identity, Plugin},
+    isolate::Isolation,
+    plugin::{Device, Identity, Link, Local, Plugin},
     trust,
 };
 
@@ -40,6 +41,14 @@ pub struct PluginSearch {
     /// Load plugin files that another user could have written (see `trust`); also when
     /// `QSCORE_ALLOW_INSECURE_PLUGINS=1`.
     pub allow_insecure: bool,
+    /// Which plugins run in worker processes of their own (`isolate`).
+    pub isolate: Isolation,
+    /// The qscore executable worker processes run (default: `QSCORE_WORKER_EXE`, else the
+    /// running executable).
+    pub worker_exe: Option<PathBuf>,
+    /// How long a worker process may take to answer one call (default:
+    /// `QSCORE_PLUGIN_TIMEOUT` seconds, else 600 s).
+    pub worker_timeout: Option<std::time::Duration>,
 }
 
 impl PluginSearch {
@@ -53,6 +62,9 @@ impl PluginSearch {
             explicit,
             defaults: true,
             allow_insecure: false,
+            isolate: Isolation::default(),
+            worker_exe: None,
+            worker_timeout: None,
         }
     }
 
@@ -149,7 +161,13 @@ pub fn load_plugins(search: &PluginSearch) -> LoadReport {
                     .push(LoadError::Untrusted { path: file, reason });
                 continue;
             }
-            match load_plugin(&file) {
+            // Plugins beside the executable are shipped with it.
+            let loaded = if search.isolate.isolates(only_named) {
+                crate::isolate::load(&file, search)
+            } else {
+                load_plugin(&file)
+            };
+            match loaded {
                 Ok(plugin) => {
                     let name = plugin.identity().name.clone();
                     if let Some(first) = seen_names.get(&name) {
@@ -279,7 +297,13 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
     };
     Ok(Plugin {
         path: path.to_path_buf(),
-        root,
+        link: Link::Local(Local {
+            root,
+            session_stats,
+            frame_window,
+            prepared_window,
+            device_check,
+        }),
         identity: Identity {
             name: info.name.into_string(),
             version: info.version.into_string(),
@@ -290,11 +314,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         },
         devices: usable,
         device_note: note.into_string(),
-        session_stats,
         sequential,
-        frame_window,
-        prepared_window,
-        device_check,
     })
 }
 

@@ -149,6 +149,7 @@ fn every_load_error_is_reported_and_good_plugins_still_load() {
         explicit: vec![dir],
         defaults: false,
         allow_insecure: false,
+        ..Default::default()
     });
     let mut names: Vec<_> = report
         .plugins
@@ -185,6 +186,7 @@ fn a_missing_plugin_directory_is_reported() {
         explicit: vec![PathBuf::from("/nonexistent/qscore-plugins")],
         defaults: false,
         allow_insecure: false,
+        ..Default::default()
     });
     assert!(report.plugins.is_empty());
     assert!(matches!(

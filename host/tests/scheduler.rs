@@ -7,7 +7,9 @@ use std::{path::PathBuf, sync::Arc};
 
 use qscore_core::MemoryMode;
 use qscore_host::{
-    LoadReport, PluginSearch, decode_image, load_plugins,
+    LoadReport, PluginSearch, decode_image,
+    isolate::Isolation,
+    load_plugins,
     sched::{
         CacheFile, CacheStore, Cell, ChoiceTask, Fingerprint, LadderError, Reference, Rejection,
         Scheduler, SchedulerOptions, ScoreFailure, ScoreOutcome, ScoreRequest, cache::Sample,
@@ -36,6 +38,11 @@ fn golden_psnr() -> f64 {
 
 /// A directory with the CPU plugin and one simulation plugin configured by `config`.
 fn plugins(test: &str, config: Value) -> (LoadReport, PathBuf) {
+    plugins_loaded(test, config, Isolation::None)
+}
+
+/// [`plugins`], loaded as `isolate` says; a worker process answers each call within 2 s.
+fn plugins_loaded(test: &str, config: Value, isolate: Isolation) -> (LoadReport, PathBuf) {
     support::build(&["qscore-sim", "qscore-cpu"]);
     let dir = support::plugin_dir(
         test,
@@ -46,6 +53,9 @@ fn plugins(test: &str, config: Value) -> (LoadReport, PathBuf) {
         explicit: vec![dir.clone()],
         defaults: false,
         allow_insecure: false,
+        isolate,
+        worker_exe: Some(env!("CARGO_BIN_EXE_qscore").into()),
+        worker_timeout: Some(std::time::Duration::from_secs(2)),
     });
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.plugins.len(), 2);
@@ -359,15 +369,7 @@ fn a_plugin_that_keeps_panicking_is_quarantined() {
         .count();
     assert!(panics >= 3, "{panics} panics before quarantine");
     assert!(panics < 8 * 3, "tried every mode of every task: {panics}");
-    let ranking = scheduler.explain(&task(), &[]);
-    assert!(
-        ranking
-            .considered
-            .iter()
-            .any(|c| c.plugin == "sim" && matches!(c.reason, Rejection::Quarantined)),
-        "{ranking:?}"
-    );
-    assert!(ranking.ranked.iter().all(|c| c.plugin == "cpu"));
+    assert_quarantined(&scheduler, "quarantine");
 }
 
 #[test]
@@ -429,4 +431,210 @@ fn a_shared_reference_is_prepared_once_per_worker() {
     });
     score(&without, 8);
     assert_eq!(without.reference_counts(), (0, 8));
+}
+
+/// The simulated GPU is set aside as quarantined, and the CPU plugin alone ranked.
+fn assert_quarantined(scheduler: &Scheduler, test: &str) {
+    let ranking = scheduler.explain(&task(), &[]);
+    assert!(
+        ranking
+            .considered
+            .iter()
+            .any(|c| c.plugin == "sim" && matches!(c.reason, Rejection::Quarantined)),
+        "{test}: {ranking:?}"
+    );
+    assert!(ranking.ranked.iter().all(|c| c.plugin == "cpu"), "{test}");
+}
+
+/// The worker processes running plugin files from `dir`, by process id.
+fn workers_of(dir: &std::path::Path) -> Vec<u32> {
+    let dir = dir.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let line = String::from_utf8_lossy(&c).replace('\0', " ");
+                line.contains("plugin-worker") && line.contains(&dir)
+            })
+        })
+        .collect()
+}
+
+/// A plugin in worker processes that segfaults, aborts or hangs in `open`, `prepare` or
+/// `compare` costs only its attempts: every task is scored by the CPU plugin, each failure
+/// names the plugin and the signal (or the silence), the plugin is quarantined after
+/// repeated crashes as after panics, and no worker process outlives the run.
+#[test]
+fn an_isolated_plugin_that_crashes_or_hangs_fails_only_its_attempts() {
+    let crashes = [
+        ("segfault", "open", "SIGSEGV"),
+        ("segfault", "prepare", "SIGSEGV"),
+        ("segfault", "compare", "SIGSEGV"),
+        ("abort", "open", "SIGABRT"),
+        ("abort", "prepare", "SIGABRT"),
+        ("abort", "compare", "SIGABRT"),
+        ("hang", "prepare", "did not answer within 2s"),
+        ("hang", "compare", "did not answer within 2s"),
+    ];
+    for (crash, at, says) in crashes {
+        // On a thread of its own: workers belong to the threads that called the plugin.
+        let dir = std::thread::spawn(move || isolated_crash(crash, at, says))
+            .join()
+            .unwrap();
+        // Workers end as their threads do, and the pool's threads may take a moment.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !workers_of(&dir).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(
+            workers_of(&dir),
+            Vec::<u32>::new(),
+            "{crash} {at}: workers left"
+        );
+    }
+}
+
+/// One case of [`an_isolated_plugin_that_crashes_or_hangs_fails_only_its_attempts`]; the
+/// plugin folder.
+fn isolated_crash(crash: &str, at: &str, says: &str) -> PathBuf {
+    let test = format!("isolated-{crash}-{at}");
+    let (report, cache) = plugins_loaded(&test, json!({ crash: at }), Isolation::All);
+    assert!(report.plugins.iter().all(|p| p.is_isolated()));
+    let dir = cache.parent().unwrap().to_path_buf();
+    let scheduler = scheduler(&report, cache, |o| {
+        o.cpu_workers = 1;
+        o.device_workers = 1;
+    });
+    let outcomes = score(&scheduler, 6);
+    for outcome in &outcomes {
+        let scored = outcome.result.as_ref().unwrap();
+        assert_eq!(scored.plugin, "cpu", "{test}");
+        assert!((psnr_of(outcome) - golden_psnr()).abs() < 1e-6, "{test}");
+    }
+    let failures: Vec<String> = outcomes
+        .iter()
+        .flat_map(|o| o.result.as_ref().unwrap().attempts.iter())
+        .map(|a| a.error.to_string())
+        .filter(|e| e.contains("crash in plugin sim"))
+        .collect();
+    let tried: Vec<String> = outcomes
+        .iter()
+        .flat_map(|o| o.result.as_ref().unwrap().attempts.iter())
+        .map(|a| format!("{}: {}", a.plugin, a.error))
+        .collect();
+    assert!(
+        !failures.is_empty(),
+        "{test}: sim was never tried: {tried:?}"
+    );
+    assert!(
+        failures.iter().all(|e| e.contains(says)),
+        "{test}: {failures:?}"
+    );
+    assert_quarantined(&scheduler, &test);
+    dir
+}
+
+/// `qscore` with `--plugin-dir dir`, the capability cache in `cache`.
+fn qscore_in(
+    dir: &std::path::Path,
+    cache: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_qscore"))
+        .args(["--no-default-plugins", "--plugin-dir"])
+        .arg(dir)
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .env("QSCORE_PLUGIN_TIMEOUT", "1")
+        .env_remove("QSCORE_PLUGIN_PATH")
+        .output()
+        .unwrap()
+}
+
+/// Through the command line, where plugins from `--plugin-dir` run in worker processes by
+/// default: a crashing or hanging plugin leaves the inputs to the CPU plugin (exit 0), or,
+/// alone, fails them by name (exit 2, as some inputs failing does), and no worker process
+/// outlives `qscore`.
+#[test]
+fn the_command_line_isolates_plugins_from_other_folders() {
+    let (reference, distorted) = (support::data(REFERENCE), support::data(DISTORTED));
+    let (r, d) = (reference.to_str().unwrap(), distorted.to_str().unwrap());
+    for (crash, at) in [
+        ("segfault", "compare"),
+        ("abort", "prepare"),
+        ("hang", "compare"),
+    ] {
+        let test = format!("cli-{crash}-{at}");
+        // The cache that ranks the simulated GPU first is made from plugins loaded here.
+        let (report, cache) = plugins(&test, json!({ crash: at }));
+        write_cache(&report, &cache);
+        drop(report);
+        let dir = cache.parent().unwrap().to_path_buf();
+        let listed = qscore_in(&dir, &cache, &["plugins", "--json"]);
+        let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+        let isolated: Vec<&Value> = listed["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["isolated"])
+            .collect();
+        assert!(isolated.iter().all(|i| **i == true), "{listed}");
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "score",
+                r,
+                d,
+                d,
+                d,
+                "--metric",
+                "psnr",
+                "--no-bench",
+                "--json",
+            ];
+            args.extend_from_slice(extra);
+            qscore_in(&dir, &cache, &args)
+        };
+        let out = run(&[]);
+        assert_eq!(out.status.code(), Some(0), "{test}: {out:?}");
+        let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 3);
+        for row in &rows {
+            assert_eq!(row["backend"]["plugin"], "cpu", "{test}: {row}");
+            let psnr = row["scores"]["psnr"].as_f64().unwrap();
+            assert!((psnr - golden_psnr()).abs() < 1e-6, "{test}: {row}");
+        }
+        let alone = run(&["--backend", "sim"]);
+        assert_eq!(alone.status.code(), Some(2), "{test}: {alone:?}");
+        let said = String::from_utf8_lossy(&alone.stderr);
+        assert!(said.contains("crash in plugin sim"), "{test}: {said}");
+        assert_eq!(workers_of(&dir), Vec::<u32>::new(), "{test}: workers left");
+        // In qscore's own process the same plugin would have taken it down.
+        if crash != "hang" {
+            let inside = qscore_in(
+                &dir,
+                &cache,
+                &[
+                    &["--isolate", "none"][..],
+                    &[
+                        "score",
+                        r,
+                        d,
+                        "--metric",
+                        "psnr",
+                        "--no-bench",
+                        "--backend",
+                        "sim",
+                    ],
+                ]
+                .concat(),
+            );
+            assert_eq!(inside.status.code(), None, "{test}: {inside:?}");
+        }
+    }
 }

@@ -29,6 +29,7 @@ fn report() -> LoadReport {
         explicit: vec![support::cpu_only_dir()],
         defaults: false,
         allow_insecure: false,
+        ..Default::default()
     });
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     report

@@ -41,7 +41,9 @@ use std::{
 
 use clap::{ArgAction, Parser, Subcommand};
 use qscore_host::{
-    LoadReport, PluginSearch, load_plugins,
+    LoadReport, PluginSearch,
+    isolate::Isolation,
+    load_plugins,
     sched::{Scheduler, SchedulerOptions},
 };
 
@@ -62,6 +64,13 @@ pub(crate) struct Cli {
     /// same. For development.
     #[arg(long = "allow-insecure-plugins", global = true)]
     allow_insecure_plugins: bool,
+    /// Which plugins run in worker processes of their own, so that one that crashes (a
+    /// signal, an abort) or stops answering fails only its task: `all`, `none`, or `auto`
+    /// (the default: every plugin but those shipped beside the executable). A call of an
+    /// isolated plugin that takes longer than `QSCORE_PLUGIN_TIMEOUT` seconds (default 600)
+    /// is stopped.
+    #[arg(long, global = true, value_name = "WHICH", value_parser = Isolation::parse, default_value = "auto")]
+    isolate: Isolation,
     /// Where the capability cache lives (default: `$QSCORE_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/qscore`, else `~/.cache/qscore`).
     #[arg(long = "cache-dir", global = true, value_name = "DIR")]
@@ -95,6 +104,12 @@ enum Command {
     Explain(explain::Args),
     /// Find the largest CRF whose encode meets a target score (bisection).
     Tune(tune::Args),
+    /// Serve one plugin in a worker process (started by qscore itself for `--isolate`).
+    #[command(hide = true)]
+    PluginWorker {
+        /// The plugin file.
+        file: PathBuf,
+    },
 }
 
 /// Set by `--quiet`.
@@ -118,9 +133,13 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         // Merging reads and writes tables only: no plugins needed.
         return merge::run(args);
     }
+    if let Command::PluginWorker { file } = &cli.command {
+        return qscore_host::isolate::serve(file);
+    }
     let mut search = PluginSearch::standard(&cli.plugin_dirs);
     search.defaults = !cli.no_default_plugins;
     search.allow_insecure = cli.allow_insecure_plugins;
+    search.isolate = cli.isolate;
     let report = load_plugins(&search);
     let mut options = SchedulerOptions::default();
     if let Some(dir) = cli.cache_dir {
@@ -134,6 +153,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::run(&args, &report, options),
         Command::Explain(args) => explain::run(&args, &report, options),
         Command::Tune(args) => tune::run(&args, &report, options),
+        Command::PluginWorker { file } => qscore_host::isolate::serve(&file),
     }
 }
 

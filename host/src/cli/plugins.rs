@@ -96,6 +96,7 @@ fn to_json(report: &LoadReport) -> Value {
                 "family": id.family.to_string(),
                 "abi": id.abi.to_string(),
                 "path": p.path().display().to_string(),
+                "isolated": p.is_isolated(),
                 "measures_sessions": p.measures_sessions(),
                 "devices": devices,
                 "device_note": note,
@@ -112,8 +113,13 @@ fn print_text(report: &LoadReport) {
     }
     for p in &report.plugins {
         let id = p.identity();
+        let isolated = if p.is_isolated() {
+            ", in worker processes"
+        } else {
+            ""
+        };
         out!(
-            "{} {} ({}, {}, ABI {}) from {}",
+            "{} {} ({}, {}, ABI {}) from {}{isolated}",
             id.name,
             id.version,
             id.family,

@@ -110,7 +110,7 @@ pub enum Rejection {
     #[error("no measurement (run `qscore bench`)")]
     NoMeasurement,
     /// The plugin panicked repeatedly in this run.
-    #[error("quarantined after repeated panics")]
+    #[error("quarantined after repeated panics or crashes")]
     Quarantined,
 }
 

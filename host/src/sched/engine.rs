@@ -180,8 +180,14 @@ impl Shared {
     }
 
     fn note_panic(&self, plugin: &str) {
-        let mut panics = self.panics.lock().unwrap_or_else(|e| e.into_inner());
-        *panics.entry(plugin.to_owned()).or_insert(0) += 1;
+        // Released before the rankings are taken: ranking holds them while it asks which
+        // plugins are quarantined, and the opposite order would deadlock with it.
+        *self
+            .panics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(plugin.to_owned())
+            .or_insert(0) += 1;
         self.forget_rankings();
     }
 
@@ -196,10 +202,7 @@ impl Shared {
     fn rank_cached(&self, task: &ChoiceTask, params: &[Param]) -> Arc<Ranking> {
         let key: RankKey = (
             task.metric.clone(),
-            params
-                .iter()
-                .map(|p| (p.key.to_string(), p.value.to_string()))
-                .collect(),
+            crate::plugin::param_pairs(params),
             task.width,
             task.height,
             task.format.0,
@@ -267,7 +270,7 @@ impl Shared {
         let success = walk(&ranking.ranked, self.options.strict, |choice| {
             if self.quarantined(&choice.plugin) {
                 return Err(Error::Unsupported(
-                    "plugin quarantined after repeated panics".into(),
+                    "plugin quarantined after repeated panics or crashes".into(),
                 ));
             }
             let plugin = self
@@ -312,7 +315,11 @@ impl Shared {
                         pixels,
                     );
                 }
-                Err(Error::Internal(message)) if message.starts_with("panic in") => {
+                // A panic caught in the plugin, or a crash of its worker process.
+                Err(Error::Internal(message))
+                    if message.starts_with("panic in")
+                        || message.starts_with(crate::isolate::CRASHED) =>
+                {
                     state.forget_plugin(&choice.plugin);
                     self.note_panic(&choice.plugin);
                 }

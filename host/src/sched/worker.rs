@@ -31,11 +31,7 @@ impl SessionKey {
             plugin: plugin.to_owned(),
             device,
             metric: spec.metric.to_string(),
-            params: spec
-                .params
-                .iter()
-                .map(|p| (p.key.to_string(), p.value.to_string()))
-                .collect(),
+            params: crate::plugin::param_pairs(&spec.params),
             width: spec.width,
             height: spec.height,
             format: spec.format,

@@ -94,12 +94,14 @@ impl Gpus {
     pub(crate) fn maybe_panic(&self, at: PanicAt) {
         match self.config.crash {
             Some((Crash::Segfault, crash_at)) if crash_at == at => {
-                // SAFETY: raising a signal is a plain syscall; SIGSEGV's default action ends
-                // the process, as a bad pointer in native code would.
+                // SAFETY: plain syscalls. Rust's runtime handles SIGSEGV (to report stack
+                // overflows) and returns from a raised one, so the default action, which ends
+                // the process as a bad pointer in native code would, is restored first.
                 #[allow(unsafe_code)]
                 unsafe {
-                    libc::raise(libc::SIGSEGV)
-                };
+                    libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+                    libc::raise(libc::SIGSEGV);
+                }
             }
             Some((Crash::Abort, crash_at)) if crash_at == at => std::process::abort(),
             Some((Crash::Hang, crash_at)) if crash_at == at => loop {
