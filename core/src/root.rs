@@ -287,6 +287,22 @@ pub mod ext {
         pub install: extern "C" fn(sink: LogFn, max_level: u32),
     }
 
+    /// Id of [`Risky`] (ABI 1.7).
+    pub const RISKY: u32 = 7;
+
+    /// A plugin that says it may crash the process it runs in (ABI 1.7): it runs native code
+    /// that a panic guard cannot catch (a C library, a driver). A host that isolates
+    /// plugins runs such a one in a worker process even where it would trust one shipped
+    /// with it. A plugin without the table makes no such claim.
+    #[repr(C)]
+    #[derive(StableAbi, Debug)]
+    pub struct Risky {
+        /// `{ id: RISKY, size: size_of::<Risky>() }`.
+        pub header: ExtHeader,
+        /// Why, in a few words (e.g. "runs libvmaf's C code").
+        pub reason: extern "C" fn() -> RString,
+    }
+
     /// Reads extension `id` from what a plugin's [`super::PluginMod::extension`] returned.
     ///
     /// # Safety

@@ -14,13 +14,14 @@
 //! | 4     | extension [`crate::root::ext::PREPARED_WINDOW`]: a temporal metric's reference frame prepared once, with its neighbours, for every distorted frame |
 //! | 5     | extension [`crate::root::ext::DEVICE_CHECK`]: a device started and checked on first use, and on request |
 //! | 6     | extension [`crate::root::ext::LOG_SINK`]: the plugin's log records sent to the host |
+//! | 7     | extension [`crate::root::ext::RISKY`]: the plugin says it may crash its process, to be run isolated |
 
 use abi_stable::StableAbi;
 
 /// The ABI major version this crate defines.
 pub const ABI_MAJOR: u32 = 1;
 /// The ABI minor version this crate defines.
-pub const ABI_MINOR: u32 = 6;
+pub const ABI_MINOR: u32 = 7;
 
 /// An ABI version, as a plugin reports it in its root module.
 #[repr(C)]

@@ -165,7 +165,7 @@ pub fn load_plugins(search: &PluginSearch) -> LoadReport {
             let loaded = if search.isolate.isolates(only_named) {
                 crate::isolate::load(&file, search)
             } else {
-                load_plugin(&file)
+                load_plugin(&file).and_then(|plugin| isolate_if_risky(plugin, search))
             };
             match loaded {
                 Ok(plugin) => {
@@ -191,6 +191,21 @@ pub fn load_plugins(search: &PluginSearch) -> LoadReport {
         }
     }
     report
+}
+
+/// `plugin` again, in worker processes, when `--isolate auto` and it says it may crash its
+/// process (ABI 1.7); else as it is.
+fn isolate_if_risky(plugin: Plugin, search: &PluginSearch) -> Result<Plugin, LoadError> {
+    match (search.isolate, plugin.risky()) {
+        (Isolation::Auto, Some(reason)) => {
+            log::info!(
+                "plugin {} may crash its process ({reason}): it runs in worker processes",
+                plugin.identity().name
+            );
+            crate::isolate::load(plugin.path(), search)
+        }
+        _ => Ok(plugin),
+    }
 }
 
 fn describe_library_error(error: &LibraryError) -> String {
@@ -295,6 +310,9 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
     let device_check = unsafe {
         ext::cast::<ext::DeviceCheck>((root.extension())(ext::DEVICE_CHECK), ext::DEVICE_CHECK)
     };
+    // SAFETY: as above.
+    let risky = unsafe { ext::cast::<ext::Risky>((root.extension())(ext::RISKY), ext::RISKY) }
+        .map(|table| (table.reason)().into_string());
     Ok(Plugin {
         path: path.to_path_buf(),
         link: Link::Local(Local {
@@ -315,6 +333,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         devices: usable,
         device_note: note.into_string(),
         sequential,
+        risky,
     })
 }
 

@@ -45,6 +45,8 @@ pub struct Plugin {
     pub(crate) device_note: String,
     /// Per device, the metrics only a clip session can score (ABI 1.2).
     pub(crate) sequential: Vec<(u32, Vec<String>)>,
+    /// Why it may crash its process, when it says so (ABI 1.7).
+    pub(crate) risky: Option<String>,
 }
 
 /// How the plugin's calls are made.
@@ -109,6 +111,11 @@ impl Plugin {
     /// Why devices are missing or unusable; empty when all is well.
     pub fn device_note(&self) -> &str {
         &self.device_note
+    }
+
+    /// Why the plugin may crash the process it runs in, when it says it may (ABI 1.7).
+    pub fn risky(&self) -> Option<&str> {
+        self.risky.as_deref()
     }
 
     /// Whether it runs in worker processes of its own.

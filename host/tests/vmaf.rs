@@ -368,3 +368,40 @@ fn max_concurrent_decodes_caps_the_clips_decoded_at_once() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// libvmaf's plugin says it may crash its process (it runs C code), so under `--isolate
+/// auto` it runs in worker processes even when shipped beside the executable, where the
+/// CPU plugin stays in qscore's own; `--isolate none` keeps both in.
+#[test]
+fn libvmaf_runs_isolated_even_beside_the_executable() {
+    support::build(&["qscore-cpu", "qscore-libvmaf"]);
+    let listed = |isolate: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_qscore"))
+            .args(["--isolate", isolate, "plugins", "--json"])
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let plugin = |name: &str| {
+            listed["plugins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("no {name} in {listed}"))
+                .clone()
+        };
+        (plugin("libvmaf"), plugin("cpu"))
+    };
+    let (libvmaf, cpu) = listed("auto");
+    assert_eq!(libvmaf["isolated"], true, "{libvmaf}");
+    assert!(
+        libvmaf["risky"].as_str().unwrap().contains("libvmaf"),
+        "{libvmaf}"
+    );
+    assert_eq!(cpu["isolated"], false, "{cpu}");
+    assert!(cpu["risky"].is_null(), "{cpu}");
+    let (libvmaf, _) = listed("none");
+    assert_eq!(libvmaf["isolated"], false, "{libvmaf}");
+}

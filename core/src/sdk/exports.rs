@@ -368,6 +368,11 @@ extern "C" fn check_device<E: Exported>(device: u32) -> RResult<(), PluginError>
     guard("check_device", || E::instance().check_device(device))
 }
 
+extern "C" fn risky_reason<E: Exported>() -> RString {
+    let reason = std::panic::catch_unwind(|| E::instance().risky());
+    RString::from(reason.ok().flatten().unwrap_or("it says so"))
+}
+
 /// Extension tables that call into the exported plugin, one set per plugin type
 /// (associated constants, promoted to statics where they are borrowed).
 struct Tables<E>(std::marker::PhantomData<E>);
@@ -379,6 +384,14 @@ impl<E: Exported> Tables<E> {
             size: std::mem::size_of::<ext::ClipMetrics>() as u32,
         },
         sequential: sequential_metrics::<E>,
+    };
+
+    const RISKY: ext::Risky = ext::Risky {
+        header: ext::ExtHeader {
+            id: ext::RISKY,
+            size: std::mem::size_of::<ext::Risky>() as u32,
+        },
+        reason: risky_reason::<E>,
     };
 
     const FRAME_WINDOW: ext::FrameWindow = ext::FrameWindow {
@@ -414,6 +427,13 @@ pub extern "C" fn extension_of<E: Exported>(id: u32) -> *const ext::ExtHeader {
         }
         ext::DEVICE_CHECK => {
             let table: &'static ext::DeviceCheck = &Tables::<E>::DEVICE_CHECK;
+            &table.header
+        }
+        // Only a plugin that says it is risky has the table.
+        ext::RISKY
+            if std::panic::catch_unwind(|| E::instance().risky().is_some()).unwrap_or(false) =>
+        {
+            let table: &'static ext::Risky = &Tables::<E>::RISKY;
             &table.header
         }
         other => extension(other),

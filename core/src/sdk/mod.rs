@@ -79,6 +79,12 @@ pub trait Plugin: Send + Sync + 'static {
         let _ = device;
         Ok(())
     }
+    /// Why the plugin may crash its process, if it may (ABI 1.7,
+    /// [`crate::root::ext::Risky`]): it runs native code a panic guard cannot catch. A host
+    /// that isolates plugins then runs it in a worker process. By default it may not.
+    fn risky(&self) -> Option<&'static str> {
+        None
+    }
     /// Ids of `device`'s metrics that only a clip session can score, because the
     /// plugin keeps temporal state across frames (see [`crate::root::ext::ClipMetrics`]).
     /// Override it together with [`Plugin::open_clip`]; by default there are none.

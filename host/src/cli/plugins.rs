@@ -97,6 +97,7 @@ fn to_json(report: &LoadReport) -> Value {
                 "abi": id.abi.to_string(),
                 "path": p.path().display().to_string(),
                 "isolated": p.is_isolated(),
+                "risky": p.risky(),
                 "measures_sessions": p.measures_sessions(),
                 "devices": devices,
                 "device_note": note,
@@ -113,10 +114,10 @@ fn print_text(report: &LoadReport) {
     }
     for p in &report.plugins {
         let id = p.identity();
-        let isolated = if p.is_isolated() {
-            ", in worker processes"
-        } else {
-            ""
+        let isolated = match (p.is_isolated(), p.risky()) {
+            (true, Some(reason)) => format!(", in worker processes (it may crash: {reason})"),
+            (true, None) => ", in worker processes".to_owned(),
+            (false, _) => String::new(),
         };
         out!(
             "{} {} ({}, {}, ABI {}) from {}{isolated}",

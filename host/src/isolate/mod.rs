@@ -172,6 +172,7 @@ pub(crate) fn load(path: &Path, search: &crate::PluginSearch) -> Result<Plugin, 
         identity: description.identity(),
         device_note: description.device_note,
         sequential: description.sequential,
+        risky: description.risky,
         devices: description
             .devices
             .into_iter()

@@ -34,6 +34,8 @@ pub(crate) struct Description {
     /// Which extensions it has: session statistics, frame window, prepared window, device
     /// check.
     pub(crate) extensions: [bool; 4],
+    /// Why it may crash its process, when it says so.
+    pub(crate) risky: Option<String>,
 }
 
 /// One device and its metrics.

@@ -102,6 +102,7 @@ fn describe(plugin: &Plugin) -> Description {
         device_note: plugin.device_note().to_owned(),
         sequential: plugin.sequential.clone(),
         extensions,
+        risky: plugin.risky.clone(),
     }
 }
 

@@ -123,6 +123,10 @@ impl Plugin for LibvmafPlugin {
         Ok(Box::new(VmafClip::open(settings)?))
     }
 
+    fn risky(&self) -> Option<&'static str> {
+        Some("it runs libvmaf's C code")
+    }
+
     fn sequential_metrics(&self, device: u32) -> Result<Vec<String>, Error> {
         Self::check_device(device)?;
         Ok(self.caps.iter().map(|c| c.metric.to_string()).collect())
