@@ -8,6 +8,7 @@ mod shm;
 use std::{
     cell::RefCell,
     io::{BufRead, BufReader, Write},
+    os::fd::AsRawFd,
     os::unix::process::{CommandExt, ExitStatusExt},
     path::{Path, PathBuf},
     process::{Child, ChildStdin, ChildStdout, Command, Stdio},
@@ -318,18 +319,22 @@ impl Worker {
         };
         let line = serde_json::to_string(&call).map_err(|e| Error::Internal(e.to_string()))?;
         let deadline = Instant::now() + self.timeout;
-        let watchdog = crate::video::ffmpeg::Watchdog::arm(io.child.id(), deadline);
         let answer = writeln!(io.stdin, "{line}")
             .and_then(|()| io.stdin.flush())
             .and_then(|()| {
+                // The worker writes one whole line per call: once any of it is there (or the
+                // pipe closed), reading the line does not wait on the worker.
+                if io.stdout.buffer().is_empty() && !readable(io.stdout.get_ref(), deadline)? {
+                    return Err(std::io::ErrorKind::TimedOut.into());
+                }
                 let mut reply = String::new();
                 io.stdout.read_line(&mut reply).map(|n| (n, reply))
             });
-        watchdog.disarm();
         let reply = match answer {
             Ok((n, reply)) if n > 0 => reply,
-            _ => {
-                let reason = io.end(deadline, self.timeout);
+            failed => {
+                let late = matches!(&failed, Err(e) if e.kind() == std::io::ErrorKind::TimedOut);
+                let reason = io.end(late.then_some(self.timeout));
                 let error = self.crash(&reason);
                 *guard = Err(reason);
                 return Err(error);
@@ -352,12 +357,12 @@ impl Worker {
 }
 
 impl Io {
-    /// Kills and reaps the process after a failed call, and says why it ended.
-    fn end(&mut self, deadline: Instant, timeout: Duration) -> String {
-        let late = Instant::now() >= deadline;
+    /// Kills and reaps the process after a failed call (one that found no answer within
+    /// `timeout`, when given), and says why it ended.
+    fn end(&mut self, timeout: Option<Duration>) -> String {
         let _ = self.child.kill();
         let status = self.child.wait();
-        if late {
+        if let Some(timeout) = timeout {
             return format!(
                 "it did not answer within {timeout:?}, and its worker process was killed"
             );
@@ -365,6 +370,32 @@ impl Io {
         match status {
             Ok(status) => format!("its worker process {}", describe(status)),
             Err(e) => format!("its worker process was lost: {e}"),
+        }
+    }
+}
+
+/// Waits until `pipe` has something to read or was closed (`true`), or `deadline` passed.
+fn readable(pipe: &impl AsRawFd, deadline: Instant) -> std::io::Result<bool> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Rounded up, so that a wait that times out has reached the deadline.
+        let ms = libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
+        let mut fd = libc::pollfd {
+            fd: pipe.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid `pollfd`, for the duration of the call.
+        match unsafe { libc::poll(&mut fd, 1, ms) } {
+            0 if Instant::now() >= deadline => return Ok(false),
+            0 => {}
+            n if n > 0 => return Ok(true),
+            _ => {
+                let error = std::io::Error::last_os_error();
+                if error.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
         }
     }
 }

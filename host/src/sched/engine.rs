@@ -208,15 +208,22 @@ impl Shared {
             task.format.0,
             task.comparisons,
         );
-        let mut rankings = self.rankings.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, ranking)) = rankings.get(&key)
-            && at.elapsed() < RANKING_TTL
         {
-            return Arc::clone(ranking);
+            let rankings = self.rankings.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, ranking)) = rankings.get(&key)
+                && at.elapsed() < RANKING_TTL
+            {
+                return Arc::clone(ranking);
+            }
         }
+        // Ranked without holding the rankings: ranking takes the cache and the panic counts,
+        // whose holders take the rankings to forget them (the opposite order would deadlock).
         let ranking = Arc::new(self.rank(task, params));
         log_ranking(task, &ranking);
-        rankings.insert(key, (Instant::now(), Arc::clone(&ranking)));
+        self.rankings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (Instant::now(), Arc::clone(&ranking)));
         ranking
     }
 

@@ -158,13 +158,13 @@ pub(crate) fn decoder_command(program: &str) -> Command {
 /// Kills a decoder that is still running at a deadline. It is disarmed (and its thread
 /// joined) before the child is reaped, so the process id it holds is never reused by then.
 #[derive(Debug)]
-pub(crate) struct Watchdog {
+pub(super) struct Watchdog {
     stop: crossbeam_channel::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl Watchdog {
-    pub(crate) fn arm(pid: u32, at: Instant) -> Self {
+    pub(super) fn arm(pid: u32, at: Instant) -> Self {
         let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
         let thread = std::thread::spawn(move || {
             let wait = at.saturating_duration_since(Instant::now());
@@ -176,7 +176,7 @@ impl Watchdog {
         Self { stop, thread }
     }
 
-    pub(crate) fn disarm(self) {
+    fn disarm(self) {
         drop(self.stop);
         let _ = self.thread.join();
     }
