@@ -508,7 +508,9 @@ fn isolated_crash(crash: &str, at: &str, says: &str) -> PathBuf {
         o.cpu_workers = 1;
         o.device_workers = 1;
     });
-    let outcomes = score(&scheduler, 6);
+    // One task at a time: each starts on the simulated GPU until it is quarantined (tasks
+    // queued together may move to the CPU while a worker restarts, and try it fewer times).
+    let outcomes: Vec<ScoreOutcome> = (0..6).flat_map(|_| score(&scheduler, 1)).collect();
     for outcome in &outcomes {
         let scored = outcome.result.as_ref().unwrap();
         assert_eq!(scored.plugin, "cpu", "{test}");

@@ -167,6 +167,9 @@ struct Shared {
     store: Option<CacheStore>,
     panics: Mutex<HashMap<String, u32>>,
     rankings: Mutex<HashMap<RankKey, (Instant, Arc<Ranking>)>>,
+    /// How many times the rankings were forgotten: a ranking made while they were is not
+    /// kept (it may predate what made them stale).
+    forgotten: std::sync::atomic::AtomicU64,
     stats: ReferenceStats,
     options: SchedulerOptions,
 }
@@ -192,10 +195,10 @@ impl Shared {
     }
 
     fn forget_rankings(&self) {
-        self.rankings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut rankings = self.rankings.lock().unwrap_or_else(|e| e.into_inner());
+        self.forgotten
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        rankings.clear();
     }
 
     /// The ranking for `task`, reused for identical tasks within [`RANKING_TTL`].
@@ -208,22 +211,24 @@ impl Shared {
             task.format.0,
             task.comparisons,
         );
-        {
+        let epoch = {
             let rankings = self.rankings.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((at, ranking)) = rankings.get(&key)
                 && at.elapsed() < RANKING_TTL
             {
                 return Arc::clone(ranking);
             }
-        }
+            self.forgotten.load(std::sync::atomic::Ordering::SeqCst)
+        };
         // Ranked without holding the rankings: ranking takes the cache and the panic counts,
         // whose holders take the rankings to forget them (the opposite order would deadlock).
         let ranking = Arc::new(self.rank(task, params));
         log_ranking(task, &ranking);
-        self.rankings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (Instant::now(), Arc::clone(&ranking)));
+        let mut rankings = self.rankings.lock().unwrap_or_else(|e| e.into_inner());
+        // Kept only if nothing made the rankings stale while this one was made.
+        if self.forgotten.load(std::sync::atomic::Ordering::SeqCst) == epoch {
+            rankings.insert(key, (Instant::now(), Arc::clone(&ranking)));
+        }
         ranking
     }
 
@@ -454,6 +459,7 @@ impl Scheduler {
                 store,
                 panics: Mutex::new(HashMap::new()),
                 rankings: Mutex::new(HashMap::new()),
+                forgotten: std::sync::atomic::AtomicU64::new(0),
                 stats: ReferenceStats::default(),
                 options,
             }),
