@@ -254,7 +254,14 @@ impl Worker {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                if libc::dup2(fd, REGION_FD) < 0 {
+                // dup2 onto itself keeps close-on-exec, so a region that already is
+                // descriptor 3 has the flag cleared instead.
+                let kept = if fd == REGION_FD {
+                    libc::fcntl(fd, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(fd, REGION_FD)
+                };
+                if kept < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 // A worker never outlives qscore, even one that hangs.
