@@ -9,7 +9,7 @@ use std::{
     sync::Arc,
 };
 
-use qscore_core::{Error, ImageView};
+use qscore_core::{Error, ImageView, PlaneView};
 
 use super::{
     Call, REGION_FD,
@@ -78,6 +78,22 @@ fn find(sessions: &mut HashMap<u64, Session>, id: u64) -> Result<&mut Session, E
     sessions
         .get_mut(&id)
         .ok_or_else(|| Error::InvalidInput(format!("no session {id} in this worker")))
+}
+
+/// The planes of every image of a list in the region.
+fn planes_of<'r>(region: &'r Region, imgs: &[Img]) -> Result<Vec<Vec<PlaneView<'r>>>, Error> {
+    imgs.iter()
+        .map(|img| {
+            region
+                .planes(img)
+                .map_err(|e| Error::InvalidInput(e.to_string()))
+        })
+        .collect()
+}
+
+/// Views of a list of images over their planes.
+fn views<'a>(imgs: &[Img], planes: &'a [Vec<PlaneView<'a>>]) -> Vec<ImageView<'a>> {
+    imgs.iter().zip(planes).map(|(i, p)| view(i, p)).collect()
 }
 
 /// A plugin loaded here, as the host needs to know it.
@@ -222,11 +238,10 @@ impl State {
                 distorted,
             } => {
                 let (r, d) = (planes(&reference)?, planes(&distorted)?);
-                let p = previous.iter().map(planes).collect::<Result<Vec<_>, _>>()?;
-                let n = next.iter().map(planes).collect::<Result<Vec<_>, _>>()?;
-                let p: Vec<ImageView<'_>> =
-                    previous.iter().zip(&p).map(|(i, v)| view(i, v)).collect();
-                let n: Vec<ImageView<'_>> = next.iter().zip(&n).map(|(i, v)| view(i, v)).collect();
+                let p = planes_of(region, &previous)?;
+                let n = planes_of(region, &next)?;
+                let p = views(&previous, &p);
+                let n = views(&next, &n);
                 let session = find(&mut self.sessions, session)?;
                 let (r, d) = (view(&reference, &r), view(&distorted, &d));
                 let values = session.compare_window(&r, &p, &n, &d)?;
@@ -239,9 +254,8 @@ impl State {
                 distorted,
             } => {
                 let (r, d) = (planes(&reference)?, planes(&distorted)?);
-                let p = previous.iter().map(planes).collect::<Result<Vec<_>, _>>()?;
-                let p: Vec<ImageView<'_>> =
-                    previous.iter().zip(&p).map(|(i, v)| view(i, v)).collect();
+                let p = planes_of(region, &previous)?;
+                let p = views(&previous, &p);
                 let values = find(&mut self.sessions, session)?.compare_frame(
                     &view(&reference, &r),
                     &p,
@@ -256,11 +270,10 @@ impl State {
                 next,
             } => {
                 let r = planes(&reference)?;
-                let p = previous.iter().map(planes).collect::<Result<Vec<_>, _>>()?;
-                let n = next.iter().map(planes).collect::<Result<Vec<_>, _>>()?;
-                let p: Vec<ImageView<'_>> =
-                    previous.iter().zip(&p).map(|(i, v)| view(i, v)).collect();
-                let n: Vec<ImageView<'_>> = next.iter().zip(&n).map(|(i, v)| view(i, v)).collect();
+                let p = planes_of(region, &previous)?;
+                let n = planes_of(region, &next)?;
+                let p = views(&previous, &p);
+                let n = views(&next, &n);
                 let prepared = find(&mut self.sessions, session)?.prepare_window(
                     &view(&reference, &r),
                     &p,
