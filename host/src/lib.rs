@@ -4,6 +4,7 @@
 
 mod atomic;
 pub mod batch;
+mod built_in;
 mod decode;
 pub mod decode_limit;
 mod error;

@@ -35,9 +35,14 @@ pub const PLUGIN_PATH_VAR: &str = "QSCORE_PLUGIN_PATH";
 pub struct PluginSearch {
     /// Directories whose every library file is tried (`--plugin-dir`, the environment).
     pub explicit: Vec<PathBuf>,
-    /// Whether to also search the executable's directory and `<exe>/../lib/qscore/plugins`,
-    /// trying only files named like qscore plugins there.
+    /// Whether to also search the folders of plugins shipped with qscore ([`Self::shipped`]),
+    /// trying only files named like qscore plugins there, and to offer the CPU plugin built
+    /// into qscore when no plugin file named `cpu` was found (`built_in`).
     pub defaults: bool,
+    /// The folders of plugins shipped with qscore: by default the executable's folder and
+    /// `<exe>/../lib/qscore/plugins` ([`Self::default_dirs`]); a program that embeds qscore
+    /// (the Python package) names its own.
+    pub shipped: Option<Vec<PathBuf>>,
     /// Load plugin files that another user could have written (see `trust`); also when
     /// `QSCORE_ALLOW_INSECURE_PLUGINS=1`.
     pub allow_insecure: bool,
@@ -61,6 +66,7 @@ impl PluginSearch {
         Self {
             explicit,
             defaults: true,
+            shipped: None,
             allow_insecure: false,
             isolate: Isolation::default(),
             worker_exe: None,
@@ -135,7 +141,10 @@ pub fn load_plugins(search: &PluginSearch) -> LoadReport {
         search.explicit.iter().map(|d| (d.clone(), false)).collect();
     if search.defaults {
         dirs.extend(
-            PluginSearch::default_dirs()
+            search
+                .shipped
+                .clone()
+                .unwrap_or_else(PluginSearch::default_dirs)
                 .into_iter()
                 .filter(|d| d.is_dir())
                 .map(|d| (d, true)),
@@ -188,6 +197,12 @@ pub fn load_plugins(search: &PluginSearch) -> LoadReport {
                 }
                 Err(error) => report.errors.push(error),
             }
+        }
+    }
+    if search.defaults && !seen_names.contains_key(crate::built_in::NAME) {
+        match crate::built_in::load(search) {
+            Ok(plugin) => report.plugins.push(Arc::new(plugin)),
+            Err(error) => report.errors.push(error),
         }
     }
     report
@@ -247,6 +262,11 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
             path: path.to_path_buf(),
             reason: summarize_incompatibility(&describe_library_error(&e)),
         })?;
+    from_root(path, root)
+}
+
+/// A plugin from its root module: `path` is the file it came from.
+pub(crate) fn from_root(path: &Path, root: PluginModRef) -> Result<Plugin, LoadError> {
     check_abi(path, root.abi())?;
     // Before any call that may log (discovery does).
     // SAFETY: the plugin's extension tables are statics that live as long as it does.
@@ -334,6 +354,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         device_note: note.into_string(),
         sequential,
         risky,
+        built_in: false,
     })
 }
 

@@ -47,6 +47,8 @@ pub struct Plugin {
     pub(crate) sequential: Vec<(u32, Vec<String>)>,
     /// Why it may crash its process, when it says so (ABI 1.7).
     pub(crate) risky: Option<String>,
+    /// Linked into qscore itself (`built_in`) rather than loaded from a plugin file.
+    pub(crate) built_in: bool,
 }
 
 /// How the plugin's calls are made.
@@ -116,6 +118,12 @@ impl Plugin {
     /// Why the plugin may crash the process it runs in, when it says it may (ABI 1.7).
     pub fn risky(&self) -> Option<&str> {
         self.risky.as_deref()
+    }
+
+    /// Whether it is the CPU plugin linked into qscore itself; [`Self::path`] is then the
+    /// executable or library that holds it.
+    pub fn is_built_in(&self) -> bool {
+        self.built_in
     }
 
     /// Whether it runs in worker processes of its own.

@@ -56,6 +56,7 @@ fn plugins_loaded(test: &str, config: Value, isolate: Isolation) -> (LoadReport,
         isolate,
         worker_exe: Some(env!("CARGO_BIN_EXE_qscore").into()),
         worker_timeout: Some(std::time::Duration::from_secs(2)),
+        shipped: None,
     });
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.plugins.len(), 2);

@@ -96,6 +96,7 @@ fn to_json(report: &LoadReport) -> Value {
                 "family": id.family.to_string(),
                 "abi": id.abi.to_string(),
                 "path": p.path().display().to_string(),
+                "built_in": p.is_built_in(),
                 "isolated": p.is_isolated(),
                 "risky": p.risky(),
                 "measures_sessions": p.measures_sessions(),
@@ -119,8 +120,13 @@ fn print_text(report: &LoadReport) {
             (true, None) => ", in worker processes".to_owned(),
             (false, _) => String::new(),
         };
+        let origin = if p.is_built_in() {
+            "built into"
+        } else {
+            "from"
+        };
         out!(
-            "{} {} ({}, {}, ABI {}) from {}{isolated}",
+            "{} {} ({}, {}, ABI {}) {origin} {}{isolated}",
             id.name,
             id.version,
             id.family,

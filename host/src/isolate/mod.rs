@@ -174,6 +174,7 @@ pub(crate) fn load(path: &Path, search: &crate::PluginSearch) -> Result<Plugin, 
         device_note: description.device_note,
         sequential: description.sequential,
         risky: description.risky,
+        built_in: false,
         devices: description
             .devices
             .into_iter()

@@ -33,7 +33,12 @@ pub fn serve(path: &Path) -> ExitCode {
     let region = unsafe { Region::inherited(REGION_FD) };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let plugin = match crate::loader::load_plugin(path) {
+    let loaded = if path == Path::new(crate::built_in::WORKER_ARG) {
+        crate::built_in::load_here()
+    } else {
+        crate::loader::load_plugin(path)
+    };
+    let plugin = match loaded {
         Ok(plugin) => plugin,
         Err(error) => {
             let _ = send(&mut out, &Hello::Failed(error.to_string()));
