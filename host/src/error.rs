@@ -138,4 +138,7 @@ pub enum ScoreError {
     /// The worker pool refused a task (it is shutting down).
     #[error("worker pool: {0}")]
     Pool(String),
+    /// The work was cancelled (`interrupt::cancel`) before this input was scored.
+    #[error("interrupted")]
+    Interrupted,
 }

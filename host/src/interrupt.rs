@@ -95,6 +95,59 @@ pub fn wait_if_stopping() {
     }
 }
 
+/// Stops the work in progress without ending the process, for a program that embeds
+/// qscore and handles its own Ctrl-C (the Python package): decoders are killed, a batch
+/// keeps what it finished in its journal and returns [`crate::batch::BatchError::Interrupted`],
+/// and image and video scoring stop submitting work and return
+/// [`crate::ScoreError::Interrupted`]. Plugin calls in progress finish first. Returns how
+/// many decoders were stopped; call [`resume`] once the interrupted call has returned.
+pub fn cancel() -> usize {
+    stop_decoders()
+}
+
+/// Undoes [`cancel`]: work started from now on runs again.
+pub fn resume() {
+    lock(&CHILDREN).closed = false;
+    REQUESTED.store(false, Ordering::SeqCst);
+}
+
+thread_local! {
+    /// This thread's check for a stop asked by its caller (`checking`).
+    static CHECK: std::cell::Cell<Option<fn() -> bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// How often a thread running [`checking`] calls its check while it waits for comparisons.
+pub(crate) const CHECK_EVERY: Duration = Duration::from_millis(50);
+
+/// Runs `work` on this thread, calling `check` every [`CHECK_EVERY`] while the work waits
+/// for comparisons; when `check` returns `true` the work is cancelled as by [`cancel`]
+/// (and [`resume`] is the caller's to call once `work` has returned). For a caller that
+/// must look for its own interruption on this very thread (Python checks for Ctrl-C only
+/// on its main thread), without handing the work to another thread.
+pub fn checking<T>(check: fn() -> bool, work: impl FnOnce() -> T) -> T {
+    let before = CHECK.with(|c| c.replace(Some(check)));
+    let result = work();
+    CHECK.with(|c| c.set(before));
+    result
+}
+
+/// Calls this thread's check, if it has one, cancelling the work when it says so.
+/// Returns whether this thread has a check (waits without one need not wake up).
+pub(crate) fn check_now() -> bool {
+    let Some(check) = CHECK.with(std::cell::Cell::get) else {
+        return false;
+    };
+    if !requested() && check() {
+        cancel();
+    }
+    true
+}
+
+/// Whether this thread's waits should wake up to call its check.
+pub(crate) fn has_check() -> bool {
+    CHECK.with(|c| c.get().is_some())
+}
+
 fn stop(signal: i32) -> ! {
     let killed = stop_decoders();
     let name = match signal {

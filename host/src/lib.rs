@@ -7,6 +7,7 @@ pub mod batch;
 mod built_in;
 mod decode;
 pub mod decode_limit;
+pub mod describe;
 mod error;
 pub mod interrupt;
 pub mod isolate;
@@ -26,5 +27,6 @@ pub use error::{InputError, LoadError, ScoreError};
 pub use loader::{LoadReport, PLUGIN_PATH_VAR, PluginSearch, load_plugin, load_plugins};
 pub use plugin::{Clip, Device, Identity, Plugin, PreparedRef, Session};
 pub use score::{
-    Backend, MetricRequest, PairResult, PairScores, ScoreJob, resolve_metrics, score_images,
+    Backend, MetricRequest, PairResult, PairScores, ScoreJob, check_job, resolve_metrics,
+    score_decoded, score_images,
 };

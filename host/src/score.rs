@@ -4,7 +4,7 @@
 
 use std::{path::Path, sync::Arc};
 
-use qscore_core::Param;
+use qscore_core::{OwnedImage, Param};
 
 use crate::{
     InputError, LoadReport, ScoreError,
@@ -158,6 +158,21 @@ pub(crate) fn metric_params(params: &[(String, String, String)], metric: &str) -
         .collect()
 }
 
+/// The job's metrics, which must all compare images (not video frames with their
+/// neighbours).
+fn image_requests(report: &LoadReport, job: &ScoreJob) -> Result<Vec<MetricRequest>, ScoreError> {
+    let requests = resolve_metrics(report, &job.metrics)?;
+    if let Some(request) = requests
+        .iter()
+        .find(|r| crate::temporal::needs(report, &r.metric).temporal())
+    {
+        return Err(ScoreError::TemporalOnImages {
+            metric: request.metric.clone(),
+        });
+    }
+    Ok(requests)
+}
+
 /// Scores every distorted file against `reference`, calling `emit` for each in input order.
 ///
 /// Returns the error that stopped the whole job (reference unusable, unknown metric, no
@@ -169,21 +184,38 @@ pub fn score_images<'a>(
     job: &ScoreJob,
     reference: &Path,
     distorted: &'a [impl AsRef<Path>],
-    mut emit: impl FnMut(PairResult<'a>),
+    emit: impl FnMut(PairResult<'a>),
 ) -> Result<(), ScoreError> {
-    let requests = resolve_metrics(report, &job.metrics)?;
-    if let Some(request) = requests
-        .iter()
-        .find(|r| crate::temporal::needs(report, &r.metric).temporal())
-    {
-        return Err(ScoreError::TemporalOnImages {
-            metric: request.metric.clone(),
-        });
-    }
+    image_requests(report, job)?;
     let image = Arc::new(decode_image(reference)?);
-    let comparisons = u32::try_from(distorted.len()).unwrap_or(u32::MAX);
-    for request in &requests {
-        let task = ChoiceTask::for_image(&request.metric, &image, comparisons);
+    let format = image.format;
+    check_job(report, scheduler, job, reference, &image, distorted.len())?;
+    score_decoded(
+        report,
+        scheduler,
+        job,
+        reference,
+        image,
+        distorted,
+        |index| decode_image_as(distorted[index].as_ref(), format),
+        emit,
+    )
+}
+
+/// Checks that every metric of `job` has a backend for `image` (the reference, named
+/// `reference`, compared `comparisons` times) and that the first choice accepts the job's
+/// parameters, so that a bad request fails once rather than once per input.
+pub fn check_job(
+    report: &LoadReport,
+    scheduler: &Scheduler,
+    job: &ScoreJob,
+    reference: &Path,
+    image: &OwnedImage,
+    comparisons: usize,
+) -> Result<(), ScoreError> {
+    let comparisons = u32::try_from(comparisons).unwrap_or(u32::MAX);
+    for request in &image_requests(report, job)? {
+        let task = ChoiceTask::for_image(&request.metric, image, comparisons);
         let params = params_for(job, &request.metric);
         let ranking = scheduler.explain(&task, &params);
         if ranking.ranked.is_empty() {
@@ -233,6 +265,28 @@ pub fn score_images<'a>(
             }
         }
     }
+    Ok(())
+}
+
+/// [`score_images`] for images already in memory (a program's own frames): `reference`
+/// and `names` label them in results and messages, and `load(i)` gives distorted image
+/// `i` (in the reference's format) when its turn comes, so that only the images in flight
+/// are held at once. A distorted image whose size differs fails alone. Call [`check_job`]
+/// first (once per size and format of reference), as [`score_images`] does.
+#[allow(clippy::too_many_arguments)]
+pub fn score_decoded<'a>(
+    report: &LoadReport,
+    scheduler: &Scheduler,
+    job: &ScoreJob,
+    reference: &Path,
+    image: Arc<OwnedImage>,
+    names: &'a [impl AsRef<Path>],
+    mut load: impl FnMut(usize) -> Result<OwnedImage, InputError>,
+    mut emit: impl FnMut(PairResult<'a>),
+) -> Result<(), ScoreError> {
+    let distorted = names;
+    let requests = image_requests(report, job)?;
+    let comparisons = u32::try_from(distorted.len()).unwrap_or(u32::MAX);
     let shared_reference = Reference::new(Arc::clone(&image));
     let metrics = requests.len();
     let mut slots: Vec<Option<Slot>> = (0..distorted.len()).map(|_| None).collect();
@@ -292,11 +346,18 @@ pub fn score_images<'a>(
             }
         }
     };
+    let mut checked = std::time::Instant::now();
     for (index, path) in distorted.iter().enumerate() {
         let path = path.as_ref();
-        match decode_image_as(path, image.format)
-            .and_then(|d| same_size(reference, &image, path, d))
-        {
+        if checked.elapsed() >= crate::interrupt::CHECK_EVERY {
+            crate::interrupt::check_now();
+            checked = std::time::Instant::now();
+        }
+        if crate::interrupt::requested() {
+            slots[index] = Some(Slot::Failed(ScoreError::Interrupted));
+            continue;
+        }
+        match load(index).and_then(|d| same_size(reference, &image, path, d)) {
             Err(error) => slots[index] = Some(Slot::Failed(error.into())),
             Ok(decoded) => {
                 slots[index] = Some(Slot::Waiting {
@@ -326,12 +387,29 @@ pub fn score_images<'a>(
         }
         flush(&mut slots, &mut next);
     }
-    while let Some(outcome) = scheduler.poll_blocking() {
+    while let Some(outcome) = next_outcome(scheduler) {
         collect(outcome, &mut slots);
         flush(&mut slots, &mut next);
     }
     flush(&mut slots, &mut next);
     Ok(())
+}
+
+/// The next finished comparison (`None` when nothing is pending), calling this thread's
+/// interruption check while it waits (`interrupt::checking`).
+fn next_outcome(scheduler: &Scheduler) -> Option<crate::sched::ScoreOutcome> {
+    if !crate::interrupt::has_check() {
+        return scheduler.poll_blocking();
+    }
+    loop {
+        if let Some(outcome) = scheduler.poll_timeout(crate::interrupt::CHECK_EVERY) {
+            return Some(outcome);
+        }
+        if scheduler.pending() == 0 {
+            return None;
+        }
+        crate::interrupt::check_now();
+    }
 }
 
 fn same_size(

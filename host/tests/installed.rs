@@ -12,11 +12,22 @@ use std::{
 use serde_json::Value;
 
 fn run(exe: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new(exe)
-        .args(args)
-        .env_remove("QSCORE_PLUGIN_PATH")
-        .output()
-        .expect("run qscore");
+    let mut tries = 0;
+    let out = loop {
+        match Command::new(exe)
+            .args(args)
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .output()
+        {
+            // The copy was just written: a process another test forked meanwhile may hold
+            // the written file open until it execs ("text file busy").
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.expect("run qscore"),
+        }
+    };
     assert!(
         out.status.success(),
         "{} {args:?}: {}",

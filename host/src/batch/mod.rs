@@ -83,6 +83,43 @@ pub struct BatchOptions {
     pub clips: crate::video::ClipOptions,
 }
 
+/// Images decoded at once unless asked otherwise.
+pub const DEFAULT_DECODES: usize = 2;
+
+impl BatchOptions {
+    /// What `qscore batch MANIFEST -o OUT --metric METRICS` does with `workers` scoring
+    /// threads, `max_decodes` decodes at once (default [`DEFAULT_DECODES`] images; clips
+    /// of one reference in lock step as fit the frame budget) and only `backend`, if named.
+    pub fn new(
+        manifest: PathBuf,
+        out: PathBuf,
+        metrics: Vec<String>,
+        workers: usize,
+        max_decodes: Option<usize>,
+        backend: Option<String>,
+    ) -> Self {
+        let decodes = max_decodes.unwrap_or(DEFAULT_DECODES).max(1);
+        Self {
+            manifest,
+            out,
+            metrics,
+            params: Vec::new(),
+            max_decodes: decodes,
+            lockstep: max_decodes.map(|n| n.max(1)),
+            task_timeout: None,
+            retry_failed: false,
+            shard: None,
+            window: 2 * workers + 2,
+            quiet: false,
+            clips: crate::video::ClipOptions {
+                backend,
+                workers,
+                lockstep: decodes,
+            },
+        }
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Default)]
 pub struct BatchSummary {

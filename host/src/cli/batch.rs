@@ -10,7 +10,6 @@ use qscore_host::{
     LoadReport,
     batch::{BatchError, BatchOptions, Shard, ledger_path, run_batch},
     sched::SchedulerOptions,
-    video::ClipOptions,
 };
 
 use super::score::parse_param;
@@ -63,9 +62,6 @@ pub(crate) struct Args {
     shard: Option<Shard>,
 }
 
-/// Images decoded at once when `--max-concurrent-decodes` is not given.
-const DEFAULT_DECODES: usize = 2;
-
 pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOptions) -> ExitCode {
     super::warn_load_errors(report);
     options.reuse_references = !args.no_ref_cache;
@@ -90,22 +86,19 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         super::bench::measure_if_needed(&scheduler, report, &args.metric);
     }
     let batch = BatchOptions {
-        manifest: args.manifest.clone(),
-        out: args.out.clone(),
-        metrics: args.metric.clone(),
         params: args.params.clone(),
-        max_decodes: args.max_decodes.unwrap_or(DEFAULT_DECODES).max(1),
-        lockstep: args.max_decodes.map(|n| n.max(1)),
         task_timeout,
         retry_failed: args.retry_failed,
         shard: args.shard,
-        window: 2 * workers + 2,
         quiet: super::quiet(),
-        clips: ClipOptions {
-            backend: args.backend.clone(),
+        ..BatchOptions::new(
+            args.manifest.clone(),
+            args.out.clone(),
+            args.metric.clone(),
             workers,
-            lockstep: args.max_decodes.unwrap_or(DEFAULT_DECODES).max(1),
-        },
+            args.max_decodes,
+            args.backend.clone(),
+        )
     };
     match run_batch(report, &scheduler, &batch) {
         // The writer has said so; the signal handler ends the process with 128 + signal.

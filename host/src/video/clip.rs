@@ -333,6 +333,9 @@ fn score_clip(
         {
             return Err(deadline.error(distorted));
         }
+        if crate::interrupt::requested() {
+            return Err(ScoreError::Interrupted);
+        }
         let read = ref_source
             .next_frame()
             .and_then(|r| Ok((r, dist_source.next_frame()?)))

@@ -379,6 +379,12 @@ impl Group<'_> {
                 }
                 break;
             }
+            if crate::interrupt::requested() {
+                for clip in clips.iter_mut().filter(|c| c.active()) {
+                    clip.fail(ScoreError::Interrupted);
+                }
+                break;
+            }
             let r = match ref_source.next_frame() {
                 Ok(r) => r.map(|r| Reference::new(Arc::new(r))),
                 Err(error) => {
