@@ -20,7 +20,7 @@ pub(crate) const WORKER_ARG: &str = "built-in:cpu";
 /// embeds the host. The capability cache's fingerprint hashes it, as it does plugin files.
 pub(crate) fn file() -> PathBuf {
     let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
-    let address = qscore_plugin_cpu::qscore_root_module as *const libc::c_void;
+    let address = qscore_cpu::qscore_root_module as *const libc::c_void;
     // SAFETY: `address` is a function of this object; `info` is a valid out-parameter,
     // and `dli_fname` is a NUL-terminated string owned by the dynamic loader when non-null.
     let named = unsafe {
@@ -53,5 +53,5 @@ pub(crate) fn load(search: &PluginSearch) -> Result<Plugin, LoadError> {
 
 /// The built-in plugin in this process.
 pub(crate) fn load_here() -> Result<Plugin, LoadError> {
-    crate::loader::from_root(&file(), qscore_plugin_cpu::qscore_root_module())
+    crate::loader::from_root(&file(), qscore_cpu::qscore_root_module())
 }

@@ -340,6 +340,18 @@ pub fn check_spec<'c>(caps: &'c [MetricCaps], spec: &TaskSpec) -> Result<&'c Met
 #[macro_export]
 macro_rules! export_plugin {
     ($ty:ty, $ctor:expr) => {
+        $crate::plugin_root!($ty, $ctor);
+        $crate::export_root_module_fn!(qscore_root_module);
+    };
+}
+
+/// Defines `pub fn qscore_root_module() -> PluginModRef` for `$ty`, built by `$ctor` on
+/// first use, without exporting it: for a plugin whose code is a library that other
+/// crates link (a host that builds the plugin in), while a thin `cdylib` crate exports it
+/// with [`export_root_module_fn!`]. [`export_plugin!`] does both.
+#[macro_export]
+macro_rules! plugin_root {
+    ($ty:ty, $ctor:expr) => {
         #[doc(hidden)]
         struct QscoreExported;
 
@@ -351,12 +363,10 @@ macro_rules! export_plugin {
             }
         }
 
-        /// The qscore root module of this library.
+        /// The qscore root module of this plugin.
         pub fn qscore_root_module() -> $crate::PluginModRef {
             $crate::sdk::exports::root_module::<QscoreExported>()
         }
-
-        $crate::export_root_module_fn!(qscore_root_module);
     };
 }
 

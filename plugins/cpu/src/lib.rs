@@ -19,4 +19,5 @@ mod vmaf_model;
 #[global_allocator]
 static METER: meter::Meter = meter::Meter;
 
-qscore_core::export_plugin!(plugin::CpuPlugin, plugin::CpuPlugin::new);
+// Exported by the `qscore-cpu` cdylib crate (the plugin file) and built into the host.
+qscore_core::plugin_root!(plugin::CpuPlugin, plugin::CpuPlugin::new);
