@@ -74,6 +74,19 @@ def wait_for(what: str, ready, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
+def ctrl_c(child: subprocess.Popen, what: str) -> None:
+    """Sends SIGINT to `child`, which must end within 30 s with `KeyboardInterrupt` and
+    without printing `finished`."""
+    child.send_signal(signal.SIGINT)
+    try:
+        stdout, stderr = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        pytest.fail(f"Ctrl-C did not stop {what} within 30 s")
+    assert b"KeyboardInterrupt" in stderr, stderr.decode()
+    assert b"finished" not in stdout
+
+
 def test_ctrl_c_stops_a_batch_which_then_resumes(tmp_path):
     manifest = slow_manifest(tmp_path, 40)
     out = tmp_path / "scores.csv"
@@ -89,14 +102,7 @@ def test_ctrl_c_stops_a_batch_which_then_resumes(tmp_path):
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     wait_for("the first journaled row", lambda: journal.exists() and journal.stat().st_size > 0)
-    child.send_signal(signal.SIGINT)
-    try:
-        stdout, stderr = child.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        pytest.fail("Ctrl-C did not stop the batch within 30 s")
-    assert b"KeyboardInterrupt" in stderr, stderr.decode()
-    assert b"finished" not in stdout
+    ctrl_c(child, "the batch")
     kept = sum(1 for line in journal.read_text().splitlines() if line.strip())
     assert 0 < kept < 40, kept
     summary = qscore.batch(manifest, out, "butteraugli", workers=2)
@@ -124,13 +130,6 @@ def test_ctrl_c_stops_scoring_many_images():
     assert child.stdout.readline() == b"started\n"
     time.sleep(1.0)
     started = time.monotonic()
-    child.send_signal(signal.SIGINT)
-    try:
-        stdout, stderr = child.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        pytest.fail("Ctrl-C did not stop score_many within 30 s")
-    assert b"KeyboardInterrupt" in stderr, stderr.decode()
-    assert b"finished" not in stdout
+    ctrl_c(child, "score_many")
     # Only the comparisons in flight finish (one worker: about one comparison).
     assert time.monotonic() - started < 10
