@@ -2,6 +2,7 @@
 //!
 //! The `qscore` binary is a thin command line over this library.
 
+pub mod allocator;
 mod atomic;
 pub mod batch;
 mod built_in;

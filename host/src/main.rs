@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, error::ErrorKind};
 
 fn main() -> ExitCode {
+    qscore_host::allocator::tune();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage(&error),

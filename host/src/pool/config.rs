@@ -36,9 +36,10 @@ pub struct LaneConfig {
     pub queue_capacity: usize,
     /// Free memory of the lane's device; `None` admits every task without a memory limit.
     pub memory: Option<Arc<dyn MemoryProbe>>,
-    /// Lets a busy affinity key spread to an idle worker: when every worker holding the
-    /// key has at least this many tasks queued or running and another worker is idle, that
-    /// worker becomes a holder too. `None` keeps each key on exactly one worker.
+    /// Lets a busy affinity key spread to a lighter worker: when every worker holding the
+    /// key has at least this many tasks queued or running and another worker has at least
+    /// this many fewer, the least loaded such worker becomes a holder too. `None` keeps each
+    /// key on exactly one worker.
     pub affinity_spill: Option<usize>,
 }
 
@@ -54,7 +55,7 @@ impl LaneConfig {
         }
     }
 
-    /// Lets busy affinity keys spread to idle workers (see [`LaneConfig::affinity_spill`]).
+    /// Lets busy affinity keys spread to lighter workers (see [`LaneConfig::affinity_spill`]).
     #[must_use]
     pub fn with_affinity_spill(mut self, load: usize) -> Self {
         self.affinity_spill = Some(load.max(1));

@@ -3,9 +3,12 @@
 //! A task with an affinity key goes to the least-loaded worker holding the key (the first
 //! worker that received it); a key seen for the first time, or no key, goes to the
 //! least-loaded worker (fewest queued + running). Ties rotate, so an idle lane spreads its
-//! tasks over all its workers. With a spill threshold, a key whose holders are all at least
-//! that busy while another worker idles gains that worker as a holder: one more reference
-//! preparation buys a worker's worth of parallelism.
+//! tasks over all its workers. With a spill threshold `t`, a key whose holders all have at
+//! least `t` tasks gains, as a holder, the least-loaded other worker that has at least `t`
+//! fewer: one more reference preparation buys a worker's worth of parallelism. (Waiting for
+//! a worker to be idle was not enough: in a sweep of one reference scored with a heavy and
+//! a light metric, the light metric's worker always had a task queued, and one worker did
+//! two thirds of the work.)
 
 use std::{
     collections::HashMap,
@@ -70,10 +73,14 @@ impl Router {
                     .unwrap_or((holders[0], 0));
                 if let Some(threshold) = self.spill
                     && least_holder_load >= threshold
-                    && let Some(idle) = (0..workers).find(|w| !holders.contains(w) && load(*w) == 0)
+                    && let Some((lighter, _)) = (0..workers)
+                        .filter(|w| !holders.contains(w))
+                        .map(|w| (w, load(w)))
+                        .filter(|&(_, l)| l + threshold <= least_holder_load)
+                        .min_by_key(|&(_, l)| l)
                 {
-                    holders.push(idle);
-                    worker = idle;
+                    holders.push(lighter);
+                    worker = lighter;
                 }
                 Route {
                     worker,
@@ -156,11 +163,21 @@ mod tests {
         assert_eq!(r.route(Some(7), 3, |_| 0).worker, 0);
         // Holder not busy enough: stays.
         assert_eq!(r.route(Some(7), 3, |w| [1, 0, 0][w]).worker, 0);
-        // Holder busy, worker 1 idle: worker 1 becomes a holder.
+        // Holder busy, worker 1 idle: worker 1 becomes a holder (worker 2 is not 2 lighter).
         assert_eq!(r.route(Some(7), 3, |w| [2, 0, 1][w]).worker, 1);
-        // Now the least loaded holder takes it; worker 2 is never added while busy.
+        // Now the least loaded holder takes it; worker 2 is not lighter by the threshold.
         assert_eq!(r.route(Some(7), 3, |w| [3, 2, 1][w]).worker, 1);
         assert_eq!(r.route(Some(7), 3, |w| [1, 2, 5][w]).worker, 0);
         assert_eq!(r.keys(), 1);
+    }
+
+    #[test]
+    fn a_busy_key_spills_to_a_lighter_worker_that_is_not_idle() {
+        let r = Router::new(Some(2));
+        assert_eq!(r.route(Some(7), 2, |_| 0).worker, 0);
+        // Worker 1 always has a task of its own, but 2 fewer than the holder.
+        assert_eq!(r.route(Some(7), 2, |w| [3, 1][w]).worker, 1);
+        // Both hold the key now: the lighter takes it.
+        assert_eq!(r.route(Some(7), 2, |w| [1, 4][w]).worker, 0);
     }
 }
