@@ -41,17 +41,19 @@ pub(crate) fn file() -> PathBuf {
 
 /// The built-in plugin in this process, or in worker processes with `--isolate all`.
 pub(crate) fn load(search: &PluginSearch) -> Result<Plugin, LoadError> {
+    let file = file();
     let mut plugin = if search.isolate == Isolation::All {
-        crate::isolate::load(Path::new(WORKER_ARG), search)?
+        let mut plugin = crate::isolate::load(Path::new(WORKER_ARG), search)?;
+        plugin.path = file;
+        plugin
     } else {
-        load_here()?
+        crate::loader::from_root(&file, qscore_cpu::qscore_root_module())?
     };
-    plugin.path = file();
     plugin.built_in = true;
     Ok(plugin)
 }
 
-/// The built-in plugin in this process.
+/// The built-in plugin in this process (a worker's, with `--isolate all`).
 pub(crate) fn load_here() -> Result<Plugin, LoadError> {
     crate::loader::from_root(&file(), qscore_cpu::qscore_root_module())
 }

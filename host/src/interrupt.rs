@@ -132,15 +132,13 @@ pub fn checking<T>(check: fn() -> bool, work: impl FnOnce() -> T) -> T {
 }
 
 /// Calls this thread's check, if it has one, cancelling the work when it says so.
-/// Returns whether this thread has a check (waits without one need not wake up).
-pub(crate) fn check_now() -> bool {
-    let Some(check) = CHECK.with(std::cell::Cell::get) else {
-        return false;
-    };
-    if !requested() && check() {
+pub(crate) fn check_now() {
+    if let Some(check) = CHECK.with(std::cell::Cell::get)
+        && !requested()
+        && check()
+    {
         cancel();
     }
-    true
 }
 
 /// Whether this thread's waits should wake up to call its check.

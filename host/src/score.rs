@@ -269,7 +269,7 @@ pub fn check_job(
 }
 
 /// [`score_images`] for images already in memory (a program's own frames): `reference`
-/// and `names` label them in results and messages, and `load(i)` gives distorted image
+/// and `distorted` label them in results and messages, and `load(i)` gives distorted image
 /// `i` (in the reference's format) when its turn comes, so that only the images in flight
 /// are held at once. A distorted image whose size differs fails alone. Call [`check_job`]
 /// first (once per size and format of reference), as [`score_images`] does.
@@ -280,11 +280,10 @@ pub fn score_decoded<'a>(
     job: &ScoreJob,
     reference: &Path,
     image: Arc<OwnedImage>,
-    names: &'a [impl AsRef<Path>],
+    distorted: &'a [impl AsRef<Path>],
     mut load: impl FnMut(usize) -> Result<OwnedImage, InputError>,
     mut emit: impl FnMut(PairResult<'a>),
 ) -> Result<(), ScoreError> {
-    let distorted = names;
     let requests = image_requests(report, job)?;
     let comparisons = u32::try_from(distorted.len()).unwrap_or(u32::MAX);
     let shared_reference = Reference::new(Arc::clone(&image));

@@ -258,6 +258,7 @@ impl Scorer {
             let mut pending = pending;
             let mut results: Vec<Option<Result<PairScores, ScoreError>>> =
                 labels.iter().map(|_| None).collect();
+            let mut emitted = 0;
             score_decoded(
                 &inner.report,
                 &inner.scheduler,
@@ -284,9 +285,8 @@ impl Scorer {
                 },
                 // Results come in input order.
                 |pair| {
-                    if let Some(slot) = results.iter_mut().find(|r| r.is_none()) {
-                        *slot = Some(pair.outcome);
-                    }
+                    results[emitted] = Some(pair.outcome);
+                    emitted += 1;
                 },
             )?;
             Ok(results
