@@ -15,6 +15,7 @@ mod system;
 mod temporal;
 mod vmaf;
 mod vmaf_model;
+pub mod vmaf_parts;
 
 #[global_allocator]
 static METER: meter::Meter = meter::Meter;

@@ -25,6 +25,7 @@ pub mod ssimulacra2;
 mod test_runtime;
 pub mod unpack;
 pub mod upload;
+pub mod vmaf;
 
 pub use backend::{Backend, FoundDevice};
 pub use plane::DevicePlane;

@@ -6,25 +6,27 @@ use super::MetricError;
 /// The luma plane of a frame: integer samples of `bits` bits, one byte each up to 8 bits and
 /// native-endian 16-bit words above.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Luma<'a> {
+pub struct Luma<'a> {
     /// The plane's bytes.
-    pub(crate) data: &'a [u8],
+    pub data: &'a [u8],
     /// Bytes from one row to the next.
-    pub(crate) stride: usize,
+    pub stride: usize,
     /// Samples per row.
-    pub(crate) width: usize,
+    pub width: usize,
     /// Rows.
-    pub(crate) height: usize,
+    pub height: usize,
     /// Significant bits per sample (8 to 16).
-    pub(crate) bits: u32,
+    pub bits: u32,
 }
 
 impl Luma<'_> {
-    pub(crate) fn sample_bytes(&self) -> usize {
+    /// Bytes per sample: 1 up to 8 bits, 2 above.
+    pub fn sample_bytes(&self) -> usize {
         if self.bits > 8 { 2 } else { 1 }
     }
 
-    pub(crate) fn check(&self, min_side: usize) -> Result<(), MetricError> {
+    /// Whether the plane is at least `min_side` samples each way and its bytes hold it.
+    pub fn check(&self, min_side: usize) -> Result<(), MetricError> {
         if self.width < min_side || self.height < min_side {
             return Err(MetricError::TooSmall {
                 width: self.width,
@@ -73,7 +75,7 @@ impl Luma<'_> {
     }
 
     /// The whole plane as packed 16-bit samples, rows `width` long.
-    pub(crate) fn to_u16(self) -> Vec<u16> {
+    pub fn to_u16(self) -> Vec<u16> {
         let mut out = vec![0u16; self.width * self.height];
         for (y, row) in out.chunks_exact_mut(self.width).enumerate() {
             self.row_into(y, row);

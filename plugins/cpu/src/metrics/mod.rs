@@ -40,7 +40,7 @@ pub(crate) use plane::Plane;
 
 /// Why a metric could not be computed for the given planes.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum MetricError {
+pub enum MetricError {
     /// A plane's sample buffer does not hold `width * height` samples.
     BadPlaneLength {
         /// Declared width.

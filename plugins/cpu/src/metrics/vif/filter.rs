@@ -16,7 +16,7 @@ use super::kernels::Kernels;
 use super::products::{BYTE, Bytes, NARROW, Narrow, Products, Wide, round_u32};
 
 /// Gaussian taps per scale, 16-bit fixed point; each set sums to exactly 2¹⁶.
-pub(super) const TAPS: [&[u16]; 4] = [
+pub const TAPS: [&[u16]; 4] = [
     &[
         489, 935, 1640, 2640, 3896, 5274, 6547, 7455, 7784, 7455, 6547, 5274, 3896, 2640, 1640,
         935, 489,

@@ -83,11 +83,12 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use filter::TAPS;
 use filter::{Image, RowBuffers};
 #[cfg(target_arch = "x86_64")]
 use kernels::Avx2;
 use kernels::{Kernels, Portable};
-use stats::{DenAccum, NumAccum};
+pub use stats::{DenAccum, EPS, Log2Table, NOISE_VARIANCE, NumAccum, log2_table};
 
 /// Smallest width and height accepted. Every filter mirrors up to its radius past an edge
 /// (8, 4, 2 and 1 samples at scales 0 to 3, and the low-pass before each decimation uses the
@@ -95,7 +96,7 @@ use stats::{DenAccum, NumAccum};
 /// radius. The binding case is scale 3, whose side is `side / 8` rounded down and must be at
 /// least 2 for its 3-tap filter: `side ≥ 16`. (Scales 0, 1 and 2 need 9, 10 and 12.) Below
 /// that, libvmaf reads rows it never wrote, so there is no value to match.
-pub(crate) const MIN_SIDE: usize = 16;
+pub const MIN_SIDE: usize = 16;
 
 /// Number of scales.
 const SCALES: usize = 4;
@@ -130,10 +131,8 @@ struct ReferenceScale {
     mean: Vec<u32>,
     /// Filtered variance per pixel, clamped at 0.
     variance: Vec<i32>,
-    /// Pixels whose variance is below the noise variance (the linear branch).
-    linear_pixels: i64,
-    /// The scale's denominator, in single precision as libvmaf keeps it.
-    den: f32,
+    /// The scale's denominator sums.
+    den: DenAccum,
 }
 
 /// Everything VIF computes from the reference alone, once per reference frame, reused by every
@@ -218,19 +217,37 @@ fn reference_scale(kernels: impl Kernels, image: Image, scale: usize, bits: u32)
         image,
         mean,
         variance,
-        linear_pixels: den.linear_pixels,
-        den: den.value(),
+        den,
+    }
+}
+
+/// The integer sums of every scale: what a kernel on another backend must reproduce bit for
+/// bit before the shared tail ([`VifSums::scores`]) turns them into VIF's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VifSums {
+    /// Numerator sums per scale.
+    pub num: [NumAccum; SCALES],
+    /// Denominator sums per scale (the reference's alone).
+    pub den: [DenAccum; SCALES],
+}
+
+impl VifSums {
+    /// Per-scale numerators and denominators, combined as libvmaf does.
+    pub fn scores(&self) -> VifScores {
+        let den = self.den.map(|d| f64::from(d.value()));
+        let num = std::array::from_fn(|i| f64::from(self.num[i].value(self.den[i].linear_pixels)));
+        VifScores { num, den }
     }
 }
 
 /// Per-scale numerators and denominators of VIF, as libvmaf keeps them: single-precision
 /// values (widened here without change).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct VifScores {
+pub struct VifScores {
     /// Numerator per scale.
-    pub(crate) num: [f64; 4],
+    pub num: [f64; 4],
     /// Denominator per scale.
-    pub(crate) den: [f64; 4],
+    pub den: [f64; 4],
 }
 
 impl VifScores {
@@ -238,7 +255,7 @@ impl VifScores {
     /// `VMAF_integer_feature_vif_scale{i}_score`: the single-precision quotient of the
     /// single-precision numerator and denominator. libvmaf has no special case here: the
     /// denominator is never 0 (every pixel adds at least about 1 to it).
-    pub(crate) fn scale(&self, i: usize) -> f64 {
+    pub fn scale(&self, i: usize) -> f64 {
         // Both are single-precision values, so narrowing them back is exact.
         f64::from(self.num[i] as f32 / self.den[i] as f32)
     }
@@ -264,6 +281,24 @@ pub(crate) fn vif_on(
     distorted: &Luma<'_>,
     options: &VifOptions,
 ) -> Result<VifScores, MetricError> {
+    Ok(vif_sums_on(isa, reference, distorted, options)?.scores())
+}
+
+/// [`VifSums`] of `distorted` against a prepared reference.
+pub(crate) fn vif_sums(
+    reference: &VifReference,
+    distorted: &Luma<'_>,
+    options: &VifOptions,
+) -> Result<VifSums, MetricError> {
+    vif_sums_on(Isa::detected(), reference, distorted, options)
+}
+
+fn vif_sums_on(
+    isa: Isa,
+    reference: &VifReference,
+    distorted: &Luma<'_>,
+    options: &VifOptions,
+) -> Result<VifSums, MetricError> {
     let size = reference.size();
     if (distorted.width, distorted.height) != size {
         return Err(MetricError::SizeMismatch {
@@ -278,11 +313,8 @@ pub(crate) fn vif_on(
     let num = simd::with_kernels!(isa, Portable, Avx2, |kernels| {
         numerators(kernels, reference, image, limit)
     });
-    let den = std::array::from_fn(|scale| f64::from(reference.scales[scale].den));
-    Ok(VifScores {
-        num: num.map(f64::from),
-        den,
-    })
+    let den = std::array::from_fn(|scale| reference.scales[scale].den);
+    Ok(VifSums { num, den })
 }
 
 /// The numerator of every scale, from the distorted scale-0 image.
@@ -291,9 +323,9 @@ fn numerators(
     reference: &VifReference,
     mut image: Image,
     gain_limit: f64,
-) -> [f32; SCALES] {
+) -> [NumAccum; SCALES] {
     let bits = reference.bits;
-    let mut num = [0.0; SCALES];
+    let mut num = [NumAccum::default(); SCALES];
     let mut rows = RowBuffers::new(image.width);
     for (scale, reference_scale) in reference.scales.iter().enumerate() {
         if scale > 0 {
@@ -305,12 +337,12 @@ fn numerators(
     num
 }
 
-/// The numerator of one scale, in single precision as libvmaf keeps it.
+/// The numerator sums of one scale.
 fn numerator(
     kernels: impl Kernels,
     reference: &ReferenceScale,
     (distorted, rows, scale, bits, gain_limit): (&Image, &mut RowBuffers, usize, u32, f64),
-) -> f32 {
+) -> NumAccum {
     let mut num = NumAccum::default();
     let width = distorted.width;
     let reference_rows = reference
@@ -322,5 +354,5 @@ fn numerator(
         let moments = rows.distorted_moments(kernels, images, y, scale, bits);
         kernels.distorted_row(mean, variance, moments, gain_limit, &mut num);
     }
-    num.value(reference.linear_pixels)
+    num
 }

@@ -5,17 +5,17 @@ use std::sync::OnceLock;
 use super::filter::Moments;
 
 /// The noise variance `σn² = 2` (in 8-bit units), on the 16-bit scale of the variances.
-pub(super) const NOISE_VARIANCE: i32 = 2 << 16;
+pub const NOISE_VARIANCE: i32 = 2 << 16;
 
 /// libvmaf's guard added to `σx²` before dividing by it (a variance is an integer, so it only
 /// matters when `σx² = 0`).
-pub(super) const EPS: f64 = 65536.0 * 1.0e-10;
+pub const EPS: f64 = 65536.0 * 1.0e-10;
 
 /// Fraction bits of the logarithm table.
 const LOG_ONE: f64 = 2048.0;
 
 /// `round(2048 · log2 m)` for the mantissas `m ∈ [2¹⁵, 2¹⁶)`, at index `m − 2¹⁵`.
-type Log2Table = [u16; 1 << 15];
+pub type Log2Table = [u16; 1 << 15];
 
 /// The logarithm table, built on first use.
 ///
@@ -26,7 +26,7 @@ type Log2Table = [u16; 1 << 15];
 /// the platform's `log2f`. The table is glibc's (checked on glibc 2.36, whose `log2f` is one
 /// unit off for a few `m` without changing a rounded entry). Rounding the double-precision
 /// value directly would differ: some single-precision products land exactly on a half.
-pub(super) fn log2_table() -> &'static Log2Table {
+pub fn log2_table() -> &'static Log2Table {
     static TABLE: OnceLock<Box<Log2Table>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut table = Box::new([0u16; 1 << 15]);
@@ -75,23 +75,23 @@ fn centred(moment: u32, product: u32) -> i32 {
 }
 
 /// Sums of a scale's denominator, over the reference alone.
-#[derive(Debug, Default)]
-pub(super) struct DenAccum {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DenAccum {
     /// Σ table value of `σn² + σx²` over the pixels with `σx² ≥ σn²`.
-    pub(super) log: i64,
+    pub log: i64,
     /// Σ exponent of those values.
-    pub(super) exponent: i64,
+    pub exponent: i64,
     /// Number of those pixels.
-    pub(super) log_pixels: i64,
+    pub log_pixels: i64,
     /// Number of the other pixels.
-    pub(super) linear_pixels: i64,
+    pub linear_pixels: i64,
 }
 
 impl DenAccum {
     /// `Σ (log2(σn² + σx²) − 17) + linear_pixels`, the sums combined in double precision as
     /// libvmaf does, kept in single precision.
     #[inline(always)]
-    pub(super) fn value(&self) -> f32 {
+    pub fn value(&self) -> f32 {
         // libvmaf sums the negated exponents; `17·n − Σe` is the same integer.
         let shift = self.log_pixels * 17 - self.exponent;
         (self.log as f64 / LOG_ONE - shift as f64 + self.linear_pixels as f64) as f32
@@ -99,21 +99,21 @@ impl DenAccum {
 }
 
 /// Sums of a scale's numerator.
-#[derive(Debug, Default)]
-pub(super) struct NumAccum {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NumAccum {
     /// Σ (table value of the numerator's argument − table value of `σv² + σn²`).
-    pub(super) log: i64,
+    pub log: i64,
     /// Σ (exponent of the numerator's argument − exponent of `σv² + σn²`).
-    pub(super) exponent: i64,
+    pub exponent: i64,
     /// Σ `σy²` over the pixels with `σx² < σn²`.
-    pub(super) linear_variance: i64,
+    pub linear_variance: i64,
 }
 
 impl NumAccum {
     /// The numerator given the number of pixels with `σx² < σn²`: each adds
     /// `1 − σy² / 2¹⁴ / 255²`. Combined in double precision, kept in single precision.
     #[inline(always)]
-    pub(super) fn value(&self, linear_pixels: i64) -> f32 {
+    pub fn value(&self, linear_pixels: i64) -> f32 {
         let linear = linear_pixels as f64 - (self.linear_variance as f64 / 16384.0) / 65025.0;
         (self.log as f64 / LOG_ONE + self.exponent as f64 + linear) as f32
     }

@@ -1,0 +1,32 @@
+//! The parts of VMAF's features that another backend shares with this plugin rather than
+//! writing them twice.
+//!
+//! A GPU kernel reproduces the integer arithmetic of a feature (the filters, the per-pixel
+//! statistics, the integer sums) and hands its sums to the same tail as the CPU: the
+//! combination of the sums in floating point, the score of each scale, the model. The
+//! constants a kernel needs (taps, the logarithm table) come from here too, and so do the CPU's
+//! own sums, which the other backends' tests compare with bit for bit.
+
+use crate::metrics::vif::{self, VifOptions, VifReference};
+
+pub use crate::metrics::MetricError;
+pub use crate::metrics::luma::Luma;
+pub use crate::metrics::vif::{
+    DenAccum as VifDenSums, EPS as VIF_EPS, Log2Table, MIN_SIDE as VIF_MIN_SIDE,
+    NOISE_VARIANCE as VIF_NOISE_VARIANCE, NumAccum as VifNumSums, TAPS as VIF_TAPS, VifScores,
+    VifSums, log2_table as vif_log2_table,
+};
+
+/// The CPU's VIF sums of `distorted` against `reference`, with the enhancement gain limit
+/// `gain_limit` (libvmaf's default is 100).
+pub fn vif_sums(
+    reference: &Luma<'_>,
+    distorted: &Luma<'_>,
+    gain_limit: f64,
+) -> Result<VifSums, MetricError> {
+    let prepared = VifReference::new(reference)?;
+    let options = VifOptions {
+        enhn_gain_limit: gain_limit,
+    };
+    vif::vif_sums(&prepared, distorted, &options)
+}

@@ -1,0 +1,123 @@
+//! The kernels against the CPU plugin's integer sums, on random and structured planes.
+
+use qscore_cpu::vmaf_parts::{self, Luma};
+
+use super::vif;
+use crate::test_runtime::client;
+
+/// A deterministic pseudo-random generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// A plane of `bits`-bit samples: a smooth gradient plus noise, as bytes of the CPU's layout.
+fn plane(w: usize, h: usize, bits: u32, seed: u64, noise: u64) -> Vec<u8> {
+    let mut rng = Rng(seed | 1);
+    let max = (1u64 << bits) - 1;
+    let mut out = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let base = ((x * 7 + y * 3) as u64 * max) / (7 * w + 3 * h) as u64;
+            let v = (base + rng.next() % (noise + 1)).min(max);
+            if bits > 8 {
+                out.extend_from_slice(&(v as u16).to_ne_bytes());
+            } else {
+                out.push(v as u8);
+            }
+        }
+    }
+    out
+}
+
+fn luma(data: &[u8], w: usize, h: usize, bits: u32) -> Luma<'_> {
+    let stride = if bits > 8 { 2 * w } else { w };
+    Luma {
+        data,
+        stride,
+        width: w,
+        height: h,
+        bits,
+    }
+}
+
+#[test]
+fn vif_sums_equal_the_cpu_plugins() {
+    let client = client();
+    let tables = vif::VifTables::new(&client);
+    // Odd and minimal sizes, every depth class, noise from none to the full range.
+    let cases = [
+        (64, 48, 8, 20),
+        (37, 29, 8, 255),
+        (50, 33, 10, 40),
+        (41, 17, 12, 4000),
+        (33, 40, 16, 9000),
+        (16, 16, 8, 3),
+        (23, 19, 8, 0),
+    ];
+    for (i, &(w, h, bits, noise)) in cases.iter().enumerate() {
+        let r = plane(w, h, bits, 11 + i as u64, noise);
+        let d = plane(w, h, bits, 97 + i as u64, noise / 2 + 1);
+        for limit in [100.0, 1.0] {
+            let (rl, dl) = (luma(&r, w, h, bits), luma(&d, w, h, bits));
+            let expected = vmaf_parts::vif_sums(&rl, &dl, limit).unwrap();
+            let prepared = vif::prepare(&client, &tables, &rl).unwrap();
+            let got = vif::sums(&client, &tables, &prepared, &dl, limit).unwrap();
+            assert_eq!(got, expected, "{w}x{h} {bits}-bit, limit {limit}");
+            assert_ne!(expected.num[0].log, 0, "{w}x{h}: the log branch ran");
+        }
+    }
+}
+
+/// Samples above the declared depth (a 10-bit plane with 16-bit values) are narrowed exactly
+/// where the CPU narrows them.
+#[test]
+fn vif_narrows_out_of_range_samples_as_the_cpu_does() {
+    let client = client();
+    let tables = vif::VifTables::new(&client);
+    let (w, h) = (40, 36);
+    let r = plane(w, h, 16, 5, 30000);
+    let d = plane(w, h, 16, 6, 20000);
+    let (rl, dl) = (luma(&r, w, h, 10), luma(&d, w, h, 10));
+    let expected = vmaf_parts::vif_sums(&rl, &dl, 100.0).unwrap();
+    let prepared = vif::prepare(&client, &tables, &rl).unwrap();
+    assert_eq!(
+        vif::sums(&client, &tables, &prepared, &dl, 100.0).unwrap(),
+        expected
+    );
+}
+
+/// The Netflix sample pair (576×324, 10-bit), every frame's luma.
+#[test]
+fn vif_sums_equal_the_cpu_plugins_on_the_sample_clip() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/video");
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("the sample clip");
+    let reference = read("src01_hrc00_576x324.yuv420p10le.yuv");
+    let distorted = read("src01_hrc01_576x324.yuv420p10le.yuv");
+    let (w, h) = (576, 324);
+    let frame = w * h * 3; // 4:2:0 at 2 bytes a sample
+    let luma_bytes = w * h * 2;
+    let client = client();
+    let tables = vif::VifTables::new(&client);
+    for (r, d) in reference
+        .chunks_exact(frame)
+        .zip(distorted.chunks_exact(frame))
+    {
+        let (rl, dl) = (
+            luma(&r[..luma_bytes], w, h, 10),
+            luma(&d[..luma_bytes], w, h, 10),
+        );
+        let expected = vmaf_parts::vif_sums(&rl, &dl, 100.0).unwrap();
+        let prepared = vif::prepare(&client, &tables, &rl).unwrap();
+        assert_eq!(
+            vif::sums(&client, &tables, &prepared, &dl, 100.0).unwrap(),
+            expected
+        );
+    }
+}
