@@ -30,3 +30,25 @@ pub fn vif_sums(
     };
     vif::vif_sums(&prepared, distorted, &options)
 }
+
+pub use crate::metrics::motion::{FILTER as MOTION_FILTER, MIN_SIDE as MOTION_MIN_SIDE};
+
+/// The CPU's blurred luma for `motion` (libvmaf 2.3.1's integer Gaussian), rows packed.
+pub fn motion_blur(luma: &Luma<'_>) -> Result<Vec<u16>, MetricError> {
+    Ok(crate::metrics::motion::blur(luma)?.data)
+}
+
+/// libvmaf 2.3.1's `motion` from the SAD of two blurred frames of `pixels` pixels.
+pub fn motion_value(sad: u64, pixels: usize) -> f64 {
+    crate::metrics::motion::normalised(sad, pixels)
+}
+
+/// The CPU's libvmaf 3.2.0 filtered-difference SAD of `previous − current`.
+pub fn motion_v3_sad(previous: &Luma<'_>, current: &Luma<'_>) -> Result<u64, MetricError> {
+    crate::metrics::motion_v3::filtered_difference_sad(previous, current)
+}
+
+/// libvmaf 3.2.0's `motion` from a filtered-difference SAD over `pixels` pixels.
+pub fn motion_v3_value(sad: u64, pixels: usize) -> f64 {
+    crate::metrics::motion_v3::motion_value(sad, pixels)
+}

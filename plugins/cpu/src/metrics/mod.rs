@@ -24,7 +24,7 @@ pub(crate) mod adm;
 mod filter;
 pub(crate) mod luma;
 pub(crate) mod motion;
-mod motion_v3;
+pub(crate) mod motion_v3;
 pub(crate) mod ms_ssim;
 pub(crate) mod plane;
 pub(crate) mod psnr;
@@ -68,6 +68,13 @@ pub enum MetricError {
     },
     /// The data range (peak-to-peak sample range `L`) is not a positive finite number.
     InvalidDataRange(f64),
+    /// The plane is wider than a backend computes this metric for.
+    TooWide {
+        /// Width of the plane.
+        width: usize,
+        /// Widest plane accepted.
+        max: usize,
+    },
 }
 
 impl fmt::Display for MetricError {
@@ -88,6 +95,10 @@ impl fmt::Display for MetricError {
             Self::TooSmall { width, height, min } => write!(
                 f,
                 "image of {width}x{height} is too small: this metric needs at least {min}x{min}"
+            ),
+            Self::TooWide { width, max } => write!(
+                f,
+                "image is {width} samples wide: this backend computes the metric up to {max}"
             ),
             Self::InvalidDataRange(range) => {
                 write!(

@@ -106,11 +106,11 @@ pub(crate) fn frame_motions(
 }
 
 /// The 5-tap integer Gaussian.
-pub(crate) const FILTER: [u32; 5] = [3571, 16004, 26386, 16004, 3571];
+pub const FILTER: [u32; 5] = [3571, 16004, 26386, 16004, 3571];
 /// Half the filter's width.
 const RADIUS: usize = FILTER.len() / 2;
 /// Smallest width and height for which every mirrored tap stays inside the frame.
-pub(crate) const MIN_SIDE: usize = 3;
+pub const MIN_SIDE: usize = 3;
 
 /// Index `i` of a line of `n` samples, mirrored as libvmaf v2.3.1 mirrors it.
 pub(crate) fn mirror(i: isize, n: usize) -> usize {
@@ -351,7 +351,7 @@ fn row_sad(a: &[u16], b: &[u16]) -> u64 {
 }
 
 /// SAD / 256 / pixels, the division by the pixel count in single precision as libvmaf does.
-fn normalised(sad: u64, pixels: usize) -> f64 {
+pub(crate) fn normalised(sad: u64, pixels: usize) -> f64 {
     f64::from((sad as f64 / 256.0) as f32 / pixels as f32)
 }
 

@@ -177,8 +177,13 @@ pub(crate) fn filtered_difference_sad(
 /// filtered-difference SAD / 256 / pixels in double precision, capped at 10000.
 pub(crate) fn motion_between(previous: &Luma<'_>, current: &Luma<'_>) -> Result<f64, MetricError> {
     let sad = filtered_difference_sad(previous, current)?;
-    let pixels = (current.width * current.height) as f64;
-    Ok((sad as f64 / 256.0 / pixels).min(MAX_MOTION))
+    Ok(motion_value(sad, current.width * current.height))
+}
+
+/// The motion of a filtered-difference SAD over `pixels` pixels: SAD / 256 / pixels in double
+/// precision, capped at 10000.
+pub(crate) fn motion_value(sad: u64, pixels: usize) -> f64 {
+    (sad as f64 / 256.0 / pixels as f64).min(MAX_MOTION)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! `README.md` beside this file.
 
 mod arith;
+pub mod luma;
+pub mod motion;
 #[cfg(test)]
 mod tests;
 pub mod vif;

@@ -2,7 +2,8 @@
 
 use qscore_cpu::vmaf_parts::{self, Luma};
 
-use super::vif;
+use super::luma::DeviceLuma;
+use super::{motion, vif};
 use crate::test_runtime::client;
 
 /// A deterministic pseudo-random generator (xorshift), so failures reproduce.
@@ -36,6 +37,10 @@ fn plane(w: usize, h: usize, bits: u32, seed: u64, noise: u64) -> Vec<u8> {
     out
 }
 
+fn up(luma: &Luma<'_>) -> DeviceLuma {
+    DeviceLuma::upload(&client(), luma)
+}
+
 fn luma(data: &[u8], w: usize, h: usize, bits: u32) -> Luma<'_> {
     let stride = if bits > 8 { 2 * w } else { w };
     Luma {
@@ -67,8 +72,8 @@ fn vif_sums_equal_the_cpu_plugins() {
         for limit in [100.0, 1.0] {
             let (rl, dl) = (luma(&r, w, h, bits), luma(&d, w, h, bits));
             let expected = vmaf_parts::vif_sums(&rl, &dl, limit).unwrap();
-            let prepared = vif::prepare(&client, &tables, &rl).unwrap();
-            let got = vif::sums(&client, &tables, &prepared, &dl, limit).unwrap();
+            let prepared = vif::prepare(&client, &tables, &up(&rl)).unwrap();
+            let got = vif::sums(&client, &tables, &prepared, &up(&dl), limit).unwrap();
             assert_eq!(got, expected, "{w}x{h} {bits}-bit, limit {limit}");
             assert_ne!(expected.num[0].log, 0, "{w}x{h}: the log branch ran");
         }
@@ -86,9 +91,9 @@ fn vif_narrows_out_of_range_samples_as_the_cpu_does() {
     let d = plane(w, h, 16, 6, 20000);
     let (rl, dl) = (luma(&r, w, h, 10), luma(&d, w, h, 10));
     let expected = vmaf_parts::vif_sums(&rl, &dl, 100.0).unwrap();
-    let prepared = vif::prepare(&client, &tables, &rl).unwrap();
+    let prepared = vif::prepare(&client, &tables, &up(&rl)).unwrap();
     assert_eq!(
-        vif::sums(&client, &tables, &prepared, &dl, 100.0).unwrap(),
+        vif::sums(&client, &tables, &prepared, &up(&dl), 100.0).unwrap(),
         expected
     );
 }
@@ -114,10 +119,82 @@ fn vif_sums_equal_the_cpu_plugins_on_the_sample_clip() {
             luma(&d[..luma_bytes], w, h, 10),
         );
         let expected = vmaf_parts::vif_sums(&rl, &dl, 100.0).unwrap();
-        let prepared = vif::prepare(&client, &tables, &rl).unwrap();
+        let prepared = vif::prepare(&client, &tables, &up(&rl)).unwrap();
         assert_eq!(
-            vif::sums(&client, &tables, &prepared, &dl, 100.0).unwrap(),
+            vif::sums(&client, &tables, &prepared, &up(&dl), 100.0).unwrap(),
             expected
+        );
+    }
+}
+
+/// Two planes' bytes, their width, height and depth.
+type Pair = (Vec<u8>, Vec<u8>, usize, usize, u32);
+
+/// Blurred frames, 2.3.1's SAD and 3.2.0's filtered-difference SAD against the CPU's, on the
+/// sample clip's consecutive frames and on random planes of every depth and odd sizes.
+#[test]
+fn motion_equals_the_cpu_plugins() {
+    let client = client();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/video");
+    let clip = std::fs::read(dir.join("src01_hrc00_576x324.yuv420p10le.yuv")).unwrap();
+    let (w, h) = (576, 324);
+    let frames: Vec<&[u8]> = clip
+        .chunks_exact(w * h * 3)
+        .map(|f| &f[..w * h * 2])
+        .collect();
+    let mut pairs: Vec<Pair> = frames
+        .windows(2)
+        .map(|p| (p[0].to_vec(), p[1].to_vec(), w, h, 10))
+        .collect();
+    for (i, &(w, h, bits, noise)) in [
+        (37, 29, 8, 255),
+        (3, 3, 8, 9),
+        (50, 33, 12, 4000),
+        (21, 40, 16, 65535),
+        (40, 5, 10, 1023),
+    ]
+    .iter()
+    .enumerate()
+    {
+        pairs.push((
+            plane(w, h, bits, 3 + i as u64, noise),
+            plane(w, h, bits, 50 + i as u64, noise),
+            w,
+            h,
+            bits,
+        ));
+    }
+    for (a, b, w, h, bits) in &pairs {
+        let (la, lb) = (luma(a, *w, *h, *bits), luma(b, *w, *h, *bits));
+        let (da, db) = (up(&la), up(&lb));
+        let (ba, bb) = (motion::blur(&client, &da), motion::blur(&client, &db));
+        assert_eq!(
+            ba.read(&client),
+            vmaf_parts::motion_blur(&la).unwrap(),
+            "{w}x{h} {bits}-bit blur"
+        );
+        let cpu_a = vmaf_parts::motion_blur(&la).unwrap();
+        let cpu_b = vmaf_parts::motion_blur(&lb).unwrap();
+        let cpu_sad: u64 = cpu_a
+            .iter()
+            .zip(&cpu_b)
+            .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+            .sum();
+        assert_eq!(
+            motion::blurred_sad(&client, &ba, &bb).unwrap(),
+            cpu_sad,
+            "{w}x{h} {bits}-bit"
+        );
+        assert_ne!(cpu_sad, 0);
+        let v3 = vmaf_parts::motion_v3_sad(&la, &lb).unwrap();
+        assert_eq!(
+            motion::difference_sad(&client, &da, &db).unwrap(),
+            v3,
+            "{w}x{h} {bits}-bit v3"
+        );
+        assert_eq!(
+            motion::difference_sad(&client, &db, &da).unwrap(),
+            vmaf_parts::motion_v3_sad(&lb, &la).unwrap()
         );
     }
 }

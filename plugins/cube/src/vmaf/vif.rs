@@ -16,13 +16,14 @@
 
 use cubecl::{prelude::*, server::Handle};
 use qscore_cpu::vmaf_parts::{
-    Luma, MetricError, VIF_EPS, VIF_MIN_SIDE, VIF_NOISE_VARIANCE, VIF_TAPS, VifDenSums, VifNumSums,
+    MetricError, VIF_EPS, VIF_MIN_SIDE, VIF_NOISE_VARIANCE, VIF_TAPS, VifDenSums, VifNumSums,
     VifSums, vif_log2_table,
 };
 
 use super::arith::{
     PER_CUBE, PER_UNIT, UNITS, normalise, product, reduce_cube, reflect, round32, round64, rounded,
 };
+use super::luma::DeviceLuma;
 
 /// Number of scales.
 const SCALES: usize = 4;
@@ -342,24 +343,10 @@ impl VifTables {
     }
 }
 
-/// One scale of an image on the device: 16-bit samples held as `u32`.
-#[derive(Debug)]
-struct Scale {
-    width: usize,
-    height: usize,
-    image: Handle,
-}
-
-impl Scale {
-    fn len(&self) -> usize {
-        self.width * self.height
-    }
-}
-
 /// One scale of a prepared reference: its image, mean and variance per pixel.
 #[derive(Debug)]
 struct ReferenceScale {
-    scale: Scale,
+    scale: DeviceLuma,
     mean: Handle,
     variance: Handle,
 }
@@ -380,16 +367,6 @@ impl VifPrepared {
     }
 }
 
-/// Uploads the luma plane's samples, widened to 32 bits.
-fn upload_luma<R: Runtime>(client: &ComputeClient<R>, luma: &Luma<'_>) -> Scale {
-    let wide: Vec<u32> = luma.to_u16().into_iter().map(u32::from).collect();
-    Scale {
-        width: luma.width,
-        height: luma.height,
-        image: crate::meter::upload(client, u32::as_bytes(&wide)),
-    }
-}
-
 /// Column shifts at `scale` for the mean and the second moments.
 fn shifts(scale: usize, bits: u32) -> [u32; 2] {
     if scale == 0 {
@@ -407,10 +384,10 @@ fn radius(scale: usize) -> usize {
 fn next_scale<R: Runtime>(
     client: &ComputeClient<R>,
     tables: &VifTables,
-    image: &Scale,
+    image: &DeviceLuma,
     scale: usize,
     bits: u32,
-) -> Scale {
+) -> DeviceLuma {
     let (width, height) = (image.width / 2, image.height / 2);
     let out = crate::meter::empty(client, width * height * 4);
     let shift = if scale == 0 { bits } else { 16 };
@@ -420,7 +397,7 @@ fn next_scale<R: Runtime>(
             client,
             crate::grid::cubes_for_units(width * height, UNITS),
             CubeDim::new_1d(UNITS as u32),
-            ArrayArg::from_raw_parts(image.image.clone(), image.len()),
+            ArrayArg::from_raw_parts(image.data.clone(), image.len()),
             ArrayArg::from_raw_parts(tables.taps[scale + 1].clone(), VIF_TAPS[scale + 1].len()),
             ArrayArg::from_raw_parts(out.clone(), width * height),
             image.width,
@@ -431,10 +408,11 @@ fn next_scale<R: Runtime>(
             radius(scale + 1),
         )
     };
-    Scale {
+    DeviceLuma {
         width,
         height,
-        image: out,
+        bits,
+        data: out,
     }
 }
 
@@ -442,7 +420,7 @@ fn next_scale<R: Runtime>(
 fn column_pass<R: Runtime>(
     client: &ComputeClient<R>,
     tables: &VifTables,
-    (reference, distorted): (&Scale, Option<&Scale>),
+    (reference, distorted): (&DeviceLuma, Option<&DeviceLuma>),
     scale: usize,
     bits: u32,
 ) -> [Handle; 3] {
@@ -456,8 +434,8 @@ fn column_pass<R: Runtime>(
             client,
             crate::grid::cubes_for_units(len, UNITS),
             CubeDim::new_1d(UNITS as u32),
-            ArrayArg::from_raw_parts(reference.image.clone(), len),
-            ArrayArg::from_raw_parts(d.image.clone(), len),
+            ArrayArg::from_raw_parts(reference.data.clone(), len),
+            ArrayArg::from_raw_parts(d.data.clone(), len),
             ArrayArg::from_raw_parts(tables.taps[scale].clone(), VIF_TAPS[scale].len()),
             ArrayArg::from_raw_parts(out[0].clone(), len),
             ArrayArg::from_raw_parts(out[1].clone(), len),
@@ -490,7 +468,7 @@ fn read_sums<R: Runtime, const N: usize>(client: &ComputeClient<R>, partials: Ha
 fn reference_scale<R: Runtime>(
     client: &ComputeClient<R>,
     tables: &VifTables,
-    scale_image: Scale,
+    scale_image: DeviceLuma,
     scale: usize,
     bits: u32,
 ) -> (ReferenceScale, VifDenSums) {
@@ -533,20 +511,27 @@ fn reference_scale<R: Runtime>(
     (prepared, den)
 }
 
-/// Checks a luma plane as the CPU plugin does.
-fn check(luma: &Luma<'_>) -> Result<(), MetricError> {
-    luma.check(VIF_MIN_SIDE)
+/// Refuses planes too small for the scale-3 filter, as the CPU plugin does.
+fn check(luma: &DeviceLuma) -> Result<(), MetricError> {
+    if luma.width < VIF_MIN_SIDE || luma.height < VIF_MIN_SIDE {
+        return Err(MetricError::TooSmall {
+            width: luma.width,
+            height: luma.height,
+            min: VIF_MIN_SIDE,
+        });
+    }
+    Ok(())
 }
 
 /// Filters the reference luma at every scale on the device.
 pub fn prepare<R: Runtime>(
     client: &ComputeClient<R>,
     tables: &VifTables,
-    reference: &Luma<'_>,
+    reference: &DeviceLuma,
 ) -> Result<VifPrepared, MetricError> {
     check(reference)?;
     let bits = reference.bits;
-    let mut image = upload_luma(client, reference);
+    let mut image = reference.clone();
     let mut scales = Vec::with_capacity(SCALES);
     let mut den = [VifDenSums::default(); SCALES];
     for (scale, den) in den.iter_mut().enumerate() {
@@ -566,19 +551,19 @@ pub fn sums<R: Runtime>(
     client: &ComputeClient<R>,
     tables: &VifTables,
     prepared: &VifPrepared,
-    distorted: &Luma<'_>,
+    distorted: &DeviceLuma,
     gain_limit: f64,
 ) -> Result<VifSums, MetricError> {
     let size = prepared.size();
-    if (distorted.width, distorted.height) != size {
+    if distorted.size() != size {
         return Err(MetricError::SizeMismatch {
             reference: size,
-            distorted: (distorted.width, distorted.height),
+            distorted: distorted.size(),
         });
     }
     check(distorted)?;
     let bits = prepared.bits;
-    let mut image = upload_luma(client, distorted);
+    let mut image = distorted.clone();
     let mut num = [VifNumSums::default(); SCALES];
     for (scale, reference) in prepared.scales.iter().enumerate() {
         if scale > 0 {
@@ -596,7 +581,7 @@ fn numerator<R: Runtime>(
     client: &ComputeClient<R>,
     tables: &VifTables,
     reference: &ReferenceScale,
-    image: &Scale,
+    image: &DeviceLuma,
     scale: usize,
     bits: u32,
     gain_limit: f64,
