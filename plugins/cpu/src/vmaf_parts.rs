@@ -52,3 +52,31 @@ pub fn motion_v3_sad(previous: &Luma<'_>, current: &Luma<'_>) -> Result<u64, Met
 pub fn motion_v3_value(sad: u64, pixels: usize) -> f64 {
     crate::metrics::motion_v3::motion_value(sad, pixels)
 }
+
+/// ADM's constants, per-scale parameters and tail.
+pub mod adm {
+    use crate::metrics::adm::{self as cpu, AdmReference};
+    pub use crate::metrics::adm::{
+        AdmOptions, AdmScores, AdmSums, COARSE_CSF_SHIFT, COARSE_HORIZONTAL, COARSE_TERM_ROUND,
+        COARSE_VERTICAL, DenShifts, FINE_CSF_ROUND, FINE_CSF_SHIFT, FINE_SQUARE_SHIFT,
+        FINE_THRESHOLD_SHIFT, HI, LO, LO_SUM, MIN_SIDE, NumShifts, RECIPROCAL, Region, band_sizes,
+        cos_sq_1deg, fixed_weights, whole_gain_limit,
+    };
+
+    use super::{Luma, MetricError};
+
+    /// The shifts of `scale`'s denominator sums, for its scored `region`.
+    pub fn den_shifts(scale: usize, region: Region) -> DenShifts {
+        DenShifts::new(scale, region)
+    }
+
+    /// The CPU's ADM sums of `distorted` against `reference` under `options`.
+    pub fn sums(
+        reference: &Luma<'_>,
+        distorted: &Luma<'_>,
+        options: &AdmOptions,
+    ) -> Result<AdmSums, MetricError> {
+        let prepared = AdmReference::new(reference, options)?;
+        cpu::adm_sums(&prepared, distorted, options)
+    }
+}

@@ -3,7 +3,7 @@
 use qscore_cpu::vmaf_parts::{self, Luma};
 
 use super::luma::DeviceLuma;
-use super::{motion, vif};
+use super::{adm, motion, vif};
 use crate::test_runtime::client;
 
 /// A deterministic pseudo-random generator (xorshift), so failures reproduce.
@@ -196,5 +196,67 @@ fn motion_equals_the_cpu_plugins() {
             motion::difference_sad(&client, &db, &da).unwrap(),
             vmaf_parts::motion_v3_sad(&lb, &la).unwrap()
         );
+    }
+}
+
+/// ADM's sums against the CPU's: odd sizes down to the minimum, every depth class, both
+/// whole gain limits and a fractional one, another viewing geometry, and the sample clip.
+#[test]
+fn adm_sums_equal_the_cpu_plugins() {
+    use qscore_cpu::vmaf_parts::adm::{self as cpu, AdmOptions};
+    let client = client();
+    let tables = adm::AdmTables::new(&client);
+    let mut pairs: Vec<Pair> = Vec::new();
+    for (i, &(w, h, bits, noise)) in [
+        (64, 48, 8, 40),
+        (37, 35, 8, 255),
+        (33, 33, 8, 3),
+        (50, 41, 10, 300),
+        (45, 34, 12, 4000),
+        (33, 40, 16, 65535),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = plane(w, h, bits, 7 + i as u64, noise);
+        let d = plane(w, h, bits, 70 + i as u64, noise / 3 + 1);
+        pairs.push((r, d, w, h, bits));
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/video");
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("the sample clip");
+    let (w, h) = (576, 324);
+    let r = read("src01_hrc00_576x324.yuv420p10le.yuv");
+    let d = read("src01_hrc01_576x324.yuv420p10le.yuv");
+    pairs.push((r[..w * h * 2].to_vec(), d[..w * h * 2].to_vec(), w, h, 10));
+    let geometries = [
+        AdmOptions::default(),
+        AdmOptions {
+            norm_view_dist: 4.5,
+            ref_display_height: 1440,
+            ..AdmOptions::default()
+        },
+    ];
+    for (r, d, w, h, bits) in &pairs {
+        let (rl, dl) = (luma(r, *w, *h, *bits), luma(d, *w, *h, *bits));
+        let (rd, dd) = (up(&rl), up(&dl));
+        for geometry in &geometries {
+            let prepared = adm::prepare(&client, &rd, geometry).unwrap();
+            for gain in [100.0, 1.0, 1.5] {
+                let options = AdmOptions {
+                    enhn_gain_limit: gain,
+                    ..*geometry
+                };
+                let expected = cpu::sums(&rl, &dl, &options).unwrap();
+                let got = adm::sums(&client, &tables, &prepared, &dd, gain).unwrap();
+                assert_eq!(
+                    got, expected,
+                    "{w}x{h} {bits}-bit, gain {gain}, {geometry:?}"
+                );
+                assert!(
+                    expected.num.iter().all(|s| s.iter().any(|&v| v != 0)),
+                    "{w}x{h}: every scale scored"
+                );
+            }
+        }
     }
 }

@@ -53,7 +53,7 @@ pub(super) trait Arith {
 
 /// `⌊2^30 / m⌋` for `m` in 1..=32768 (entry 0 is never used): libvmaf's table that turns its
 /// divisions into multiplications.
-pub(super) static RECIPROCAL: [i32; 32769] = reciprocals();
+pub static RECIPROCAL: [i32; 32769] = reciprocals();
 
 const fn reciprocals() -> [i32; 32769] {
     let mut table = [0; 32769];
@@ -96,7 +96,7 @@ pub(super) fn cbrt(x: f32) -> f32 {
 }
 
 /// cos²(1°), computed in double precision and stored in single precision as libvmaf does.
-pub(super) fn cos_sq_1deg() -> f64 {
+pub fn cos_sq_1deg() -> f64 {
     let c = (std::f64::consts::PI / 180.0).cos();
     f64::from((c * c) as f32)
 }
@@ -124,8 +124,10 @@ pub(super) struct GainLimit {
 
 impl GainLimit {
     pub(super) fn new(limit: f64) -> Self {
-        let whole = (limit.fract() == 0.0).then_some(limit as i64);
-        Self { real: limit, whole }
+        Self {
+            real: limit,
+            whole: whole_gain_limit(limit),
+        }
     }
 
     /// The restored coefficient after the limit: where the reference and distorted vectors are
@@ -157,6 +159,37 @@ impl GainLimit {
     }
 }
 
+/// `limit` as a whole number, if it is one (libvmaf's 100 and 1 are): then the enhancement
+/// is computed exactly in integers.
+pub fn whole_gain_limit(limit: f64) -> Option<i64> {
+    (limit.fract() == 0.0).then_some(limit as i64)
+}
+
+/// The shifts of a scale's numerator: of each band's cubes, and of each row's sum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumShifts {
+    /// Right shift (rounded) of each band's cubes.
+    pub cube: [u32; 3],
+    /// Right shift (rounded) of each row's sum.
+    pub row: u32,
+}
+
+impl NumShifts {
+    /// The shifts at `scale` for bands of `width × height`, as libvmaf chooses them.
+    pub fn new(scale: usize, width: usize, height: usize) -> Self {
+        let log_w = ceil_log2(width);
+        let cube = if scale == 0 {
+            [log_w - 4, log_w - 4, log_w - 3]
+        } else {
+            [log_w; 3]
+        };
+        Self {
+            cube,
+            row: ceil_log2(height),
+        }
+    }
+}
+
 /// The scale-0 arithmetic, on 16-bit coefficients.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Fine {
@@ -170,12 +203,12 @@ pub(super) struct Fine {
 
 /// Scale 0: the CSF product is rounded back to 16 bits by these shifts (note libvmaf's
 /// rounding constant 65535, not 65536, for `d`).
-pub(super) const FINE_CSF_SHIFT: [u32; 3] = [15, 15, 17];
-pub(super) const FINE_CSF_ROUND: [i32; 3] = [16384, 16384, 65535];
+pub const FINE_CSF_SHIFT: [u32; 3] = [15, 15, 17];
+pub const FINE_CSF_ROUND: [i32; 3] = [16384, 16384, 65535];
 /// Scale 0 masking: the threshold is brought to the weighted coefficient's fixed point by
 /// these left shifts, and the square is taken with these rounding shifts.
-const FINE_THRESHOLD_SHIFT: [u32; 3] = [10, 10, 12];
-const FINE_SQUARE_SHIFT: [u32; 3] = [29, 29, 30];
+pub const FINE_THRESHOLD_SHIFT: [u32; 3] = [10, 10, 12];
+pub const FINE_SQUARE_SHIFT: [u32; 3] = [29, 29, 30];
 /// Scale 0: the fractional bits of each band's accumulated sum before the shifts of the cube
 /// and of the rows: (6 from the wavelet + 21 or 23 from the weight) × 3 - the square's shift.
 const FINE_FRACTION_BITS: [i64; 3] = [52, 52, 57];
@@ -187,12 +220,12 @@ impl Fine {
         height: usize,
         gain_limit: f64,
     ) -> Self {
-        let log_w = ceil_log2(width);
+        let shifts = NumShifts::new(0, width, height);
         Self {
             gain_limit: GainLimit::new(gain_limit),
             weight: weights.fixed.map(|w| w as i32),
-            cube_shift: [log_w - 4, log_w - 4, log_w - 3],
-            row_shift: ceil_log2(height),
+            cube_shift: shifts.cube,
+            row_shift: shifts.row,
         }
     }
 }
@@ -297,10 +330,10 @@ pub(super) struct Coarse {
 }
 
 /// Scales 1–3: the CSF product keeps this many fewer fractional bits than the weight.
-const COARSE_CSF_SHIFT: u32 = 28;
+pub const COARSE_CSF_SHIFT: u32 = 28;
 /// libvmaf rounds the ≈1/30 and ≈1/15 products with `1u << 31` stored in an `int32_t`, that is
 /// with -2^31: the result is floored after subtracting a half (0 becomes -1).
-const COARSE_TERM_ROUND: i64 = -(1 << 31);
+pub const COARSE_TERM_ROUND: i64 = -(1 << 31);
 
 impl Coarse {
     pub(super) fn new(
@@ -310,11 +343,12 @@ impl Coarse {
         height: usize,
         gain_limit: f64,
     ) -> Self {
+        let shifts = NumShifts::new(scale, width, height);
         Self {
             gain_limit: GainLimit::new(gain_limit),
             weight: weights.fixed.map(i64::from),
-            cube_shift: ceil_log2(width),
-            row_shift: ceil_log2(height),
+            cube_shift: shifts.cube[0],
+            row_shift: shifts.row,
             fraction_bits: [45, 39, 36][scale - 1],
         }
     }

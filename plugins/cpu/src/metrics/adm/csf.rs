@@ -50,7 +50,7 @@ pub(super) fn quant_step(lambda: usize, theta: usize, view_dist: f64, display_he
 
 /// The weights of one scale, for the bands `h`, `v`, `d`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct ScaleWeights {
+pub(crate) struct ScaleWeights {
     /// `1 / step` in single precision.
     pub(super) float: [f32; 3],
     /// The weight in fixed point. Scale 0 carries 21 fractional bits for `h` and `v` and 23 for

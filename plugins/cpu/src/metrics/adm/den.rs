@@ -38,36 +38,68 @@ fn row_sums<T: Copy>(
     })
 }
 
+/// The shifts of a scale's denominator sums (see [`fine_sums`] and [`coarse_sums`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DenShifts {
+    /// Right shift of each square (scales 1–3; 0 at scale 0, which cubes exactly).
+    pub square: u32,
+    /// Right shift (rounded) of each cube (scales 1–3).
+    pub cube: u32,
+    /// Right shift (rounded) of each row's sum.
+    pub row: u32,
+}
+
+impl DenShifts {
+    /// The shifts at `scale` for the scored `region` of its bands.
+    pub(crate) fn new(scale: usize, region: Region) -> Self {
+        if scale == 0 {
+            Self {
+                square: 0,
+                cube: 0,
+                row: ceil_log2(region.area()).saturating_sub(20),
+            }
+        } else {
+            Self {
+                square: [31, 30, 31][scale - 1],
+                cube: ceil_log2(region.right - region.left),
+                row: ceil_log2(region.bottom - region.top),
+            }
+        }
+    }
+}
+
 /// Scale 0: 16-bit coefficients cubed exactly; the row shift only keeps large frames from
-/// overflowing (`⌈log2 area⌉ - 20`, at least 0).
-pub(super) fn fine(details: &Details<i16>, weights: &ScaleWeights, region: Region) -> f32 {
-    let row_shift = ceil_log2(region.area()).saturating_sub(20);
-    let sums = row_sums(details, region, row_shift, |v| {
+/// overflowing (`⌈log2 area⌉ - 20`, at least 0). The band sums.
+pub(super) fn fine_sums(details: &Details<i16>, region: Region) -> [u64; 3] {
+    let shifts = DenShifts::new(0, region);
+    row_sums(details, region, shifts.row, |v| {
         let m = u64::from(v.unsigned_abs());
         m * m * m
-    });
-    // The coefficients carry 6 fractional bits, 18 once cubed.
-    finish(sums, pow2(18 - i64::from(row_shift)), weights, region)
+    })
 }
 
 /// Scales 1–3: the square is shifted right by 31, 30 or 31 bits (libvmaf adds a full unit,
 /// `2^shift`, before that shift, not a half), the cube by `⌈log2 width⌉`, each row's sum by
-/// `⌈log2 height⌉` of the region.
-pub(super) fn coarse(
-    details: &Details<i32>,
-    weights: &ScaleWeights,
-    region: Region,
-    scale: usize,
-) -> f32 {
-    let square_shift = [31, 30, 31][scale - 1];
-    let cube_shift = ceil_log2(region.right - region.left);
+/// `⌈log2 height⌉` of the region. The band sums.
+pub(super) fn coarse_sums(details: &Details<i32>, region: Region, scale: usize) -> [u64; 3] {
+    let shifts = DenShifts::new(scale, region);
+    let (square_shift, cube_shift) = (shifts.square, shifts.cube);
     let cube_round = half(cube_shift) as u64;
-    let row_shift = ceil_log2(region.bottom - region.top);
-    let sums = row_sums(details, region, row_shift, |v| {
+    row_sums(details, region, shifts.row, |v| {
         let m = u64::from(v.unsigned_abs());
         ((((m * m) + (1 << square_shift)) >> square_shift) * m + cube_round) >> cube_shift
-    });
-    let bits = [32, 27, 23][scale - 1];
-    let divisor = pow2_unsigned(bits - i64::from(row_shift) - i64::from(cube_shift));
+    })
+}
+
+/// The denominator of `scale` from its band sums.
+pub(super) fn value(scale: usize, sums: [u64; 3], weights: &ScaleWeights, region: Region) -> f32 {
+    let shifts = DenShifts::new(scale, region);
+    let divisor = if scale == 0 {
+        // The coefficients carry 6 fractional bits, 18 once cubed.
+        pow2(18 - i64::from(shifts.row))
+    } else {
+        let bits = [32, 27, 23][scale - 1];
+        pow2_unsigned(bits - i64::from(shifts.row) - i64::from(shifts.cube))
+    };
     finish(sums, divisor, weights, region)
 }

@@ -21,11 +21,11 @@ use super::kernels::{Kernels, Portable};
 use super::region::mirror;
 
 /// Low-pass analysis taps: Daubechies 2 in Q15 (they sum to ≈ √2 · 2^15).
-pub(super) const LO: [i32; 4] = [15826, 27411, 7345, -4240];
+pub const LO: [i32; 4] = [15826, 27411, 7345, -4240];
 /// High-pass analysis taps.
-pub(super) const HI: [i32; 4] = [-4240, -7345, 27411, -15826];
+pub const HI: [i32; 4] = [-4240, -7345, 27411, -15826];
 /// Sum of the low-pass taps (the high-pass taps sum to 0).
-const LO_SUM: i32 = 46342;
+pub const LO_SUM: i32 = 46342;
 
 /// The three detail bands of one level, rows `width` long: index 0 is `h`, 1 is `v`, 2 is `d`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,6 +273,11 @@ fn luma_vertical_at<const N: usize>(
 
 /// Scales 1–3: the transform of the previous level's `width × height` approximation band, its
 /// rows computed by the kernels `K`.
+/// Rounding constant and right shift of the vertical pass of levels 1, 2 and 3.
+pub const COARSE_VERTICAL: [(i64, u32); 3] = [(0, 0), (32768, 16), (32768, 16)];
+/// Rounding constant and right shift of the horizontal pass of levels 1, 2 and 3.
+pub const COARSE_HORIZONTAL: [(i64, u32); 3] = [(16384, 15), (32768, 16), (16384, 15)];
+
 #[derive(Debug)]
 pub(super) struct CoarseTransform<'a, T, K = Portable> {
     approx: &'a [T],
@@ -303,8 +308,8 @@ impl<'a, T, K: Kernels> CoarseTransform<'a, T, K> {
             approx,
             width,
             height,
-            vertical: [(0, 0), (32768, 16), (32768, 16)][scale - 1],
-            horizontal: [(16384, 15), (32768, 16), (16384, 15)][scale - 1],
+            vertical: COARSE_VERTICAL[scale - 1],
+            horizontal: COARSE_HORIZONTAL[scale - 1],
             lo: vec![0; width],
             hi: vec![0; width],
             kernels,

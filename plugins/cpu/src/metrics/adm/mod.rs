@@ -77,12 +77,18 @@ use super::MetricError;
 use super::luma::Luma;
 use super::simd::{self, Isa};
 use arith::{Arith, Coarse, Fine};
+pub use arith::{
+    COARSE_CSF_SHIFT, COARSE_TERM_ROUND, FINE_CSF_ROUND, FINE_CSF_SHIFT, FINE_SQUARE_SHIFT,
+    FINE_THRESHOLD_SHIFT, NumShifts, RECIPROCAL, cos_sq_1deg, whole_gain_limit,
+};
 use csf::ScaleWeights;
+pub use den::DenShifts;
+pub use dwt::{COARSE_HORIZONTAL, COARSE_VERTICAL, HI, LO, LO_SUM};
 use dwt::{CoarseTransform, Details, Level, LumaTransform, RowTransform, Streamed};
 #[cfg(target_arch = "x86_64")]
 use kernels::Avx2;
 use kernels::{Kernels, Portable};
-use region::Region;
+pub use region::Region;
 
 /// Smallest width and height the integer ADM accepts: 33.
 ///
@@ -90,18 +96,18 @@ use region::Region;
 /// samples (with fewer, the first output's taps reach outside the line), and each of the four
 /// levels halves the size, rounding up: 33 → 17 → 9 → 5. Smaller frames make libvmaf read
 /// outside its buffers; they are refused here.
-pub(crate) const MIN_SIDE: usize = 33;
+pub const MIN_SIDE: usize = 33;
 
 /// The viewing-condition options of libvmaf's `adm` feature extractor.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct AdmOptions {
+pub struct AdmOptions {
     /// `adm_enhn_gain_limit`: how much enhancement (1.0–100.0) may count as restoration;
     /// 1.0 disables it.
-    pub(crate) enhn_gain_limit: f64,
+    pub enhn_gain_limit: f64,
     /// `adm_norm_view_dist`: viewing distance in display heights (0.75–24.0).
-    pub(crate) norm_view_dist: f64,
+    pub norm_view_dist: f64,
     /// `adm_ref_display_height`: display height in pixels (1–4320; an `int` in libvmaf).
-    pub(crate) ref_display_height: u32,
+    pub ref_display_height: u32,
 }
 
 impl Default for AdmOptions {
@@ -116,7 +122,7 @@ impl Default for AdmOptions {
 
 impl AdmOptions {
     /// Checks the gain limit against libvmaf's accepted range.
-    fn check_gain_limit(&self) -> Result<(), MetricError> {
+    pub fn check_gain_limit(&self) -> Result<(), MetricError> {
         let g = self.enhn_gain_limit;
         if (1.0..=100.0).contains(&g) {
             Ok(())
@@ -128,7 +134,7 @@ impl AdmOptions {
     /// Checks every option against the ranges libvmaf accepts. libvmaf also refuses viewing
     /// geometries finer than 3 heights at 1080 rows (`norm_view_dist · ref_display_height <
     /// 3240`), which would overflow its 16-bit scale-0 weights.
-    fn check(&self) -> Result<(), MetricError> {
+    pub fn check(&self) -> Result<(), MetricError> {
         self.check_gain_limit()?;
         let d = self.norm_view_dist;
         if !(0.75..=24.0).contains(&d) {
@@ -155,13 +161,14 @@ impl AdmOptions {
 pub(crate) struct AdmReference {
     width: usize,
     height: usize,
+    options: AdmOptions,
     weights: [ScaleWeights; 4],
     /// Scale 0 detail bands (16-bit coefficients).
     fine: Details<i16>,
     /// Scales 1–3 detail bands (32-bit coefficients).
     coarse: [Details<i32>; 3],
-    /// Denominator of each scale.
-    den: [f32; 4],
+    /// Denominator sums of each scale's three bands.
+    den: [[u64; 3]; 4],
 }
 
 impl AdmReference {
@@ -188,15 +195,16 @@ impl AdmReference {
         let (fine, coarse) =
             simd::with_kernels!(isa, Portable, Avx2, |kernels| details(kernels, reference));
         let den = std::array::from_fn(|scale| match scale {
-            0 => den::fine(&fine, &weights[0], interior(&fine)),
+            0 => den::fine_sums(&fine, interior(&fine)),
             _ => {
                 let details = &coarse[scale - 1];
-                den::coarse(details, &weights[scale], interior(details), scale)
+                den::coarse_sums(details, interior(details), scale)
             }
         });
         Ok(Self {
             width: reference.width,
             height: reference.height,
+            options: *options,
             weights,
             fine,
             coarse,
@@ -235,20 +243,69 @@ fn interior<T>(details: &Details<T>) -> Region {
 
 /// ADM's per-scale numerators and denominators and the combined score of one frame pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct AdmScores {
+pub struct AdmScores {
     /// Numerator of each scale (single-precision values, as libvmaf keeps them).
-    pub(crate) num: [f64; 4],
+    pub num: [f64; 4],
     /// Denominator of each scale.
-    pub(crate) den: [f64; 4],
+    pub den: [f64; 4],
     /// `adm2`: libvmaf's `VMAF_integer_feature_adm2_score`.
-    pub(crate) adm2: f64,
+    pub adm2: f64,
 }
 
 impl AdmScores {
     /// `num[i] / den[i]`: libvmaf's `integer_adm_scale{i}`.
-    pub(crate) fn scale(&self, i: usize) -> f64 {
+    pub fn scale(&self, i: usize) -> f64 {
         self.num[i] / self.den[i]
     }
+}
+
+/// The integer sums of every scale and band: what a kernel on another backend must reproduce
+/// bit for bit before the shared tail ([`AdmSums::scores`]) turns them into ADM's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AdmSums {
+    /// Per scale and band (h, v, d): the masked cubes' row sums, each row shifted.
+    pub num: [[i64; 3]; 4],
+    /// Per scale and band: the reference's cubes' row sums, each row shifted.
+    pub den: [[u64; 3]; 4],
+}
+
+impl AdmSums {
+    /// The scores of a `width × height` frame pair from its sums, under `options`' viewing
+    /// geometry, as libvmaf combines them.
+    pub fn scores(&self, width: usize, height: usize, options: &AdmOptions) -> AdmScores {
+        let sizes = band_sizes(width, height);
+        let num = std::array::from_fn(|scale| {
+            let weights = ScaleWeights::new(scale, options);
+            let (w, h) = sizes[scale];
+            let area = Region::interior(w, h).area_term();
+            let gain = options.enhn_gain_limit;
+            match scale {
+                0 => Fine::new(&weights, w, h, gain).numerator(self.num[0], area),
+                _ => Coarse::new(&weights, scale, w, h, gain).numerator(self.num[scale], area),
+            }
+        });
+        let den = std::array::from_fn(|scale| {
+            let weights = ScaleWeights::new(scale, options);
+            let (w, h) = sizes[scale];
+            den::value(scale, self.den[scale], &weights, Region::interior(w, h))
+        });
+        combine(num, den, (width, height))
+    }
+}
+
+/// The fixed-point CSF weights of the three bands (h, v, d) at `scale` under `options`' viewing
+/// geometry: 21, 21 and 23 fraction bits at scale 0, 32 at scales 1–3.
+pub fn fixed_weights(scale: usize, options: &AdmOptions) -> [u32; 3] {
+    ScaleWeights::new(scale, options).fixed
+}
+
+/// The bands' size at each scale of a `width × height` frame: each level halves, rounding up.
+pub fn band_sizes(width: usize, height: usize) -> [(usize, usize); 4] {
+    let mut size = (width, height);
+    std::array::from_fn(|_| {
+        size = (size.0.div_ceil(2), size.1.div_ceil(2));
+        size
+    })
 }
 
 /// Scores `distorted` against a prepared reference.
@@ -280,11 +337,41 @@ pub(crate) fn adm_on(
             distorted: (distorted.width, distorted.height),
         });
     }
+    Ok(adm_sums_on(isa, reference, distorted, options)?.scores(size.0, size.1, &reference.options))
+}
+
+/// [`AdmSums`] of `distorted` against a prepared reference.
+pub(crate) fn adm_sums(
+    reference: &AdmReference,
+    distorted: &Luma<'_>,
+    options: &AdmOptions,
+) -> Result<AdmSums, MetricError> {
+    adm_sums_on(Isa::detected(), reference, distorted, options)
+}
+
+fn adm_sums_on(
+    isa: Isa,
+    reference: &AdmReference,
+    distorted: &Luma<'_>,
+    options: &AdmOptions,
+) -> Result<AdmSums, MetricError> {
+    options.check_gain_limit()?;
+    distorted.check(MIN_SIDE)?;
+    let size = (reference.width, reference.height);
+    if (distorted.width, distorted.height) != size {
+        return Err(MetricError::SizeMismatch {
+            reference: size,
+            distorted: (distorted.width, distorted.height),
+        });
+    }
     let gain = options.enhn_gain_limit;
     let num = simd::with_kernels!(isa, Portable, Avx2, |kernels| {
         numerators(kernels, reference, distorted, gain)
     });
-    Ok(combine(num, reference.den, size))
+    Ok(AdmSums {
+        num,
+        den: reference.den,
+    })
 }
 
 /// The numerators of the four scales.
@@ -293,7 +380,7 @@ fn numerators(
     reference: &AdmReference,
     distorted: &Luma<'_>,
     gain: f64,
-) -> [f32; 4] {
+) -> [[i64; 3]; 4] {
     let mut stream = Streamed::new(LumaTransform::with(kernels, distorted));
     let size0 = stream.size();
     let fine = Fine::new(&reference.weights[0], size0.0, size0.1, gain);
@@ -305,16 +392,15 @@ fn numerators(
     [num0, num1, num2, num3]
 }
 
-/// The numerator of one scale, streaming the distorted frame's rows at that scale.
+/// The numerator sums of one scale, streaming the distorted frame's rows at that scale.
 fn numerator<A: Arith, R: RowTransform<Coef = A::Coef>>(
     kernels: impl Kernels,
     arith: &A,
     reference: &Details<A::Coef>,
     distorted: &mut Streamed<R>,
-) -> f32 {
+) -> [i64; 3] {
     let region = interior(reference);
-    let sums = mask::masked_sums(kernels, arith, reference, distorted, region);
-    arith.numerator(sums, region.area_term())
+    mask::masked_sums(kernels, arith, reference, distorted, region)
 }
 
 /// The numerator of coarse scale `scale` (1–3), computed from the previous level's
@@ -327,7 +413,7 @@ fn coarse_scale<T: dwt::Approx>(
     scale: usize,
     approx: &[T],
     size: (usize, usize),
-) -> (f32, Vec<i32>, (usize, usize)) {
+) -> ([i64; 3], Vec<i32>, (usize, usize)) {
     let mut stream = Streamed::new(CoarseTransform::with(kernels, approx, size, scale));
     let (w, h) = stream.size();
     let arith = Coarse::new(&reference.weights[scale], scale, w, h, gain);

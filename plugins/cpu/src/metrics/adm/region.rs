@@ -6,11 +6,11 @@
 /// under 15 keeps no border); the scored rows are `top..bottom` and columns `left..right`, with
 /// `bottom = height - top` and `right = width - left`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Region {
-    pub(super) top: usize,
-    pub(super) bottom: usize,
-    pub(super) left: usize,
-    pub(super) right: usize,
+pub struct Region {
+    pub top: usize,
+    pub bottom: usize,
+    pub left: usize,
+    pub right: usize,
 }
 
 /// The border libvmaf leaves out of a band side of `side` samples.
@@ -22,7 +22,7 @@ fn border(side: usize) -> usize {
 
 impl Region {
     /// The scored region of a `width × height` band.
-    pub(super) fn interior(width: usize, height: usize) -> Self {
+    pub fn interior(width: usize, height: usize) -> Self {
         let (left, top) = (border(width), border(height));
         Self {
             top,
@@ -44,7 +44,7 @@ impl Region {
 
     /// The region grown by one sample on each side, clipped to the band: what the 3×3 masking
     /// neighbourhood of every scored sample touches.
-    pub(super) fn widened(&self, width: usize, height: usize) -> Self {
+    pub fn widened(&self, width: usize, height: usize) -> Self {
         Self {
             top: self.top.saturating_sub(1),
             bottom: (self.bottom + 1).min(height),
