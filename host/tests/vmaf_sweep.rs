@@ -654,3 +654,63 @@ fn a_clip_ending_early_sends_its_group_on_alone() {
         assert_eq!(got[i]["frames"].as_array().unwrap().len(), 60);
     }
 }
+
+/// The sweep on the GPU plugin (wgpu; lavapipe in CI): each reference frame's work is
+/// prepared once on the device and reused by every clip, and every clip's frames equal the
+/// CPU plugin's. Skipped where wgpu has no device unless `QSCORE_REQUIRE_DEVICES` names it.
+#[test]
+fn a_sweep_on_the_gpu_prepares_each_reference_frame_once_and_equals_the_cpu() {
+    support::build(&["qscore-wgpu"]);
+    let dir = support::plugin_dir(
+        "vmaf-sweep-wgpu",
+        &[
+            support::cpu_plugin(),
+            support::library("qscore_plugin_wgpu"),
+        ],
+    );
+    let inputs = sweep_inputs();
+    let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let run = |backend: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qscore"));
+        command
+            .arg("score")
+            .args(&paths)
+            .args([
+                "--size",
+                SIZE,
+                "--pix-fmt",
+                PIX_FMT,
+                "--per-frame",
+                "--json",
+            ])
+            .args(["--metric", "vmaf", "--workers", "1", "--no-bench"])
+            .args([
+                "--backend",
+                backend,
+                "--no-fallback",
+                "--no-default-plugins",
+            ])
+            .arg("--plugin-dir")
+            .arg(&dir)
+            .env_remove("QSCORE_PLUGIN_PATH");
+        command.output().expect("run qscore")
+    };
+    let gpu = run("wgpu");
+    let stderr = String::from_utf8_lossy(&gpu.stderr);
+    let required = std::env::var("QSCORE_REQUIRE_DEVICES").unwrap_or_default();
+    if !gpu.status.success() && stderr.contains("no device") && !required.contains("wgpu") {
+        eprintln!("skipping: wgpu has no device here");
+        return;
+    }
+    assert!(gpu.status.success(), "{stderr}");
+    let clips = (paths.len() - 1) as u64;
+    let frames_each = FRAMES as u64;
+    assert_eq!(
+        prepared_counts(&gpu),
+        ((clips - 1) * frames_each, frames_each)
+    );
+    for line in lines(&gpu) {
+        assert_eq!(line["backend"]["plugin"], "wgpu", "{line}");
+    }
+    assert_eq!(frames(&gpu), frames(&run("cpu")));
+}

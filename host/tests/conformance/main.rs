@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 mod tolerances;
+mod vmaf;
 
 use std::{fs, path::Path, sync::Arc};
 

@@ -7,6 +7,7 @@
 //! [`vmaf`] those of `vif`, `adm` and `vmaf`.
 
 mod convert;
+mod engine;
 mod meter;
 mod metrics;
 mod plugin;

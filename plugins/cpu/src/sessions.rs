@@ -10,6 +10,7 @@ use qscore_core::{
 
 use crate::{
     convert,
+    engine::Cpu,
     meter::measure,
     metrics::{
         MetricError, Plane, adm, motion,
@@ -113,6 +114,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         prepares_window: false,
         open: |spec| {
             Ok(sdk::boxed(Metered::new(MotionSession::new(
+                Cpu,
                 Motion::Motion,
                 spec,
             )?)))
@@ -129,6 +131,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         prepares_window: false,
         open: |spec| {
             Ok(sdk::boxed(Metered::new(MotionSession::new(
+                Cpu,
                 Motion::Motion2,
                 spec,
             )?)))
@@ -140,7 +143,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         outputs: &["vif_scale0", "vif_scale1", "vif_scale2", "vif_scale3"],
         min_side: vif::MIN_SIDE as u32,
         yuv_only: true,
-        open: |spec| Ok(sdk::boxed(Metered::new(VifSession::new(spec)?))),
+        open: |spec| Ok(sdk::boxed(Metered::new(VifSession::new(Cpu, spec)?))),
         ..MetricDef::SPATIAL
     },
     MetricDef {
@@ -155,7 +158,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         ],
         min_side: adm::MIN_SIDE as u32,
         yuv_only: true,
-        open: |spec| Ok(sdk::boxed(Metered::new(AdmSession::new(spec)?))),
+        open: |spec| Ok(sdk::boxed(Metered::new(AdmSession::new(Cpu, spec)?))),
         ..MetricDef::SPATIAL
     },
     MetricDef {
@@ -175,7 +178,7 @@ pub(crate) const METRICS: &[MetricDef] = &[
         temporal_depth: 1,
         lookahead: 1,
         prepares_window: true,
-        open: |spec| Ok(sdk::boxed(Metered::new(VmafSession::new(spec)?))),
+        open: |spec| Ok(sdk::boxed(Metered::new(VmafSession::new(Cpu, spec)?))),
     },
 ];
 
@@ -264,6 +267,12 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> u64 {
 
 /// Opens a session for `spec` after checking the metric accepts its size.
 pub(crate) fn open(spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
+    let def = checked(spec)?;
+    (def.open)(spec)
+}
+
+/// The definition of `spec`'s metric, once its size and parameters are checked.
+pub(crate) fn checked(spec: &TaskSpec) -> Result<&'static MetricDef, Error> {
     let def = find(spec.metric.as_str())?;
     if spec.width < def.min_side || spec.height < def.min_side {
         return Err(Error::InvalidInput(format!(
@@ -287,7 +296,7 @@ pub(crate) fn open(spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
             unknown.key.as_str()
         )));
     }
-    (def.open)(spec)
+    Ok(def)
 }
 
 fn metric_error(error: MetricError) -> Error {

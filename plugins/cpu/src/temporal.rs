@@ -21,10 +21,8 @@ use qscore_core::{
 
 use crate::{
     convert::integer_luma,
-    metrics::{
-        MetricError,
-        motion::{MotionVersion, frame_motions},
-    },
+    engine::Engine,
+    metrics::{MetricError, motion::MotionVersion},
 };
 
 /// The parameter that chooses the libvmaf release whose motion is reproduced.
@@ -66,15 +64,17 @@ impl Motion {
 
 /// A `motion` or `motion2` session.
 #[derive(Debug)]
-pub(crate) struct MotionSession {
+pub(crate) struct MotionSession<E> {
+    engine: E,
     kind: Motion,
     version: MotionVersion,
 }
 
-impl MotionSession {
+impl<E: Engine> MotionSession<E> {
     /// A session computing `kind` with the parameters of `spec` (`motion_version`).
-    pub(crate) fn new(kind: Motion, spec: &TaskSpec) -> Result<Self, Error> {
+    pub(crate) fn new(engine: E, kind: Motion, spec: &TaskSpec) -> Result<Self, Error> {
         Ok(Self {
+            engine,
             kind,
             version: motion_version(spec)?,
         })
@@ -93,7 +93,18 @@ fn metric_error(error: MetricError) -> Error {
     Error::InvalidInput(error.to_string())
 }
 
-impl Session for MotionSession {
+/// A frame's luma as `engine` reads it, for `metric`.
+fn frame<'a, E: Engine>(
+    engine: &E,
+    view: &ImageView<'a>,
+    metric: &str,
+) -> Result<E::Frame<'a>, Error> {
+    engine
+        .frame(integer_luma(view, metric)?)
+        .map_err(metric_error)
+}
+
+impl<E: Engine> Session for MotionSession<E> {
     type Prepared = ();
 
     fn prepare(&mut self, _reference: &ImageView<'_>) -> Result<(), Error> {
@@ -137,16 +148,18 @@ impl Session for MotionSession {
     ) -> Result<Values, Error> {
         // Motion depends on the reference clip alone, as in libvmaf.
         let id = self.kind.id();
-        let current = integer_luma(reference, id)?;
-        let previous = previous.first().map(|f| integer_luma(f, id)).transpose()?;
+        let engine = &self.engine;
+        let current = frame(engine, reference, id)?;
+        let previous = previous.first().map(|f| frame(engine, f, id)).transpose()?;
         let next = match self.kind {
             // Without the next frame, frame_motions leaves it out (motion2 = motion).
             Motion::Motion => None,
-            Motion::Motion2 => next.first().map(|f| integer_luma(f, id)).transpose()?,
+            Motion::Motion2 => next.first().map(|f| frame(engine, f, id)).transpose()?,
         };
-        let (motion, motion2) =
-            frame_motions(self.version, previous.as_ref(), &current, next.as_ref())
-                .map_err(metric_error)?;
+        let (motion, motion2) = self
+            .engine
+            .frame_motions(self.version, previous.as_ref(), &current, next.as_ref())
+            .map_err(metric_error)?;
         let value = match self.kind {
             Motion::Motion => motion,
             Motion::Motion2 => motion2,
@@ -186,7 +199,11 @@ mod tests {
             motion_version(&spec("motion2", Some("3.2.0"))),
             Ok(MotionVersion::V3_2)
         );
-        let session = MotionSession::new(Motion::Motion2, &spec("motion2", Some("3.2.0")));
+        let session = MotionSession::new(
+            crate::engine::Cpu,
+            Motion::Motion2,
+            &spec("motion2", Some("3.2.0")),
+        );
         assert_eq!(session.map(|s| s.version), Ok(MotionVersion::V3_2));
     }
 
@@ -221,7 +238,7 @@ mod tests {
         };
         let mut seen = Vec::new();
         for version in [None, Some("2.3.1"), Some("3.2.0")] {
-            let expected = frame_motions(
+            let expected = crate::metrics::motion::frame_motions(
                 MotionVersion::parse(version.unwrap_or("2.3.1")).unwrap(),
                 Some(&luma(0)),
                 &luma(1),
@@ -229,7 +246,9 @@ mod tests {
             )
             .unwrap();
             for (kind, want) in [(Motion::Motion, expected.0), (Motion::Motion2, expected.1)] {
-                let mut session = MotionSession::new(kind, &spec(kind.id(), version)).unwrap();
+                let mut session =
+                    MotionSession::new(crate::engine::Cpu, kind, &spec(kind.id(), version))
+                        .unwrap();
                 let values = frames[1].with_view(|current| {
                     frames[0].with_view(|previous| {
                         frames[2].with_view(|next| {
@@ -256,7 +275,8 @@ mod tests {
     #[test]
     fn other_motion_versions_are_refused_with_the_accepted_ones() {
         for kind in [Motion::Motion, Motion::Motion2] {
-            let refused = MotionSession::new(kind, &spec(kind.id(), Some("3.1.0")));
+            let refused =
+                MotionSession::new(crate::engine::Cpu, kind, &spec(kind.id(), Some("3.1.0")));
             match refused {
                 Err(Error::InvalidInput(message)) => {
                     for part in [kind.id(), "motion_version", "\"3.1.0\"", "2.3.1", "3.2.0"] {

@@ -17,12 +17,12 @@ use qscore_core::{
 
 use crate::{
     convert::integer_luma as luma,
+    engine::Engine,
     metrics::{
         MetricError,
-        adm::{self, AdmOptions, AdmReference},
-        luma::Luma,
-        motion::{self, MotionVersion},
-        vif::{self, VifOptions, VifReference},
+        adm::{self, AdmOptions},
+        motion::MotionVersion,
+        vif::{self, VifOptions},
     },
     temporal::motion_version,
     vmaf_model::{ModelFeature, VmafModel},
@@ -63,14 +63,16 @@ fn whole(spec: &TaskSpec, key: &str, default: u32) -> Result<u32, Error> {
 
 /// `vif`: VIF at four scales.
 #[derive(Debug)]
-pub(crate) struct VifSession {
+pub(crate) struct VifSession<E> {
+    engine: E,
     options: VifOptions,
 }
 
-impl VifSession {
-    pub(crate) fn new(spec: &TaskSpec) -> Result<Self, Error> {
+impl<E: Engine> VifSession<E> {
+    pub(crate) fn new(engine: E, spec: &TaskSpec) -> Result<Self, Error> {
         let default = VifOptions::default();
         Ok(Self {
+            engine,
             options: VifOptions {
                 enhn_gain_limit: number(spec, "enhn_gain_limit", default.enhn_gain_limit)?,
             },
@@ -86,34 +88,41 @@ fn vif_values(scores: &vif::VifScores) -> Values {
         .collect()
 }
 
-impl Session for VifSession {
-    type Prepared = VifReference;
+impl<E: Engine> Session for VifSession<E> {
+    type Prepared = E::VifReference;
 
-    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<VifReference, Error> {
-        VifReference::new(&luma(reference, "vif")?).map_err(metric_error)
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<E::VifReference, Error> {
+        let frame = self.engine.frame(luma(reference, "vif")?);
+        frame
+            .and_then(|f| self.engine.vif_reference(&f))
+            .map_err(metric_error)
     }
 
     fn compare(
         &mut self,
-        prepared: &VifReference,
+        prepared: &E::VifReference,
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error> {
-        let scores =
-            vif::vif(prepared, &luma(distorted, "vif")?, &self.options).map_err(metric_error)?;
+        let frame = self.engine.frame(luma(distorted, "vif")?);
+        let scores = frame
+            .and_then(|f| self.engine.vif(prepared, &f, &self.options))
+            .map_err(metric_error)?;
         Ok(vif_values(&scores))
     }
 }
 
 /// `adm`: ADM, pooled (`adm2`) and per scale.
 #[derive(Debug)]
-pub(crate) struct AdmSession {
+pub(crate) struct AdmSession<E> {
+    engine: E,
     options: AdmOptions,
 }
 
-impl AdmSession {
-    pub(crate) fn new(spec: &TaskSpec) -> Result<Self, Error> {
+impl<E: Engine> AdmSession<E> {
+    pub(crate) fn new(engine: E, spec: &TaskSpec) -> Result<Self, Error> {
         let default = AdmOptions::default();
         Ok(Self {
+            engine,
             options: AdmOptions {
                 enhn_gain_limit: number(spec, "enhn_gain_limit", default.enhn_gain_limit)?,
                 norm_view_dist: number(spec, "norm_view_dist", default.norm_view_dist)?,
@@ -123,20 +132,25 @@ impl AdmSession {
     }
 }
 
-impl Session for AdmSession {
-    type Prepared = AdmReference;
+impl<E: Engine> Session for AdmSession<E> {
+    type Prepared = E::AdmReference;
 
-    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<AdmReference, Error> {
-        AdmReference::new(&luma(reference, "adm")?, &self.options).map_err(metric_error)
+    fn prepare(&mut self, reference: &ImageView<'_>) -> Result<E::AdmReference, Error> {
+        let frame = self.engine.frame(luma(reference, "adm")?);
+        frame
+            .and_then(|f| self.engine.adm_reference(&f, &self.options))
+            .map_err(metric_error)
     }
 
     fn compare(
         &mut self,
-        prepared: &AdmReference,
+        prepared: &E::AdmReference,
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error> {
-        let scores =
-            adm::adm(prepared, &luma(distorted, "adm")?, &self.options).map_err(metric_error)?;
+        let frame = self.engine.frame(luma(distorted, "adm")?);
+        let scores = frame
+            .and_then(|f| self.engine.adm(prepared, &f, &self.options))
+            .map_err(metric_error)?;
         let mut values = vec![NamedValue::new("adm2", scores.adm2)];
         values.extend(
             ["adm_scale0", "adm_scale1", "adm_scale2", "adm_scale3"]
@@ -203,31 +217,43 @@ impl Plan {
 /// Everything VMAF computes from the reference clip alone for one frame: VIF's and ADM's
 /// reference work under each gain limit the model uses, and the frame's motion, read from
 /// the reference frames around it. A sweep prepares it once for every distorted clip.
-#[derive(Debug)]
-pub(crate) struct VmafReference {
-    vif: Vec<(f64, VifReference)>,
-    adm: Vec<(f64, AdmReference)>,
+pub(crate) struct VmafReference<E: Engine> {
+    vif: Vec<(f64, E::VifReference)>,
+    adm: Vec<(f64, E::AdmReference)>,
     motion: f64,
     motion2: f64,
 }
 
-/// The reference frames a VMAF frame reads.
-struct Window<'a> {
-    reference: Luma<'a>,
-    previous: Option<Luma<'a>>,
-    next: Option<Luma<'a>>,
+impl<E: Engine> std::fmt::Debug for VmafReference<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VmafReference")
+            .field("motion", &self.motion)
+            .field("motion2", &self.motion2)
+            .finish_non_exhaustive()
+    }
 }
 
-impl<'a> Window<'a> {
+/// The reference frames a VMAF frame reads, as the engine holds them.
+struct Window<'a, E: Engine> {
+    reference: E::Frame<'a>,
+    previous: Option<E::Frame<'a>>,
+    next: Option<E::Frame<'a>>,
+}
+
+impl<'a, E: Engine> Window<'a, E> {
     fn of(
+        engine: &E,
         reference: &ImageView<'a>,
         previous: &[ImageView<'a>],
         next: &[ImageView<'a>],
     ) -> Result<Self, Error> {
+        let frame = |view: &ImageView<'a>| -> Result<E::Frame<'a>, Error> {
+            engine.frame(luma(view, "vmaf")?).map_err(metric_error)
+        };
         Ok(Self {
-            reference: luma(reference, "vmaf")?,
-            previous: previous.first().map(|f| luma(f, "vmaf")).transpose()?,
-            next: next.first().map(|f| luma(f, "vmaf")).transpose()?,
+            reference: frame(reference)?,
+            previous: previous.first().map(frame).transpose()?,
+            next: next.first().map(frame).transpose()?,
         })
     }
 }
@@ -260,7 +286,8 @@ impl FrameScores {
 
 /// `vmaf`: a libvmaf model's prediction from this plugin's features, with the features.
 #[derive(Debug)]
-pub(crate) struct VmafSession {
+pub(crate) struct VmafSession<E> {
+    engine: E,
     model: VmafModel,
     plan: Plan,
     /// Which libvmaf's motion the model reads (2.3.1 to 3.1.0 by default, or 3.2.0).
@@ -284,10 +311,11 @@ fn load_model(spec: &TaskSpec) -> Result<VmafModel, Error> {
     loaded.map_err(|e| Error::InvalidInput(e.to_string()))
 }
 
-impl VmafSession {
-    pub(crate) fn new(spec: &TaskSpec) -> Result<Self, Error> {
+impl<E: Engine> VmafSession<E> {
+    pub(crate) fn new(engine: E, spec: &TaskSpec) -> Result<Self, Error> {
         let model = load_model(spec)?;
         Ok(Self {
+            engine,
             plan: Plan::of(&model),
             model,
             motion_version: motion_version(spec)?,
@@ -302,12 +330,12 @@ impl VmafSession {
         )
     }
 
-    fn prepare_frame(&self, w: &Window<'_>) -> Result<VmafReference, MetricError> {
+    fn prepare_frame(&self, w: &Window<'_, E>) -> Result<VmafReference<E>, MetricError> {
         let vif = self
             .plan
             .vif_gains
             .iter()
-            .map(|&g| Ok((g, VifReference::new(&w.reference)?)))
+            .map(|&g| Ok((g, self.engine.vif_reference(&w.reference)?)))
             .collect::<Result<_, MetricError>>()?;
         let adm = self
             .plan
@@ -318,10 +346,10 @@ impl VmafSession {
                     enhn_gain_limit: g,
                     ..AdmOptions::default()
                 };
-                Ok((g, AdmReference::new(&w.reference, &options)?))
+                Ok((g, self.engine.adm_reference(&w.reference, &options)?))
             })
             .collect::<Result<_, MetricError>>()?;
-        let (motion, motion2) = motion::frame_motions(
+        let (motion, motion2) = self.engine.frame_motions(
             self.motion_version,
             w.previous.as_ref(),
             &w.reference,
@@ -337,8 +365,8 @@ impl VmafSession {
 
     fn features(
         &self,
-        prepared: &VmafReference,
-        distorted: &Luma<'_>,
+        prepared: &VmafReference<E>,
+        distorted: &E::Frame<'_>,
     ) -> Result<FrameScores, MetricError> {
         let vif = prepared
             .vif
@@ -347,7 +375,7 @@ impl VmafSession {
                 let options = VifOptions {
                     enhn_gain_limit: *g,
                 };
-                Ok((*g, vif::vif(r, distorted, &options)?))
+                Ok((*g, self.engine.vif(r, distorted, &options)?))
             })
             .collect::<Result<_, MetricError>>()?;
         let adm = prepared
@@ -358,14 +386,21 @@ impl VmafSession {
                     enhn_gain_limit: *g,
                     ..AdmOptions::default()
                 };
-                Ok((*g, adm::adm(r, distorted, &options)?))
+                Ok((*g, self.engine.adm(r, distorted, &options)?))
             })
             .collect::<Result<_, MetricError>>()?;
         Ok(FrameScores { vif, adm })
     }
 
-    fn score(&self, prepared: &VmafReference, distorted: &Luma<'_>) -> Result<Values, MetricError> {
-        let scores = self.features(prepared, distorted)?;
+    fn score(
+        &self,
+        prepared: &VmafReference<E>,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
+        let frame = self.engine.frame(luma(distorted, "vmaf")?);
+        let scores = frame
+            .and_then(|f| self.features(prepared, &f))
+            .map_err(metric_error)?;
         let inputs: Vec<f64> = self
             .model
             .features()
@@ -393,20 +428,19 @@ impl VmafSession {
     }
 }
 
-impl Session for VmafSession {
-    type Prepared = VmafReference;
+impl<E: Engine> Session for VmafSession<E> {
+    type Prepared = VmafReference<E>;
 
-    fn prepare(&mut self, _reference: &ImageView<'_>) -> Result<VmafReference, Error> {
+    fn prepare(&mut self, _reference: &ImageView<'_>) -> Result<VmafReference<E>, Error> {
         Err(Self::not_on_images())
     }
 
     fn compare(
         &mut self,
-        prepared: &VmafReference,
+        prepared: &VmafReference<E>,
         distorted: &ImageView<'_>,
     ) -> Result<Values, Error> {
-        self.score(prepared, &luma(distorted, "vmaf")?)
-            .map_err(metric_error)
+        self.score(prepared, distorted)
     }
 
     fn compare_pair(
@@ -446,8 +480,8 @@ impl Session for VmafSession {
         reference: &ImageView<'_>,
         previous: &[ImageView<'_>],
         next: &[ImageView<'_>],
-    ) -> Result<VmafReference, Error> {
-        let window = Window::of(reference, previous, next)?;
+    ) -> Result<VmafReference<E>, Error> {
+        let window = Window::of(&self.engine, reference, previous, next)?;
         self.prepare_frame(&window).map_err(metric_error)
     }
 }

@@ -7,7 +7,7 @@
 //! constants a kernel needs (taps, the logarithm table) come from here too, and so do the CPU's
 //! own sums, which the other backends' tests compare with bit for bit.
 
-use crate::metrics::vif::{self, VifOptions, VifReference};
+use crate::metrics::vif::{self, VifReference};
 
 pub use crate::metrics::MetricError;
 pub use crate::metrics::luma::Luma;
@@ -78,5 +78,69 @@ pub mod adm {
     ) -> Result<AdmSums, MetricError> {
         let prepared = AdmReference::new(reference, options)?;
         cpu::adm_sums(&prepared, distorted, options)
+    }
+}
+
+pub use crate::engine::{Cpu, Engine};
+pub use crate::metrics::adm::{AdmOptions, AdmScores};
+pub use crate::metrics::motion::{MotionVersion, motion2_of};
+pub use crate::metrics::vif::VifOptions;
+
+/// What this plugin declares about one of VMAF's metrics (`vif`, `adm`, `motion`, `motion2`,
+/// `vmaf`), for another backend to declare the same.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureMetric {
+    /// Metric id.
+    pub id: &'static str,
+    /// Names of the values its sessions return.
+    pub outputs: &'static [&'static str],
+    /// Parameters it accepts.
+    pub params: &'static [&'static str],
+    /// Smallest width and height accepted.
+    pub min_side: u32,
+    /// Previous reference frames it reads.
+    pub temporal_depth: u32,
+    /// Following reference frames it reads (ABI 1.3 frame window).
+    pub lookahead: u32,
+    /// Whether a frame's reference can be prepared once for several distorted frames.
+    pub reusable_reference: bool,
+}
+
+/// VMAF's metrics as this plugin declares them.
+pub fn feature_metrics() -> Vec<FeatureMetric> {
+    crate::sessions::METRICS
+        .iter()
+        .filter(|m| m.yuv_only)
+        .map(|m| FeatureMetric {
+            id: m.id,
+            outputs: m.outputs,
+            params: m.params,
+            min_side: m.min_side,
+            temporal_depth: m.temporal_depth,
+            lookahead: m.lookahead,
+            reusable_reference: m.temporal_depth == 0 || m.prepares_window,
+        })
+        .collect()
+}
+
+/// A session of one of VMAF's metrics whose integer features `engine` computes: the same
+/// parameters, checks, models and tails as this plugin's own sessions.
+pub fn open_session<E: Engine>(
+    engine: E,
+    spec: &qscore_core::TaskSpec,
+) -> Result<Box<dyn qscore_core::sdk::AnySession>, qscore_core::Error> {
+    use crate::temporal::{Motion, MotionSession};
+    use crate::vmaf::{AdmSession, VifSession, VmafSession};
+    use qscore_core::sdk::boxed;
+    let def = crate::sessions::checked(spec)?;
+    match def.id {
+        "vif" => Ok(boxed(VifSession::new(engine, spec)?)),
+        "adm" => Ok(boxed(AdmSession::new(engine, spec)?)),
+        "motion" => Ok(boxed(MotionSession::new(engine, Motion::Motion, spec)?)),
+        "motion2" => Ok(boxed(MotionSession::new(engine, Motion::Motion2, spec)?)),
+        "vmaf" => Ok(boxed(VmafSession::new(engine, spec)?)),
+        other => Err(qscore_core::Error::Unsupported(format!(
+            "metric {other:?} is not one of VMAF's"
+        ))),
     }
 }

@@ -9,10 +9,13 @@ use qscore_core::{
     sdk::{self, AnySession, Identity, Plugin},
 };
 
+use qscore_cpu::vmaf_parts;
+
 use crate::{
     backend::{Backend, FoundDevice},
     liveness,
     sessions::{self, CubeSession},
+    vmaf,
 };
 
 /// Largest side accepted; memory, checked against predictions, is the real limit.
@@ -64,6 +67,19 @@ impl<B: Backend> CubePlugin<B> {
         {
             crate::upload::register(writer);
         }
+        let features = vmaf_parts::feature_metrics()
+            .into_iter()
+            .map(|m| MetricCaps {
+                metric: m.id.into(),
+                outputs: m.outputs.iter().map(|&o| o.into()).collect(),
+                // VMAF's features read the luma of YUV frames, on the whole frame.
+                formats: PixelFormat::all_yuv().collect::<Vec<_>>().into(),
+                modes: vec![MemoryMode::FULL].into(),
+                reusable_reference: m.reusable_reference,
+                temporal_depth: m.temporal_depth,
+                max_width: MAX_SIDE,
+                max_height: MAX_SIDE,
+            });
         let caps = sessions::METRICS
             .iter()
             .map(|m| MetricCaps {
@@ -76,6 +92,7 @@ impl<B: Backend> CubePlugin<B> {
                 max_width: MAX_SIDE,
                 max_height: MAX_SIDE,
             })
+            .chain(features)
             .collect();
         Self {
             checked: devices.iter().map(|_| OnceLock::new()).collect(),
@@ -161,12 +178,27 @@ impl<B: Backend> Plugin for CubePlugin<B> {
     fn predict_memory(&self, device: u32, spec: &TaskSpec) -> Result<u64, Error> {
         self.device(device)?;
         sdk::check_spec(&self.caps, spec)?;
+        if let Some(metric) = vmaf::feature(spec.metric.as_str()) {
+            return vmaf::predict(metric, spec);
+        }
         sessions::predict(sessions::find(spec.metric.as_str())?, spec)
+    }
+
+    fn lookahead(&self, device: u32, metric: &str) -> Result<u32, Error> {
+        self.device(device)?;
+        Ok(vmaf::feature(metric).map_or(0, |m| m.lookahead))
     }
 
     fn open_session(&self, device: u32, spec: &TaskSpec) -> Result<Box<dyn AnySession>, Error> {
         let found = self.ready(device)?.clone();
         sdk::check_spec(&self.caps, spec)?;
+        if vmaf::feature(spec.metric.as_str()).is_some() {
+            let client = self.backend.client(&found.device);
+            if let Some(why) = vmaf::engine::unsupported_reason(&client) {
+                return Err(Error::Unsupported(why));
+            }
+            return vmaf_parts::open_session(vmaf::engine::DeviceEngine::new(client), spec);
+        }
         let def = sessions::find(spec.metric.as_str())?;
         let client = self.backend.client(&found.device);
         let backend = Arc::clone(&self.backend);

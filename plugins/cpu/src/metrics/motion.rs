@@ -26,7 +26,7 @@ use super::{MetricError, luma::Luma, motion_v3};
 
 /// Which libvmaf release's integer `motion` (and so `motion2`) to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum MotionVersion {
+pub enum MotionVersion {
     /// libvmaf v2.3.1, whose integer motion is unchanged through v3.1.0: blur each frame,
     /// then the SAD of the blurred frames, divided in single precision.
     #[default]
@@ -38,10 +38,10 @@ pub(crate) enum MotionVersion {
 
 impl MotionVersion {
     /// The names [`Self::parse`] accepts, as users write them.
-    pub(crate) const ACCEPTED: &[&str] = &["2.3.1", "3.2.0"];
+    pub const ACCEPTED: &[&str] = &["2.3.1", "3.2.0"];
 
     /// The version named `text`: "2.3.1" or "3.2.0".
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
             "2.3.1" => Some(Self::V2_3_1),
             "3.2.0" => Some(Self::V3_2),
@@ -50,7 +50,7 @@ impl MotionVersion {
     }
 
     /// The name [`Self::parse`] reads back.
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::V2_3_1 => "2.3.1",
             Self::V3_2 => "3.2.0",
@@ -100,9 +100,13 @@ pub(crate) fn frame_motions(
             (own, following)
         }
     };
-    // motion2 is the smaller of the frame's motion and the next frame's (libvmaf keeps the
-    // first when they tie; they are equal then).
-    Ok((own, following.map_or(own, |f| own.min(f))))
+    Ok((own, motion2_of(own, following)))
+}
+
+/// `motion2` of a frame from its own motion and the next frame's (none for the last frame):
+/// the smaller (libvmaf keeps the first when they tie; they are equal then).
+pub fn motion2_of(own: f64, following: Option<f64>) -> f64 {
+    following.map_or(own, |f| own.min(f))
 }
 
 /// The 5-tap integer Gaussian.

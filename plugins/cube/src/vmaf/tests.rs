@@ -260,3 +260,75 @@ fn adm_sums_equal_the_cpu_plugins() {
         }
     }
 }
+
+/// A 4:2:0 8-bit frame whose luma is `luma`.
+fn yuv_frame(luma: Vec<u8>, w: usize, h: usize) -> qscore_core::OwnedImage {
+    use qscore_core::{ChromaSubsampling, OwnedImage, PixelFormat};
+    let chroma = w.div_ceil(2) * h.div_ceil(2);
+    OwnedImage {
+        format: PixelFormat::yuv(ChromaSubsampling::Yuv420, 8),
+        width: w as u32,
+        height: h as u32,
+        planes: vec![luma, vec![128; chroma], vec![128; chroma]],
+    }
+}
+
+/// Peak device bytes of a session of `metric` scoring one frame as the host drives it (the
+/// reference prepared with its neighbours, then compared), measured with the meter, less
+/// the tables uploaded when the session opens.
+fn measured_peak(metric: &str, w: usize, h: usize) -> u64 {
+    use qscore_core::{ChromaSubsampling, MemoryMode, PixelFormat, TaskSpec};
+    let client = client();
+    let format = PixelFormat::yuv(ChromaSubsampling::Yuv420, 8);
+    let spec = TaskSpec::new(metric, w as u32, h as u32, format, MemoryMode::FULL);
+    let engine = super::engine::DeviceEngine::new(client.clone());
+    let mut session = vmaf_parts::open_session(engine, &spec).unwrap();
+    let frames: Vec<_> = (0..4)
+        .map(|i| yuv_frame(plane(w, h, 8, 31 + i, 60), w, h))
+        .collect();
+    let base = crate::meter::start(&client);
+    frames[0].with_view(|previous| {
+        frames[1].with_view(|reference| {
+            frames[2].with_view(|next| {
+                frames[3].with_view(|distorted| {
+                    let (p, n) = (std::slice::from_ref(previous), std::slice::from_ref(next));
+                    if matches!(metric, "vif" | "adm") {
+                        let prepared = session.prepare_any(reference).unwrap();
+                        session.compare_any(prepared.as_ref(), distorted).unwrap();
+                    } else if metric == "vmaf" {
+                        let prepared = session.prepare_window_any(reference, p, n).unwrap();
+                        session.compare_any(prepared.as_ref(), distorted).unwrap();
+                    } else {
+                        session
+                            .compare_window_any(reference, p, n, distorted)
+                            .unwrap();
+                    }
+                })
+            })
+        })
+    });
+    crate::meter::peak() - base
+}
+
+/// The predictions cover the measured peaks, by at most 15% more, on sizes the fit was not
+/// made from.
+#[test]
+fn memory_predictions_cover_the_measured_peaks() {
+    for (w, h) in [(176, 144), (333, 217), (640, 360)] {
+        for metric in ["motion", "motion2", "vif", "adm", "vmaf"] {
+            let peak = measured_peak(metric, w, h);
+            let predicted = super::memory::predict(metric, w, h) - super::memory::TABLES;
+            let per = |b: u64| b as f64 / (w * h) as f64;
+            println!(
+                "{metric} {w}x{h}: {:.2} B/sample measured, {:.2} predicted",
+                per(peak),
+                per(predicted)
+            );
+            assert!(predicted >= peak, "{metric} {w}x{h}: {predicted} < {peak}");
+            assert!(
+                predicted as f64 <= 1.15 * peak as f64,
+                "{metric} {w}x{h}: {predicted} > 1.15 × {peak}"
+            );
+        }
+    }
+}

@@ -158,7 +158,7 @@ impl AdmOptions {
 /// The CSF weights (hence `norm_view_dist` and `ref_display_height`) are fixed here; [`adm`]
 /// uses the reference's and reads only `enhn_gain_limit` from its own options.
 #[derive(Debug)]
-pub(crate) struct AdmReference {
+pub struct AdmReference {
     width: usize,
     height: usize,
     options: AdmOptions,

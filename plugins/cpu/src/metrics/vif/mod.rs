@@ -107,11 +107,11 @@ pub(crate) const DEFAULT_ENHN_GAIN_LIMIT: f64 = 100.0;
 
 /// Options of the VIF feature.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct VifOptions {
+pub struct VifOptions {
     /// Upper bound of the gain `g`: libvmaf's `vif_enhn_gain_limit`, from 1 (a distorted image
     /// sharper than the reference earns nothing) to 100 (the default). libvmaf refuses values
     /// outside `[1, 100]`; here they are applied as given.
-    pub(crate) enhn_gain_limit: f64,
+    pub enhn_gain_limit: f64,
 }
 
 impl Default for VifOptions {
@@ -140,7 +140,7 @@ struct ReferenceScale {
 /// filtered mean and variance, and the score denominators (which do not depend on the
 /// distorted frame).
 #[derive(Debug)]
-pub(crate) struct VifReference {
+pub struct VifReference {
     /// Bit depth of the scale-0 samples.
     bits: u32,
     scales: Vec<ReferenceScale>,

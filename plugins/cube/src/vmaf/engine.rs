@@ -1,0 +1,167 @@
+//! The device as the CPU plugin's VMAF sessions see it: an [`Engine`] whose integer features
+//! are this crate's kernels. Everything else (parameters, models, pooling of the scales,
+//! the SVM) is the CPU plugin's code.
+
+use std::sync::Arc;
+
+use cubecl::{ir::ElemType, prelude::*};
+use qscore_cpu::vmaf_parts::{
+    AdmOptions, AdmScores, Engine, Luma, MOTION_MIN_SIDE, MetricError, MotionVersion, VifOptions,
+    VifScores, motion_v3_value, motion_value, motion2_of,
+};
+
+use super::{
+    adm::{self, AdmPrepared, AdmTables},
+    luma::DeviceLuma,
+    motion,
+    vif::{self, VifPrepared, VifTables},
+};
+
+/// Why a device cannot run VMAF's kernels, if it cannot: they need 64-bit integers and
+/// floats in shaders.
+pub fn unsupported_reason<R: Runtime>(client: &ComputeClient<R>) -> Option<String> {
+    use cubecl::ir::{FloatKind, IntKind, UIntKind};
+    let props = client.properties();
+    let missing: Vec<&str> = [
+        (ElemType::UInt(UIntKind::U64), "64-bit unsigned integers"),
+        (ElemType::Int(IntKind::I64), "64-bit integers"),
+        (ElemType::Float(FloatKind::F64), "64-bit floats"),
+    ]
+    .into_iter()
+    .filter(|(ty, _)| !props.supports_type(*ty))
+    .map(|(_, what)| what)
+    .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "VMAF's integer features on this device (its shaders lack {}; the CPU plugin \
+             computes them)",
+            missing.join(" and ")
+        )
+    })
+}
+
+/// VMAF's integer features on one device.
+pub struct DeviceEngine<R: Runtime> {
+    client: ComputeClient<R>,
+    vif: Arc<VifTables>,
+    adm: Arc<AdmTables>,
+}
+
+impl<R: Runtime> std::fmt::Debug for DeviceEngine<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceEngine").finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> DeviceEngine<R> {
+    /// The kernels on `client`'s device, with their tables uploaded.
+    pub fn new(client: ComputeClient<R>) -> Self {
+        Self {
+            vif: Arc::new(VifTables::new(&client)),
+            adm: Arc::new(AdmTables::new(&client)),
+            client,
+        }
+    }
+}
+
+/// `(motion, motion2)` of `current`: each frame made ready once by `ready` (2.3.1 blurs it),
+/// then the motions of the pairs (previous, current) and (current, next) by `between`.
+fn motions<'f, T>(
+    (previous, current, next): (
+        Option<&'f DeviceLuma>,
+        &'f DeviceLuma,
+        Option<&'f DeviceLuma>,
+    ),
+    ready: impl Fn(&'f DeviceLuma) -> T,
+    between: impl Fn(&T, &T) -> Result<f64, MetricError>,
+) -> Result<(f64, f64), MetricError> {
+    let Some(previous) = previous else {
+        return Ok((0.0, 0.0));
+    };
+    let current = ready(current);
+    let own = between(&ready(previous), &current)?;
+    let following = next.map(|n| between(&current, &ready(n))).transpose()?;
+    Ok((own, motion2_of(own, following)))
+}
+
+impl<R: Runtime> Engine for DeviceEngine<R> {
+    type Frame<'a> = DeviceLuma;
+    type VifReference = VifPrepared;
+    type AdmReference = AdmPrepared;
+
+    fn frame<'a>(&self, luma: Luma<'a>) -> Result<DeviceLuma, MetricError> {
+        luma.check(1)?;
+        Ok(DeviceLuma::upload(&self.client, &luma))
+    }
+
+    fn vif_reference(&self, frame: &DeviceLuma) -> Result<VifPrepared, MetricError> {
+        vif::prepare(&self.client, &self.vif, frame)
+    }
+
+    fn vif(
+        &self,
+        reference: &VifPrepared,
+        distorted: &DeviceLuma,
+        options: &VifOptions,
+    ) -> Result<VifScores, MetricError> {
+        let sums = vif::sums(
+            &self.client,
+            &self.vif,
+            reference,
+            distorted,
+            options.enhn_gain_limit,
+        )?;
+        Ok(sums.scores())
+    }
+
+    fn adm_reference(
+        &self,
+        frame: &DeviceLuma,
+        options: &AdmOptions,
+    ) -> Result<AdmPrepared, MetricError> {
+        adm::prepare(&self.client, frame, options)
+    }
+
+    fn adm(
+        &self,
+        reference: &AdmPrepared,
+        distorted: &DeviceLuma,
+        options: &AdmOptions,
+    ) -> Result<AdmScores, MetricError> {
+        let gain = options.enhn_gain_limit;
+        let sums = adm::sums(&self.client, &self.adm, reference, distorted, gain)?;
+        let (w, h) = reference.size();
+        Ok(sums.scores(w, h, reference.options()))
+    }
+
+    fn frame_motions(
+        &self,
+        version: MotionVersion,
+        previous: Option<&DeviceLuma>,
+        current: &DeviceLuma,
+        next: Option<&DeviceLuma>,
+    ) -> Result<(f64, f64), MetricError> {
+        let (w, h) = current.size();
+        if w < MOTION_MIN_SIDE || h < MOTION_MIN_SIDE {
+            return Err(MetricError::TooSmall {
+                width: w,
+                height: h,
+                min: MOTION_MIN_SIDE,
+            });
+        }
+        let c = &self.client;
+        let frames = (previous, current, next);
+        match version {
+            MotionVersion::V2_3_1 => motions(
+                frames,
+                |f| motion::blur(c, f),
+                |a, b| Ok(motion_value(motion::blurred_sad(c, a, b)?, w * h)),
+            ),
+            MotionVersion::V3_2 => motions(
+                frames,
+                |f| f,
+                |a, b| Ok(motion_v3_value(motion::difference_sad(c, a, b)?, w * h)),
+            ),
+        }
+    }
+}
