@@ -163,20 +163,26 @@ fn bands<R: Runtime>(client: &ComputeClient<R>, luma: &DeviceLuma) -> Vec<Bands>
     scales
 }
 
-/// Launches one of the row-sum kernels over `region` and adds each band's rows.
-fn read_rows<R: Runtime>(client: &ComputeClient<R>, rows: Handle) -> [i64; 3] {
-    let bytes = client.read_one(rows).expect("reading ADM's row sums");
-    let mut sums = [0i64; 3];
-    for row in i64::from_bytes(&bytes).chunks_exact(3) {
-        for (s, v) in sums.iter_mut().zip(row) {
-            *s += v;
-        }
-    }
-    sums
+/// Reads every scale's row sums back at once (one wait for the device) and adds each
+/// scale's rows per band.
+fn read_rows<R: Runtime>(client: &ComputeClient<R>, rows: Vec<Handle>) -> Vec<[i64; 3]> {
+    client
+        .read(rows)
+        .iter()
+        .map(|bytes| {
+            let mut sums = [0i64; 3];
+            for row in i64::from_bytes(bytes).chunks_exact(3) {
+                for (s, v) in sums.iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+            sums
+        })
+        .collect()
 }
 
-/// The denominator sums of one scale of the reference.
-fn den_sums<R: Runtime>(client: &ComputeClient<R>, bands: &Bands, scale: usize) -> [u64; 3] {
+/// Launches the denominator sums of one scale of the reference; returns its row sums.
+fn den_rows_of<R: Runtime>(client: &ComputeClient<R>, bands: &Bands, scale: usize) -> Handle {
     let region = Region::interior(bands.width, bands.height);
     let shifts = den_shifts(scale, region);
     let count = region.bottom - region.top;
@@ -199,7 +205,7 @@ fn den_sums<R: Runtime>(client: &ComputeClient<R>, bands: &Bands, scale: usize) 
         shifts.row,
         scale == 0,
     );
-    read_rows(client, rows).map(|v| v as u64)
+    rows
 }
 
 fn check_size(width: usize, height: usize) -> Result<(), MetricError> {
@@ -222,7 +228,11 @@ pub fn prepare<R: Runtime>(
     options.check()?;
     check_size(reference.width, reference.height)?;
     let scales = bands(client, reference);
-    let den = std::array::from_fn(|scale| den_sums(client, &scales[scale], scale));
+    let rows = (0..SCALES)
+        .map(|scale| den_rows_of(client, &scales[scale], scale))
+        .collect();
+    let sums = read_rows(client, rows);
+    let den = std::array::from_fn(|scale| sums[scale].map(|v| v as u64));
     Ok(AdmPrepared {
         width: reference.width,
         height: reference.height,
@@ -254,24 +264,29 @@ pub fn sums<R: Runtime>(
         });
     }
     let scales = bands(client, distorted);
-    let mut num = [[0i64; 3]; SCALES];
-    for (scale, (reference, distorted)) in prepared.scales.iter().zip(&scales).enumerate() {
-        num[scale] = numerator(client, tables, (reference, distorted), scale, &options);
-    }
+    let rows = prepared
+        .scales
+        .iter()
+        .zip(&scales)
+        .enumerate()
+        .map(|(scale, bands)| numerator(client, tables, bands, scale, &options))
+        .collect();
+    let sums = read_rows(client, rows);
+    let num = std::array::from_fn(|scale| sums[scale]);
     Ok(AdmSums {
         num,
         den: prepared.den,
     })
 }
 
-/// The numerator sums of one scale.
+/// Launches the numerator sums of one scale; returns its row sums.
 fn numerator<R: Runtime>(
     client: &ComputeClient<R>,
     tables: &AdmTables,
     (reference, distorted): (&Bands, &Bands),
     scale: usize,
     options: &AdmOptions,
-) -> [i64; 3] {
+) -> Handle {
     let len = reference.len();
     let fine = scale == 0;
     let weights = fixed_weights(scale, options).map(i64::from);
@@ -333,5 +348,5 @@ fn numerator<R: Runtime>(
         shifts.row,
         fine,
     );
-    read_rows(client, rows)
+    rows
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cubecl::{ir::ElemType, prelude::*};
+use cubecl::{ir::ElemType, prelude::*, server::Handle};
 use qscore_cpu::vmaf_parts::{
     AdmOptions, AdmScores, Engine, Luma, MOTION_MIN_SIDE, MetricError, MotionVersion, VifOptions,
     VifScores, motion_v3_value, motion_value, motion2_of,
@@ -65,23 +65,30 @@ impl<R: Runtime> DeviceEngine<R> {
 }
 
 /// `(motion, motion2)` of `current`: each frame made ready once by `ready` (2.3.1 blurs it),
-/// then the motions of the pairs (previous, current) and (current, next) by `between`.
-fn motions<'f, T>(
+/// the SADs of the pairs (previous, current) and (current, next) launched by `launch` and
+/// read back together, each turned into a motion by `value`.
+fn motions<'f, R: Runtime, T>(
+    client: &ComputeClient<R>,
     (previous, current, next): (
         Option<&'f DeviceLuma>,
         &'f DeviceLuma,
         Option<&'f DeviceLuma>,
     ),
     ready: impl Fn(&'f DeviceLuma) -> T,
-    between: impl Fn(&T, &T) -> Result<f64, MetricError>,
+    launch: impl Fn(&T, &T) -> Result<Handle, MetricError>,
+    value: impl Fn(u64) -> f64,
 ) -> Result<(f64, f64), MetricError> {
     let Some(previous) = previous else {
         return Ok((0.0, 0.0));
     };
     let current = ready(current);
-    let own = between(&ready(previous), &current)?;
-    let following = next.map(|n| between(&current, &ready(n))).transpose()?;
-    Ok((own, motion2_of(own, following)))
+    let mut partials = vec![launch(&ready(previous), &current)?];
+    if let Some(next) = next {
+        partials.push(launch(&current, &ready(next))?);
+    }
+    let sads = motion::read_totals(client, partials);
+    let own = value(sads[0]);
+    Ok((own, motion2_of(own, sads.get(1).map(|&s| value(s)))))
 }
 
 impl<R: Runtime> Engine for DeviceEngine<R> {
@@ -153,14 +160,18 @@ impl<R: Runtime> Engine for DeviceEngine<R> {
         let frames = (previous, current, next);
         match version {
             MotionVersion::V2_3_1 => motions(
+                c,
                 frames,
                 |f| motion::blur(c, f),
-                |a, b| Ok(motion_value(motion::blurred_sad(c, a, b)?, w * h)),
+                |a, b| motion::launch_blurred_sad(c, a, b),
+                |sad| motion_value(sad, w * h),
             ),
             MotionVersion::V3_2 => motions(
+                c,
                 frames,
                 |f| f,
-                |a, b| Ok(motion_v3_value(motion::difference_sad(c, a, b)?, w * h)),
+                |a, b| motion::launch_difference_sad(c, a, b),
+                |sad| motion_v3_value(sad, w * h),
             ),
         }
     }

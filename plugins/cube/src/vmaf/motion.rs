@@ -235,10 +235,13 @@ pub fn blur<R: Runtime>(client: &ComputeClient<R>, luma: &DeviceLuma) -> Blurred
     }
 }
 
-/// Reads one sum per cube back and adds them.
-pub(crate) fn read_total<R: Runtime>(client: &ComputeClient<R>, partials: Handle) -> u64 {
-    let bytes = client.read_one(partials).expect("reading partial sums");
-    i64::from_bytes(&bytes).iter().map(|&v| v as u64).sum()
+/// Reads the per-cube sums of several SADs back at once and adds each.
+pub fn read_totals<R: Runtime>(client: &ComputeClient<R>, partials: Vec<Handle>) -> Vec<u64> {
+    client
+        .read(partials)
+        .iter()
+        .map(|bytes| i64::from_bytes(bytes).iter().map(|&v| v as u64).sum())
+        .collect()
 }
 
 /// The SAD of two blurred frames (2.3.1).
@@ -247,6 +250,16 @@ pub fn blurred_sad<R: Runtime>(
     previous: &Blurred,
     current: &Blurred,
 ) -> Result<u64, MetricError> {
+    let partials = launch_blurred_sad(client, previous, current)?;
+    Ok(read_totals(client, vec![partials])[0])
+}
+
+/// Launches the SAD of two blurred frames; returns its per-cube sums.
+pub fn launch_blurred_sad<R: Runtime>(
+    client: &ComputeClient<R>,
+    previous: &Blurred,
+    current: &Blurred,
+) -> Result<Handle, MetricError> {
     if previous.size() != current.size() {
         return Err(MetricError::SizeMismatch {
             reference: previous.size(),
@@ -268,7 +281,7 @@ pub fn blurred_sad<R: Runtime>(
             len,
         )
     };
-    Ok(read_total(client, partials))
+    Ok(partials)
 }
 
 /// The filtered-difference SAD of `previous − current` (3.2.0).
@@ -277,6 +290,16 @@ pub fn difference_sad<R: Runtime>(
     previous: &DeviceLuma,
     current: &DeviceLuma,
 ) -> Result<u64, MetricError> {
+    let partials = launch_difference_sad(client, previous, current)?;
+    Ok(read_totals(client, vec![partials])[0])
+}
+
+/// Launches the filtered-difference SAD of `previous − current`; returns its per-cube sums.
+pub fn launch_difference_sad<R: Runtime>(
+    client: &ComputeClient<R>,
+    previous: &DeviceLuma,
+    current: &DeviceLuma,
+) -> Result<Handle, MetricError> {
     if previous.size() != current.size() {
         return Err(MetricError::SizeMismatch {
             reference: previous.size(),
@@ -317,5 +340,5 @@ pub fn difference_sad<R: Runtime>(
             len,
         );
     }
-    Ok(read_total(client, partials))
+    Ok(partials)
 }

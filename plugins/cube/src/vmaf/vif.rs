@@ -451,18 +451,25 @@ fn column_pass<R: Runtime>(
     out
 }
 
-/// Reads `n` sums per cube back and adds them per quantity.
-fn read_sums<R: Runtime, const N: usize>(client: &ComputeClient<R>, partials: Handle) -> [i64; N] {
-    let bytes = client
-        .read_one(partials)
-        .expect("reading VIF's partial sums");
-    let mut sums = [0i64; N];
-    for chunk in i64::from_bytes(&bytes).chunks_exact(N) {
-        for (s, v) in sums.iter_mut().zip(chunk) {
-            *s += v;
-        }
-    }
-    sums
+/// Reads every scale's partial sums back at once (one wait for the device per frame rather
+/// than one per scale) and adds each scale's `N` sums per cube per quantity.
+fn read_sums<R: Runtime, const N: usize>(
+    client: &ComputeClient<R>,
+    partials: Vec<Handle>,
+) -> Vec<[i64; N]> {
+    client
+        .read(partials)
+        .iter()
+        .map(|bytes| {
+            let mut sums = [0i64; N];
+            for chunk in i64::from_bytes(bytes).chunks_exact(N) {
+                for (s, v) in sums.iter_mut().zip(chunk) {
+                    *s += v;
+                }
+            }
+            sums
+        })
+        .collect()
 }
 
 fn reference_scale<R: Runtime>(
@@ -471,7 +478,7 @@ fn reference_scale<R: Runtime>(
     scale_image: DeviceLuma,
     scale: usize,
     bits: u32,
-) -> (ReferenceScale, VifDenSums) {
+) -> (ReferenceScale, Handle) {
     let len = scale_image.len();
     let [mean_c, square_c, _] = column_pass(client, tables, (&scale_image, None), scale, bits);
     let mean = crate::meter::empty(client, len * 4);
@@ -496,19 +503,12 @@ fn reference_scale<R: Runtime>(
             radius(scale),
         )
     };
-    let [log, exponent, log_pixels, linear_pixels] = read_sums::<R, DEN_SUMS>(client, partials);
-    let den = VifDenSums {
-        log,
-        exponent,
-        log_pixels,
-        linear_pixels,
-    };
     let prepared = ReferenceScale {
         scale: scale_image,
         mean,
         variance,
     };
-    (prepared, den)
+    (prepared, partials)
 }
 
 /// Refuses planes too small for the scale-3 filter, as the CPU plugin does.
@@ -533,15 +533,25 @@ pub fn prepare<R: Runtime>(
     let bits = reference.bits;
     let mut image = reference.clone();
     let mut scales = Vec::with_capacity(SCALES);
-    let mut den = [VifDenSums::default(); SCALES];
-    for (scale, den) in den.iter_mut().enumerate() {
+    let mut partials = Vec::with_capacity(SCALES);
+    for scale in 0..SCALES {
         let next = (scale + 1 < SCALES).then(|| next_scale(client, tables, &image, scale, bits));
         let (prepared, sums) = reference_scale(client, tables, image, scale, bits);
         scales.push(prepared);
-        *den = sums;
+        partials.push(sums);
         let Some(next) = next else { break };
         image = next;
     }
+    let sums = read_sums::<R, DEN_SUMS>(client, partials);
+    let den = std::array::from_fn(|scale| {
+        let [log, exponent, log_pixels, linear_pixels] = sums[scale];
+        VifDenSums {
+            log,
+            exponent,
+            log_pixels,
+            linear_pixels,
+        }
+    });
     Ok(VifPrepared { bits, scales, den })
 }
 
@@ -564,28 +574,35 @@ pub fn sums<R: Runtime>(
     check(distorted)?;
     let bits = prepared.bits;
     let mut image = distorted.clone();
-    let mut num = [VifNumSums::default(); SCALES];
+    let mut partials = Vec::with_capacity(SCALES);
     for (scale, reference) in prepared.scales.iter().enumerate() {
         if scale > 0 {
             image = next_scale(client, tables, &image, scale - 1, bits);
         }
-        num[scale] = numerator(client, tables, reference, &image, scale, bits, gain_limit);
+        let args = (reference, &image, scale, bits, gain_limit);
+        partials.push(numerator(client, tables, args));
     }
+    let sums = read_sums::<R, NUM_SUMS>(client, partials);
+    let num = std::array::from_fn(|scale| {
+        let [log, exponent, linear_variance] = sums[scale];
+        VifNumSums {
+            log,
+            exponent,
+            linear_variance,
+        }
+    });
     Ok(VifSums {
         num,
         den: prepared.den,
     })
 }
 
+/// Launches one scale's numerator; returns its per-cube partial sums.
 fn numerator<R: Runtime>(
     client: &ComputeClient<R>,
     tables: &VifTables,
-    reference: &ReferenceScale,
-    image: &DeviceLuma,
-    scale: usize,
-    bits: u32,
-    gain_limit: f64,
-) -> VifNumSums {
+    (reference, image, scale, bits, gain_limit): (&ReferenceScale, &DeviceLuma, usize, u32, f64),
+) -> Handle {
     let len = image.len();
     let [mean_c, square_c, cross_c] =
         column_pass(client, tables, (&reference.scale, Some(image)), scale, bits);
@@ -613,10 +630,5 @@ fn numerator<R: Runtime>(
             radius(scale),
         )
     };
-    let [log, exponent, linear_variance] = read_sums::<R, NUM_SUMS>(client, partials);
-    VifNumSums {
-        log,
-        exponent,
-        linear_variance,
-    }
+    partials
 }
