@@ -101,6 +101,7 @@ fn run(
                 neighbours: None,
                 metric: metric.into(),
                 params: Vec::new(),
+                references: 1,
                 comparisons: distorted.len() as u32,
                 tag: tag as u64,
             })

@@ -371,6 +371,7 @@ pub fn score_decoded<'a>(
                         neighbours: None,
                         metric: request.metric.clone(),
                         params: params_for(job, &request.metric),
+                        references: 1,
                         comparisons,
                         tag: (index * metrics + m) as u64,
                     });

@@ -198,3 +198,66 @@ fn no_fallback_reports_the_failed_attempt() {
     assert!(stderr.contains("every backend failed"), "{stderr}");
     assert!(stderr.contains("sim/0 strip-pair"), "{stderr}");
 }
+
+/// A clip's frames are the references its backend is chosen for: `explain` reads them from
+/// the clip (or `--frames`), and the measured cost of VMAF grows with them.
+#[test]
+fn explain_weighs_a_clip_by_its_frames() {
+    let (dir, cache) = setup("cli-explain-clip");
+    let bench = qscore(
+        &dir,
+        &cache,
+        "{}",
+        &["bench", "--metric", "vmaf", "--budget", "5"],
+    );
+    assert!(
+        bench.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    let reference = support::sample_reference().display().to_string();
+    let distorted = support::sample_distorted().display().to_string();
+    let explain = |frames: Option<&str>| {
+        let mut args = vec![
+            "explain",
+            &reference,
+            &distorted,
+            "--metric",
+            "vmaf",
+            "--size",
+            "576x324",
+            "--pix-fmt",
+            "yuv420p10le",
+        ];
+        if let Some(n) = frames {
+            args.extend(["--frames", n]);
+        }
+        let out = qscore(&dir, &cache, "{}", &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let cost = |text: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.contains("1. cpu/0 full"))
+            .expect(text);
+        let ms = line.split(": ").nth(1).and_then(|s| s.split(' ').next());
+        ms.and_then(|s| s.parse().ok()).expect(line)
+    };
+    let clip = explain(None);
+    assert!(
+        clip.contains("576x324 yuv420p10le, 3 reference frame(s), 1 comparison(s)"),
+        "{clip}"
+    );
+    let long = explain(Some("300"));
+    assert!(long.contains("300 reference frame(s)"), "{long}");
+    let (short, long) = (cost(&clip), cost(&long));
+    assert!(
+        long > 50.0 * short,
+        "3 frames: {short} ms, 300 frames: {long} ms"
+    );
+}

@@ -75,6 +75,7 @@ fn cell(plugin: &str, mode: MemoryMode, ns_per_pixel: f64) -> Cell {
                 prepare_s: pixels * ns_per_pixel * 1e-9,
                 compare_s: pixels * ns_per_pixel * 1e-9,
                 peak_bytes: None,
+                cold_s: None,
             }
         })
         .to_vec();
@@ -130,6 +131,7 @@ fn score(scheduler: &Scheduler, n: u64) -> Vec<ScoreOutcome> {
                 neighbours: None,
                 metric: "psnr".into(),
                 params: Vec::new(),
+                references: 1,
                 comparisons: n as u32,
                 tag,
             })

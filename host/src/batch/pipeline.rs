@@ -317,6 +317,7 @@ impl<'a> Coordinator<'a> {
                 neighbours: None,
                 metric: request.metric.clone(),
                 params: metric_params(&self.options.params, &request.metric),
+                references: 1,
                 comparisons: 1,
                 tag: (seq << 8) | m as u64,
             });

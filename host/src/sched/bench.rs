@@ -117,7 +117,10 @@ fn measure(target: &BenchTarget, side: u32, repeats: u32) -> Result<Sample, Erro
         prepare_s: f64::INFINITY,
         compare_s: f64::INFINITY,
         peak_bytes: None,
+        cold_s: None,
     };
+    // Each repeat's whole time; the first repeat's excess over the fastest is the cold start.
+    let mut totals = Vec::new();
     // A temporal metric has nothing to prepare: it is timed on a frame with every
     // neighbour it declared (previous frames, and following ones if it looks ahead).
     let temporal = target
@@ -132,6 +135,7 @@ fn measure(target: &BenchTarget, side: u32, repeats: u32) -> Result<Sample, Erro
         Neighbours::new(&[&previous], &[])
     };
     for _ in 0..repeats.max(1) {
+        let whole = Instant::now();
         let start = Instant::now();
         let mut session = target.plugin.open_session(target.device, &spec)?;
         best.open_s = best.open_s.min(seconds(start));
@@ -155,10 +159,13 @@ fn measure(target: &BenchTarget, side: u32, repeats: u32) -> Result<Sample, Erro
             distorted.with_view(|v| session.compare(prepared, v))?;
             best.compare_s = best.compare_s.min(seconds(start));
         }
+        totals.push(seconds(whole));
         if let Some(Ok(peak)) = session.peak_memory() {
             best.peak_bytes = Some(best.peak_bytes.unwrap_or(0).max(peak));
         }
     }
+    let fastest = totals.iter().copied().fold(f64::INFINITY, f64::min);
+    best.cold_s = Some((totals[0] - fastest).max(0.0));
     Ok(best)
 }
 
@@ -176,7 +183,13 @@ pub fn bench_cell(target: &BenchTarget, options: &BenchOptions, budget: Duration
             break;
         }
         match measure(target, side, options.repeats) {
-            Ok(sample) => samples.push(sample),
+            Ok(mut sample) => {
+                // Only the cell's first measurement in this process starts it cold.
+                if !samples.is_empty() {
+                    sample.cold_s = None;
+                }
+                samples.push(sample);
+            }
             Err(Error::OutOfMemory { .. }) => {
                 out_of_memory = Some(u64::from(side) * u64::from(side));
                 note = Some(format!("out of memory at {side}x{side}"));

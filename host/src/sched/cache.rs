@@ -37,6 +37,10 @@ pub struct Sample {
     /// Peak bytes the session held, when the plugin measures it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_bytes: Option<u64>,
+    /// Seconds the first session of this cell in a process took beyond a warm one (a GPU's
+    /// device start, kernel compilation, tables), measured at the cell's first size only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_s: Option<f64>,
 }
 
 /// What is known about one (plugin, device, metric, memory mode).
@@ -52,6 +56,10 @@ pub struct Cell {
     pub mode: String,
     /// Seconds to open a session (median over samples).
     pub open_s: f64,
+    /// Seconds of the first use in a process beyond a warm session (see [`Sample::cold_s`]),
+    /// paid once per process.
+    #[serde(default)]
+    pub cold_s: f64,
     /// Fixed seconds of preparing a reference.
     pub prepare_fixed_s: f64,
     /// Seconds per pixel of preparing a reference.
@@ -100,12 +108,14 @@ impl Cell {
         );
         let mut opens: Vec<f64> = samples.iter().map(|s| s.open_s).collect();
         opens.sort_by(f64::total_cmp);
+        let cold_s = samples.iter().filter_map(|s| s.cold_s).fold(0.0, f64::max);
         Self {
             plugin: plugin.to_owned(),
             device,
             metric: metric.to_owned(),
             mode: mode.to_owned(),
             open_s: opens.get(opens.len() / 2).copied().unwrap_or(0.0),
+            cold_s,
             prepare_fixed_s,
             prepare_per_pixel_s,
             compare_fixed_s,
@@ -224,6 +234,7 @@ impl CacheFile {
             metric: metric.to_owned(),
             mode: mode.to_owned(),
             open_s: 0.0,
+            cold_s: 0.0,
             prepare_fixed_s: 0.0,
             prepare_per_pixel_s: 0.0,
             compare_fixed_s: 0.0,

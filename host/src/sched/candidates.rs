@@ -20,6 +20,7 @@ pub fn candidates(
     params: &[Param],
     only: Option<&str>,
     quarantined: &dyn Fn(&str) -> bool,
+    warm: &dyn Fn(&str, u32) -> bool,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for plugin in plugins {
@@ -75,6 +76,7 @@ pub fn candidates(
                     predicted_bytes,
                     free_bytes: free,
                     quarantined: quarantined(name),
+                    warm: warm(name, id),
                 });
             }
         }

@@ -63,6 +63,9 @@ pub struct Candidate {
     pub free_bytes: Option<u64>,
     /// Set aside after repeated panics in this run.
     pub quarantined: bool,
+    /// Whether it has already run this metric in this process, so its cold start (device
+    /// start, kernel compilation) is paid.
+    pub warm: bool,
 }
 
 /// A ranked candidate.
@@ -76,6 +79,9 @@ pub struct Choice {
     pub mode: MemoryMode,
     /// Predicted seconds for the whole task; `None` when unmeasured (ranked by prior).
     pub cost_s: Option<f64>,
+    /// The part of `cost_s` that is the candidate's cold start in this process (device
+    /// start, kernel compilation), 0 once it has run the metric.
+    pub cold_s: f64,
     /// Predicted peak bytes.
     pub predicted_bytes: u64,
 }
@@ -149,10 +155,11 @@ pub(crate) fn mode_rank(mode: MemoryMode) -> u32 {
 
 /// Ranks `candidates` for `task`.
 ///
-/// Cost = open + references × (prepare fixed + per pixel × pixels)
+/// Cost = cold start (unless the candidate is warm) + open
+///        + references × (prepare fixed + per pixel × pixels)
 ///        + references × comparisons × (compare fixed + per pixel × pixels),
 /// from the cache's fitted cells, so a GPU's cold start counts against it for one small
-/// job. Candidates without measurements are set aside when any is measured; when none
+/// job (a short clip: its frames are the references) and is spread over a long one. Candidates without measurements are set aside when any is measured; when none
 /// is, they are ranked by a prior: the CPU first (no cold start), then in the order given.
 pub fn choose(cache: Option<&CacheFile>, candidates: &[Candidate], task: &ChoiceTask) -> Ranking {
     let pixels = task.pixels();
@@ -202,9 +209,12 @@ pub fn choose(cache: Option<&CacheFile>, candidates: &[Candidate], task: &Choice
                 .push(reject(Rejection::KnownOutOfMemory { at_pixels, pixels }));
             continue;
         }
-        let cost_s = cell.filter(|cell| cell.measured()).map(|cell| {
-            cell.cost(pixels as f64, f64::from(task.comparisons))
-                * f64::from(task.references.max(1))
+        let measured = cell.filter(|cell| cell.measured());
+        let cold_s = measured.map_or(0.0, |cell| if c.warm { 0.0 } else { cell.cold_s });
+        let cost_s = measured.map(|cell| {
+            cold_s
+                + cell.cost(pixels as f64, f64::from(task.comparisons))
+                    * f64::from(task.references.max(1))
                 - cell.open_s * f64::from(task.references.max(1).saturating_sub(1))
         });
         eligible.push((
@@ -214,6 +224,7 @@ pub fn choose(cache: Option<&CacheFile>, candidates: &[Candidate], task: &Choice
                 device: c.device,
                 mode: c.mode,
                 cost_s,
+                cold_s,
                 predicted_bytes: predicted,
             },
         ));

@@ -84,6 +84,9 @@ pub struct ScoreRequest {
     pub metric: String,
     /// Metric parameters.
     pub params: Vec<Param>,
+    /// How many references share the choice of backend (for the cost model): a video
+    /// clip's frames, each prepared once; 1 for an image.
+    pub references: u32,
     /// How many comparisons will share this reference (for the cost model).
     pub comparisons: u32,
     /// The caller's id, returned with the outcome.
@@ -157,7 +160,7 @@ type Outcome = Result<Scored, ScoreFailure>;
 const RANKING_TTL: Duration = Duration::from_secs(5);
 
 /// What identifies identical tasks for ranking.
-type RankKey = (String, Vec<(String, String)>, u32, u32, u32, u32);
+type RankKey = (String, Vec<(String, String)>, u32, u32, u32, u32, u32);
 
 /// State shared by the scheduler and every task.
 #[derive(Debug)]
@@ -166,6 +169,8 @@ struct Shared {
     cache: Mutex<CacheFile>,
     store: Option<CacheStore>,
     panics: Mutex<HashMap<String, u32>>,
+    /// (plugin, device, metric) that have scored in this process: their cold start is paid.
+    warm: Mutex<std::collections::HashSet<(String, u32, String)>>,
     rankings: Mutex<HashMap<RankKey, (Instant, Arc<Ranking>)>>,
     /// How many times the rankings were forgotten: a ranking made while they were is not
     /// kept (it may predate what made them stale).
@@ -180,6 +185,26 @@ impl Shared {
         panics
             .get(plugin)
             .is_some_and(|&n| n >= self.options.quarantine_after)
+    }
+
+    fn is_warm(&self, plugin: &str, device: u32, metric: &str) -> bool {
+        let warm = self.warm.lock().unwrap_or_else(|e| e.into_inner());
+        warm.contains(&(plugin.to_owned(), device, metric.to_owned()))
+    }
+
+    /// Records that `plugin`'s `device` has scored `metric`; rankings made while it was cold
+    /// counted its cold start, so they are forgotten.
+    fn note_warm(&self, plugin: &str, device: u32, metric: &str) {
+        let key = (plugin.to_owned(), device, metric.to_owned());
+        // Released before the rankings are taken, as in `note_panic`.
+        let new = self
+            .warm
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key);
+        if new {
+            self.forget_rankings();
+        }
     }
 
     fn note_panic(&self, plugin: &str) {
@@ -209,6 +234,7 @@ impl Shared {
             task.width,
             task.height,
             task.format.0,
+            task.references,
             task.comparisons,
         );
         let epoch = {
@@ -265,6 +291,7 @@ impl Shared {
             params,
             self.options.backend.as_deref(),
             &|name| self.quarantined(name),
+            &|name, device| self.is_warm(name, device, &task.metric),
         );
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         choose(Some(&cache), &found, task)
@@ -339,6 +366,11 @@ impl Shared {
             }
             result
         })?;
+        self.note_warm(
+            &success.choice.plugin,
+            success.choice.device,
+            &request.metric,
+        );
         let plugin = self.plugin(&success.choice.plugin);
         let device_name = plugin
             .and_then(|p| {
@@ -458,6 +490,7 @@ impl Scheduler {
                 cache: Mutex::new(cache),
                 store,
                 panics: Mutex::new(HashMap::new()),
+                warm: Mutex::new(std::collections::HashSet::new()),
                 rankings: Mutex::new(HashMap::new()),
                 forgotten: std::sync::atomic::AtomicU64::new(0),
                 stats: ReferenceStats::default(),
@@ -566,11 +599,12 @@ impl Scheduler {
 
     /// Queues one comparison; blocks while the chosen worker's queue is full.
     pub fn submit(&self, request: ScoreRequest) -> Result<TaskId, PoolError> {
-        let task = ChoiceTask::for_image(
+        let mut task = ChoiceTask::for_image(
             &request.metric,
             &request.reference.image,
             request.comparisons,
         );
+        task.references = request.references.max(1);
         let ranking = self.shared.rank_cached(&task, &request.params);
         let (lane, memory) = ranking.ranked.first().map_or((0, 0), |c| {
             (self.lane_of(&c.plugin, c.device), c.predicted_bytes)

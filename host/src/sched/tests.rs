@@ -27,6 +27,7 @@ fn sample(side: u32, prepare_ns_per_px: f64, compare_ns_per_px: f64, open_s: f64
         prepare_s: 1e-4 + pixels * prepare_ns_per_px * 1e-9,
         compare_s: 2e-4 + pixels * compare_ns_per_px * 1e-9,
         peak_bytes: Some(side as u64 * side as u64 * 16),
+        cold_s: None,
     }
 }
 
@@ -170,6 +171,7 @@ fn candidate(
         predicted_bytes: Ok(predicted),
         free_bytes: Some(free),
         quarantined: false,
+        warm: false,
     }
 }
 
@@ -215,6 +217,71 @@ fn a_cold_gpu_loses_a_small_one_shot_job_and_wins_a_big_batch() {
     assert_eq!(big.ranked[0].plugin, "gpu", "{big:?}");
     assert_eq!(big.ranked.len(), 2);
     assert!(big.considered.is_empty());
+}
+
+/// A VMAF clip: the CPU takes 25 ms a frame; a GPU 1 ms, after a cold start of 2 s (device,
+/// kernel compilation) measured once per process.
+#[test]
+fn a_gpus_cold_start_sends_a_short_clip_to_the_cpu_and_a_long_one_to_the_gpu() {
+    let frame_cell = |plugin: &str, seconds_per_frame: f64, cold_s: f64| {
+        let pixels = 1920.0 * 1080.0;
+        let samples = [96u32, 256, 512]
+            .iter()
+            .enumerate()
+            .map(|(i, &side)| Sample {
+                width: side,
+                height: side,
+                open_s: 1e-3,
+                prepare_s: 0.0,
+                compare_s: seconds_per_frame * f64::from(side * side) / pixels,
+                peak_bytes: None,
+                cold_s: (i == 0).then_some(cold_s),
+            })
+            .collect();
+        Cell::fit(plugin, 0, "vmaf", "full", samples)
+    };
+    let mut cache = CacheFile::new(fingerprint("cpu A", "aaaa"));
+    cache.put(frame_cell("cpu", 0.025, 0.0));
+    cache.put(frame_cell("gpu", 0.001, 2.0));
+    let mut candidates = [
+        candidate(
+            "cpu",
+            BackendFamily::CPU,
+            0,
+            MemoryMode::FULL,
+            1 << 20,
+            16 * GIB,
+        ),
+        candidate(
+            "gpu",
+            BackendFamily::CUDA,
+            0,
+            MemoryMode::FULL,
+            1 << 20,
+            8 * GIB,
+        ),
+    ];
+    let clip = |frames: u32| ChoiceTask {
+        metric: "vmaf".into(),
+        width: 1920,
+        height: 1080,
+        format: PixelFormat::yuv(qscore_core::ChromaSubsampling::Yuv420, 8),
+        references: frames,
+        comparisons: 1,
+    };
+    let short = choose(Some(&cache), &candidates, &clip(3));
+    assert_eq!(short.ranked[0].plugin, "cpu", "{short:?}");
+    let long = choose(Some(&cache), &candidates, &clip(1000));
+    assert_eq!(long.ranked[0].plugin, "gpu", "{long:?}");
+    let gpu_cost = long.ranked[0].cost_s.unwrap();
+    assert!(
+        (3.0..3.1).contains(&gpu_cost),
+        "cold start + 1000 frames: {gpu_cost}"
+    );
+    // Once the GPU has run the metric in this process, its cold start is paid.
+    candidates[1].warm = true;
+    let warm = choose(Some(&cache), &candidates, &clip(3));
+    assert_eq!(warm.ranked[0].plugin, "gpu", "{warm:?}");
 }
 
 #[test]
@@ -332,6 +399,7 @@ fn choice(plugin: &str, device: u32, mode: MemoryMode) -> Choice {
         device,
         mode,
         cost_s: None,
+        cold_s: 0.0,
         predicted_bytes: 0,
     }
 }

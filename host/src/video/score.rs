@@ -222,12 +222,16 @@ pub(crate) fn score_video_group(
         .zip(clip_sources)
         .map(|(&path, source)| open_clip(job, (&*ref_source, reference), (path, source), widest))
         .collect();
+    // The frames the choice of backend is spread over: `--frames`, else the reference's
+    // count when its container says it (raw and Y4M files, most encodes), else one.
+    let frames = job.frames.or_else(|| ref_source.frame_count()).unwrap_or(1);
     let group = Group {
         scheduler,
         job,
         requests: &requests,
         needs: &needs,
         clips: distorted.len(),
+        frames: u32::try_from(frames).unwrap_or(u32::MAX),
     };
     group.run(&mut *ref_source, reference, &mut clips);
     clips
@@ -357,6 +361,8 @@ struct Group<'a> {
     requests: &'a [MetricRequest],
     needs: &'a [Needs],
     clips: usize,
+    /// Reference frames of the clips (each prepared once, compared with every clip's frame).
+    frames: u32,
 }
 
 impl Group<'_> {
@@ -514,7 +520,8 @@ impl Group<'_> {
                 neighbours: need.temporal().then_some(neighbours),
                 metric: request.metric.clone(),
                 params: params_for(self.job, &request.metric),
-                comparisons: 1,
+                references: self.frames,
+                comparisons: u32::try_from(self.clips).unwrap_or(u32::MAX),
                 tag: self.tag(c, index, m),
             })
             .map(drop)
