@@ -336,3 +336,102 @@ fn a_plugins_log_records_reach_qscores_log() {
     let plain = qscore(&["plugins"], &[]);
     assert!(!String::from_utf8_lossy(&plain.stderr).contains("wgpu_"));
 }
+
+/// A device whose shaders lack 64-bit integers refuses VMAF with that reason: a run held to
+/// it fails naming it, and a run whose chooser ranks that device first (a cache in which it
+/// measured fastest) steps down the ladder and scores the clip on the CPU.
+#[test]
+fn vmaf_goes_to_the_cpu_on_a_device_without_64_bit_integers() {
+    if !wgpu_required() {
+        eprintln!("skipped: QSCORE_REQUIRE_DEVICES does not name wgpu");
+        return;
+    }
+    let (reference, distorted) = (support::sample_reference(), support::sample_distorted());
+    let (reference, distorted) = (
+        reference.display().to_string(),
+        distorted.display().to_string(),
+    );
+    let fault = [("QSCORE_CUBE_FAULT", "no-int64")];
+    let args = [
+        "score",
+        &reference,
+        &distorted,
+        "--metric",
+        "vmaf",
+        "--size",
+        "576x324",
+        "--pix-fmt",
+        "yuv420p10le",
+        "--json",
+        "--no-bench",
+    ];
+    let held = qscore(
+        &[&args[..], &["--backend", "wgpu", "--no-fallback"]].concat(),
+        &fault,
+    );
+    assert!(!held.status.success(), "{held:?}");
+    let stderr = String::from_utf8_lossy(&held.stderr);
+    assert!(stderr.contains("lack 64-bit unsigned integers"), "{stderr}");
+    // Measure both, then make wgpu look free so that the chooser puts it first.
+    let cache = tempdir("gpu-cache-no-int64");
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_qscore"));
+        cmd.args(args)
+            .arg("--plugin-dir")
+            .arg(gpu_dir())
+            .arg("--no-default-plugins")
+            .arg("--cache-dir")
+            .arg(&cache)
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .env_remove("QSCORE_CUBE_FAULT")
+            .envs(envs.iter().copied());
+        cmd.output().expect("run qscore")
+    };
+    let bench = run(&["bench", "--metric", "vmaf", "--budget", "20"], &[]);
+    assert!(bench.status.success(), "{bench:?}");
+    let file = std::fs::read_dir(&cache)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let free: Vec<String> = text
+        .split("[[cells]]")
+        .map(|cell| {
+            if !cell.contains("plugin = \"wgpu\"") {
+                return cell.to_owned();
+            }
+            cell.lines()
+                .map(|l| match l.split(" = ").next() {
+                    Some("open_s" | "cold_s" | "compare_fixed_s" | "compare_per_pixel_s") => {
+                        format!("{} = 0.0", l.split(" = ").next().unwrap())
+                    }
+                    _ => l.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    std::fs::write(&file, free.join("[[cells]]")).unwrap();
+    let explained = run(
+        &[
+            "explain",
+            &reference,
+            &distorted,
+            "--metric",
+            "vmaf",
+            "--size",
+            "576x324",
+            "--pix-fmt",
+            "yuv420p10le",
+        ],
+        &[],
+    );
+    let ranking = String::from_utf8_lossy(&explained.stdout);
+    assert!(ranking.contains("1. wgpu/0 full"), "{ranking}");
+    let scored = run(&args, &fault);
+    assert!(scored.status.success(), "{scored:?}");
+    let stdout = String::from_utf8_lossy(&scored.stdout);
+    assert!(stdout.contains("\"plugin\":\"cpu\""), "{stdout}");
+}

@@ -18,17 +18,19 @@ use super::{
 };
 
 /// Why a device cannot run VMAF's kernels, if it cannot: they need 64-bit integers and
-/// floats in shaders.
+/// floats in shaders. `QSCORE_CUBE_FAULT=no-int64` makes every device look as if it lacked
+/// 64-bit integers, for tests of the path that sends VMAF to the CPU.
 pub fn unsupported_reason<R: Runtime>(client: &ComputeClient<R>) -> Option<String> {
     use cubecl::ir::{FloatKind, IntKind, UIntKind};
     let props = client.properties();
+    let fault = std::env::var(crate::liveness::FAULT_ENV).is_ok_and(|v| v == "no-int64");
     let missing: Vec<&str> = [
         (ElemType::UInt(UIntKind::U64), "64-bit unsigned integers"),
         (ElemType::Int(IntKind::I64), "64-bit integers"),
         (ElemType::Float(FloatKind::F64), "64-bit floats"),
     ]
     .into_iter()
-    .filter(|(ty, _)| !props.supports_type(*ty))
+    .filter(|(ty, _)| !props.supports_type(*ty) || (fault && !matches!(ty, ElemType::Float(_))))
     .map(|(_, what)| what)
     .collect();
     (!missing.is_empty()).then(|| {
