@@ -31,6 +31,15 @@ fn qscore(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let cache = tempdir(&format!("gpu-cache-{}-{n}", std::process::id()));
+    qscore_with_cache(&cache, args, envs)
+}
+
+/// `qscore` with the GPU plugins and the capability cache in `cache`.
+fn qscore_with_cache(
+    cache: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qscore"));
     cmd.args(args)
         .arg("--plugin-dir")
@@ -374,19 +383,7 @@ fn vmaf_goes_to_the_cpu_on_a_device_without_64_bit_integers() {
     assert!(stderr.contains("lack 64-bit unsigned integers"), "{stderr}");
     // Measure both, then make wgpu look free so that the chooser puts it first.
     let cache = tempdir("gpu-cache-no-int64");
-    let run = |args: &[&str], envs: &[(&str, &str)]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_qscore"));
-        cmd.args(args)
-            .arg("--plugin-dir")
-            .arg(gpu_dir())
-            .arg("--no-default-plugins")
-            .arg("--cache-dir")
-            .arg(&cache)
-            .env_remove("QSCORE_PLUGIN_PATH")
-            .env_remove("QSCORE_CUBE_FAULT")
-            .envs(envs.iter().copied());
-        cmd.output().expect("run qscore")
-    };
+    let run = |args: &[&str], envs: &[(&str, &str)]| qscore_with_cache(&cache, args, envs);
     let bench = run(&["bench", "--metric", "vmaf", "--budget", "20"], &[]);
     assert!(bench.status.success(), "{bench:?}");
     let file = std::fs::read_dir(&cache)

@@ -10,7 +10,7 @@ use qscore_cpu::vmaf_parts::adm::{
     FINE_THRESHOLD_SHIFT, HI, LO, LO_SUM,
 };
 
-use super::arith::{LEVELS, UNITS, rounded};
+use super::arith::{UNITS, rounded, tree_sum};
 
 const LO0: i64 = LO[0] as i64;
 const LO1: i64 = LO[1] as i64;
@@ -565,23 +565,4 @@ pub(crate) fn masked_cube(
     };
     let square = i64::cast_from(wrap32((x * x + (1i64 << (s - 1))) >> s));
     (square * x + half(cube_shift)) >> i64::cast_from(cube_shift)
-}
-
-/// Adds the units' values in `shared[..UNITS]` in a fixed tree order; unit 0 ends with the sum.
-#[cube]
-pub(crate) fn tree_sum(shared: &mut SharedMemory<i64>, #[comptime] n: usize) {
-    let unit = UNIT_POS as usize;
-    sync_cube();
-    #[unroll]
-    for level in 0..LEVELS {
-        let stride = UNITS >> (level + 1);
-        if unit < stride {
-            #[unroll]
-            for q in 0..n {
-                shared[q * UNITS + unit] =
-                    shared[q * UNITS + unit] + shared[q * UNITS + unit + stride];
-            }
-        }
-        sync_cube();
-    }
 }

@@ -62,14 +62,10 @@ pub(crate) fn rounded(x: f64, zero: u64) -> f64 {
     f64::reinterpret(u64::reinterpret(x) | zero)
 }
 
-/// Adds the cube's sums, `n` per unit at `shared[q · UNITS + UNIT_POS]`, in a fixed tree order
-/// and writes them to `partials[CUBE_POS · n + q]`.
+/// Adds the units' values, `n` per unit at `shared[q · UNITS + UNIT_POS]`, in a fixed tree
+/// order; `shared[q · UNITS]` ends with each sum.
 #[cube]
-pub(crate) fn reduce_cube(
-    shared: &mut SharedMemory<i64>,
-    partials: &mut Array<i64>,
-    #[comptime] n: usize,
-) {
+pub(crate) fn tree_sum(shared: &mut SharedMemory<i64>, #[comptime] n: usize) {
     let unit = UNIT_POS as usize;
     sync_cube();
     #[unroll]
@@ -84,6 +80,17 @@ pub(crate) fn reduce_cube(
         }
         sync_cube();
     }
+}
+
+/// Adds the cube's sums as [`tree_sum`] does and writes them to `partials[CUBE_POS · n + q]`.
+#[cube]
+pub(crate) fn reduce_cube(
+    shared: &mut SharedMemory<i64>,
+    partials: &mut Array<i64>,
+    #[comptime] n: usize,
+) {
+    tree_sum(shared, n);
+    let unit = UNIT_POS as usize;
     let cube = CUBE_POS;
     if unit < n && (cube + 1) * n <= partials.len() {
         partials[cube * n + unit] = shared[unit * UNITS];

@@ -328,16 +328,8 @@ pub(crate) fn adm_on(
     distorted: &Luma<'_>,
     options: &AdmOptions,
 ) -> Result<AdmScores, MetricError> {
-    options.check_gain_limit()?;
-    distorted.check(MIN_SIDE)?;
-    let size = (reference.width, reference.height);
-    if (distorted.width, distorted.height) != size {
-        return Err(MetricError::SizeMismatch {
-            reference: size,
-            distorted: (distorted.width, distorted.height),
-        });
-    }
-    Ok(adm_sums_on(isa, reference, distorted, options)?.scores(size.0, size.1, &reference.options))
+    let sums = adm_sums_on(isa, reference, distorted, options)?;
+    Ok(sums.scores(reference.width, reference.height, &reference.options))
 }
 
 /// [`AdmSums`] of `distorted` against a prepared reference.
