@@ -193,16 +193,22 @@ impl Shared {
     }
 
     /// Records that `plugin`'s `device` has scored `metric`; rankings made while it was cold
-    /// counted its cold start, so they are forgotten.
+    /// counted its measured cold start, if it has one, so they are forgotten then.
     fn note_warm(&self, plugin: &str, device: u32, metric: &str) {
         let key = (plugin.to_owned(), device, metric.to_owned());
-        // Released before the rankings are taken, as in `note_panic`.
+        // Each lock is released before the next is taken, as in `note_panic`.
         let new = self
             .warm
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key);
-        if new {
+        let had_cold_start = new && {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.cells.iter().any(|c| {
+                c.plugin == plugin && c.device == device && c.metric == metric && c.cold_s > 0.0
+            })
+        };
+        if had_cold_start {
             self.forget_rankings();
         }
     }
