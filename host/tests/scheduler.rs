@@ -234,7 +234,7 @@ fn out_of_memory_at_open_steps_down_and_is_remembered() {
 #[test]
 fn out_of_memory_at_run_time_falls_through_every_mode_to_the_cpu() {
     let (report, cache) = plugins("at-run-time", json!({"oom_every": 1}));
-    let scheduler = scheduler(&report, cache, |o| o.device_workers = 1);
+    let scheduler = scheduler(&report, cache, |o| o.device_workers = Some(1));
     let ladder = [MemoryMode::FULL, MemoryMode::STRIP, MemoryMode::STRIP_PAIR];
     let mut tried_anywhere = Vec::new();
     for outcome in score(&scheduler, 3) {
@@ -308,7 +308,7 @@ fn a_lost_device_is_not_tried_again() {
     // The device works for one comparison, then is lost: later tasks try it once and
     // go to the CPU without trying its leaner modes.
     let (report, cache) = plugins("device-lost", json!({"device_lost_after": 1}));
-    let scheduler = scheduler(&report, cache, |o| o.device_workers = 1);
+    let scheduler = scheduler(&report, cache, |o| o.device_workers = Some(1));
     let outcomes = score(&scheduler, 3);
     let first = outcomes[0].result.as_ref().unwrap();
     assert_eq!(first.plugin, "sim");
@@ -358,7 +358,7 @@ fn a_plugin_that_keeps_panicking_is_quarantined() {
     let (report, cache) = plugins("quarantine", json!({"panic": "compare"}));
     let scheduler = scheduler(&report, cache, |o| {
         o.cpu_workers = 1;
-        o.device_workers = 1;
+        o.device_workers = Some(1);
     });
     let outcomes = score(&scheduler, 8);
     for outcome in &outcomes {
@@ -382,7 +382,7 @@ fn admission_queues_tasks_that_would_not_fit_together() {
     let waits = |test: &str, memory: u64| {
         let (report, cache) = plugins(test, json!({"total_memory": memory, "slow_ms": 100}));
         let scheduler = scheduler(&report, cache, |o| {
-            o.device_workers = 2;
+            o.device_workers = Some(2);
             o.reuse_references = false;
         });
         for outcome in score(&scheduler, 4) {
@@ -509,7 +509,7 @@ fn isolated_crash(crash: &str, at: &str, says: &str) -> PathBuf {
     let dir = cache.parent().unwrap().to_path_buf();
     let scheduler = scheduler(&report, cache, |o| {
         o.cpu_workers = 1;
-        o.device_workers = 1;
+        o.device_workers = Some(1);
     });
     // One task at a time: each starts on the simulated GPU until it is quarantined (tasks
     // queued together may move to the CPU while a worker restarts, and try it fewer times).
@@ -643,4 +643,32 @@ fn the_command_line_isolates_plugins_from_other_folders() {
             assert_eq!(inside.status.code(), None, "{test}: {inside:?}");
         }
     }
+}
+
+/// A discrete GPU runs several tasks at once by default (each on a worker, so on a stream, of
+/// its own): eight 100 ms comparisons on the simulated GPU take about two rounds of four,
+/// against eight rounds with one task in flight; the scores are the same.
+#[test]
+fn a_discrete_gpu_has_several_tasks_in_flight_by_default() {
+    let run = |test: &str, workers: Option<usize>| {
+        let (report, cache) = plugins(test, json!({"slow_ms": 100}));
+        let scheduler = scheduler(&report, cache, |o| {
+            o.backend = Some("sim".into());
+            o.device_workers = workers;
+            o.reuse_references = false;
+        });
+        let start = std::time::Instant::now();
+        for outcome in score(&scheduler, 8) {
+            assert_eq!(outcome.result.as_ref().unwrap().plugin, "sim");
+            assert!((psnr_of(&outcome) - golden_psnr()).abs() < 1e-6);
+        }
+        start.elapsed()
+    };
+    let default = run("in-flight-default", None);
+    let one = run("in-flight-one", Some(1));
+    assert!(one.as_millis() >= 800, "{one:?}");
+    assert!(
+        default * 2 < one,
+        "default {default:?}, one at a time {one:?}"
+    );
 }

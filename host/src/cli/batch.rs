@@ -47,7 +47,8 @@ pub(crate) struct Args {
     #[arg(long = "no-bench")]
     no_bench: bool,
     /// Inputs decoded at the same time, and distorted clips of one reference read in lock
-    /// step (default: 2 images; clips, as many as fit 1 GiB of held frames, 4 to 64).
+    /// step (default: half the cores, at least 2, for images; clips, as many as fit 1 GiB
+    /// of held frames, 4 to 64).
     #[arg(long = "max-concurrent-decodes", value_name = "N")]
     max_decodes: Option<usize>,
     /// A pair not scored this many seconds after its decoding started is recorded as

@@ -75,6 +75,10 @@ pub(crate) struct Cli {
     /// `$XDG_CACHE_HOME/qscore`, else `~/.cache/qscore`).
     #[arg(long = "cache-dir", global = true, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Tasks in flight on each GPU device, each on a stream of its own (default: 4 on a
+    /// discrete GPU, 2 on an integrated one, 1 on a software adapter such as lavapipe).
+    #[arg(long = "device-workers", global = true, value_name = "N")]
+    device_workers: Option<usize>,
     /// Log detail to standard error, from qscore and its plugins (wgpu, cubecl…): `-v`
     /// info, `-vv` debug, `-vvv` trace. `QSCORE_LOG=LEVEL` does the same; the default
     /// is no log.
@@ -145,6 +149,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     if let Some(dir) = cli.cache_dir {
         options.cache_dir = Some(dir);
     }
+    options.device_workers = cli.device_workers;
     match cli.command {
         Command::Plugins(args) => plugins::run(&args, &report),
         Command::Score(args) => score::run(&args, &report, options),

@@ -33,8 +33,9 @@ use crate::{
 pub struct SchedulerOptions {
     /// CPU workers (default: the machine's logical CPUs).
     pub cpu_workers: usize,
-    /// Workers per GPU device (default 1).
-    pub device_workers: usize,
+    /// Tasks in flight per GPU device; `None` chooses by the kind of device
+    /// (4 on a discrete GPU, 2 on an integrated one, 1 on a software adapter).
+    pub device_workers: Option<usize>,
     /// Queued tasks per worker before `submit` blocks.
     pub queue_capacity: usize,
     /// Where the capability cache lives; `None` keeps measurements in memory only.
@@ -53,11 +54,24 @@ pub struct SchedulerOptions {
     pub bench: BenchOptions,
 }
 
+/// Tasks in flight on a device of `kind` by default. Each worker is a thread of its own, and
+/// the GPU runtimes give each thread its own stream (queue), so one task's upload and
+/// read-back overlap another's kernels and a large GPU runs several small comparisons at
+/// once; memory admission still bounds them by the device's free memory. A software
+/// adapter (lavapipe) computes on the CPU cores the CPU lane already uses, so it keeps one.
+pub(crate) fn default_device_workers(kind: DeviceKind) -> usize {
+    match kind {
+        DeviceKind::DISCRETE_GPU => 4,
+        DeviceKind::INTEGRATED_GPU => 2,
+        _ => 1,
+    }
+}
+
 impl Default for SchedulerOptions {
     fn default() -> Self {
         Self {
             cpu_workers: qscore_core::sdk::resources::cpu_count(),
-            device_workers: 1,
+            device_workers: None,
             queue_capacity: 64,
             cache_dir: default_cache_dir(),
             max_age: DEFAULT_MAX_AGE,
@@ -474,7 +488,10 @@ impl Scheduler {
                 configs.push(
                     LaneConfig::new(
                         format!("{name}/{}", device.info.id),
-                        options.device_workers.max(1),
+                        options
+                            .device_workers
+                            .unwrap_or_else(|| default_device_workers(device.info.kind))
+                            .max(1),
                     )
                     .with_queue_capacity(options.queue_capacity)
                     .with_memory(Arc::new(DeviceProbe {
