@@ -10,9 +10,9 @@
 //! kernel low-passes and decimates, computing only the even outputs.
 //!
 //! The gain and the residual are double-precision, as on the CPU: devices without 64-bit
-//! integers and floats in shaders cannot run VIF (see [`super::support`]). Each product that
-//! is then added to something passes through [`rounded`] so that no compiler fuses it into
-//! a multiply-add, which would round once where the CPU rounds twice.
+//! integers and floats in shaders cannot run VIF (see `engine::unsupported_reason`). Each
+//! product that is then added to something passes through [`rounded`] so that no compiler
+//! fuses it into a multiply-add, which would round once where the CPU rounds twice.
 
 use cubecl::{prelude::*, server::Handle};
 use qscore_cpu::vmaf_parts::{
