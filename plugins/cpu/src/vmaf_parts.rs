@@ -9,12 +9,17 @@
 
 use crate::metrics::vif::{self, VifReference};
 
+pub use crate::engine::{Cpu, Engine};
 pub use crate::metrics::MetricError;
+pub use crate::metrics::adm::{AdmOptions, AdmScores};
 pub use crate::metrics::luma::Luma;
+pub use crate::metrics::motion::{
+    FILTER as MOTION_FILTER, MIN_SIDE as MOTION_MIN_SIDE, MotionVersion, motion2_of,
+};
 pub use crate::metrics::vif::{
     DenAccum as VifDenSums, EPS as VIF_EPS, Log2Table, MIN_SIDE as VIF_MIN_SIDE,
-    NOISE_VARIANCE as VIF_NOISE_VARIANCE, NumAccum as VifNumSums, TAPS as VIF_TAPS, VifScores,
-    VifSums, log2_table as vif_log2_table,
+    NOISE_VARIANCE as VIF_NOISE_VARIANCE, NumAccum as VifNumSums, TAPS as VIF_TAPS, VifOptions,
+    VifScores, VifSums, log2_table as vif_log2_table,
 };
 
 /// The CPU's VIF sums of `distorted` against `reference`, with the enhancement gain limit
@@ -30,8 +35,6 @@ pub fn vif_sums(
     };
     vif::vif_sums(&prepared, distorted, &options)
 }
-
-pub use crate::metrics::motion::{FILTER as MOTION_FILTER, MIN_SIDE as MOTION_MIN_SIDE};
 
 /// The CPU's blurred luma for `motion` (libvmaf 2.3.1's integer Gaussian), rows packed.
 pub fn motion_blur(luma: &Luma<'_>) -> Result<Vec<u16>, MetricError> {
@@ -80,11 +83,6 @@ pub mod adm {
         cpu::adm_sums(&prepared, distorted, options)
     }
 }
-
-pub use crate::engine::{Cpu, Engine};
-pub use crate::metrics::adm::{AdmOptions, AdmScores};
-pub use crate::metrics::motion::{MotionVersion, motion2_of};
-pub use crate::metrics::vif::VifOptions;
 
 /// What this plugin declares about one of VMAF's metrics (`vif`, `adm`, `motion`, `motion2`,
 /// `vmaf`), for another backend to declare the same.
