@@ -482,13 +482,18 @@ impl<'a> Coordinator<'a> {
                     }
                     group.push(work);
                 }
-                Ok(other) => {
+                Ok(other @ Decoded::Video(_)) => {
                     self.held = Some(other);
                     break;
                 }
+                // Decoders finish out of order: an image row of the manifest's earlier lines
+                // may arrive after this clip. It is scored now, not behind the clip.
+                Ok(image) => self.take(image, decoded),
                 Err(_) => break,
             }
         }
+        // Those images finish here, before the clip's scoring polls the scheduler.
+        self.drain();
         // A group larger than the decode limit (sized by its frames) is read by one decoder
         // process, or clip by clip where that fails: it holds every permit.
         let permits: Vec<_> = (0..group.len().min(self.limiter.capacity()))
