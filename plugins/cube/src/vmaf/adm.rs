@@ -15,7 +15,7 @@ use qscore_cpu::vmaf_parts::adm::{
 };
 
 use super::adm_kernels::{decouple, den_rows, dwt_horizontal, dwt_vertical, masked_rows};
-use super::arith::UNITS;
+use super::arith::{UNITS, read_sums};
 use super::luma::DeviceLuma;
 
 /// Number of scales.
@@ -163,24 +163,6 @@ fn bands<R: Runtime>(client: &ComputeClient<R>, luma: &DeviceLuma) -> Vec<Bands>
     scales
 }
 
-/// Reads every scale's row sums back at once (one wait for the device) and adds each
-/// scale's rows per band.
-fn read_rows<R: Runtime>(client: &ComputeClient<R>, rows: Vec<Handle>) -> Vec<[i64; 3]> {
-    client
-        .read(rows)
-        .iter()
-        .map(|bytes| {
-            let mut sums = [0i64; 3];
-            for row in i64::from_bytes(bytes).chunks_exact(3) {
-                for (s, v) in sums.iter_mut().zip(row) {
-                    *s += v;
-                }
-            }
-            sums
-        })
-        .collect()
-}
-
 /// Launches the denominator sums of one scale of the reference; returns its row sums.
 fn den_rows_of<R: Runtime>(client: &ComputeClient<R>, bands: &Bands, scale: usize) -> Handle {
     let region = Region::interior(bands.width, bands.height);
@@ -231,7 +213,7 @@ pub fn prepare<R: Runtime>(
     let rows = (0..SCALES)
         .map(|scale| den_rows_of(client, &scales[scale], scale))
         .collect();
-    let sums = read_rows(client, rows);
+    let sums = read_sums::<R, 3>(client, rows);
     let den = std::array::from_fn(|scale| sums[scale].map(|v| v as u64));
     Ok(AdmPrepared {
         width: reference.width,
@@ -271,7 +253,7 @@ pub fn sums<R: Runtime>(
         .enumerate()
         .map(|(scale, bands)| numerator(client, tables, bands, scale, &options))
         .collect();
-    let sums = read_rows(client, rows);
+    let sums = read_sums::<R, 3>(client, rows);
     let num = std::array::from_fn(|scale| sums[scale]);
     Ok(AdmSums {
         num,

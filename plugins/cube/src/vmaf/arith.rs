@@ -1,7 +1,7 @@
 //! Integer helpers the VMAF kernels share, each the device twin of a CPU function in
 //! `qscore_cpu::vmaf_parts` (named on each).
 
-use cubecl::prelude::*;
+use cubecl::{prelude::*, server::Handle};
 
 /// Units per cube of the VMAF kernels (a power of two).
 pub(crate) const UNITS: usize = 256;
@@ -95,4 +95,25 @@ pub(crate) fn reduce_cube(
     if unit < n && (cube + 1) * n <= partials.len() {
         partials[cube * n + unit] = shared[unit * UNITS];
     }
+}
+
+/// Reads several kernels' sums back at once (one wait for the device rather than one per
+/// kernel) and adds each one's `N` sums per cube (or per row) per quantity.
+pub(crate) fn read_sums<R: Runtime, const N: usize>(
+    client: &ComputeClient<R>,
+    partials: Vec<Handle>,
+) -> Vec<[i64; N]> {
+    client
+        .read(partials)
+        .iter()
+        .map(|bytes| {
+            let mut sums = [0i64; N];
+            for chunk in i64::from_bytes(bytes).chunks_exact(N) {
+                for (s, v) in sums.iter_mut().zip(chunk) {
+                    *s += v;
+                }
+            }
+            sums
+        })
+        .collect()
 }

@@ -237,10 +237,9 @@ pub fn blur<R: Runtime>(client: &ComputeClient<R>, luma: &DeviceLuma) -> Blurred
 
 /// Reads the per-cube sums of several SADs back at once and adds each.
 pub fn read_totals<R: Runtime>(client: &ComputeClient<R>, partials: Vec<Handle>) -> Vec<u64> {
-    client
-        .read(partials)
-        .iter()
-        .map(|bytes| i64::from_bytes(bytes).iter().map(|&v| v as u64).sum())
+    super::arith::read_sums::<R, 1>(client, partials)
+        .into_iter()
+        .map(|[total]| total as u64)
         .collect()
 }
 

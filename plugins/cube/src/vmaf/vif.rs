@@ -21,7 +21,8 @@ use qscore_cpu::vmaf_parts::{
 };
 
 use super::arith::{
-    PER_CUBE, PER_UNIT, UNITS, normalise, product, reduce_cube, reflect, round32, round64, rounded,
+    PER_CUBE, PER_UNIT, UNITS, normalise, product, read_sums, reduce_cube, reflect, round32,
+    round64, rounded,
 };
 use super::luma::DeviceLuma;
 
@@ -449,27 +450,6 @@ fn column_pass<R: Runtime>(
         )
     };
     out
-}
-
-/// Reads every scale's partial sums back at once (one wait for the device per frame rather
-/// than one per scale) and adds each scale's `N` sums per cube per quantity.
-fn read_sums<R: Runtime, const N: usize>(
-    client: &ComputeClient<R>,
-    partials: Vec<Handle>,
-) -> Vec<[i64; N]> {
-    client
-        .read(partials)
-        .iter()
-        .map(|bytes| {
-            let mut sums = [0i64; N];
-            for chunk in i64::from_bytes(bytes).chunks_exact(N) {
-                for (s, v) in sums.iter_mut().zip(chunk) {
-                    *s += v;
-                }
-            }
-            sums
-        })
-        .collect()
 }
 
 fn reference_scale<R: Runtime>(
