@@ -5,6 +5,7 @@ mod blur;
 mod maps;
 mod plan;
 mod score;
+mod traffic;
 mod xyb;
 
 use cubecl::{prelude::*, server::Handle};
@@ -16,6 +17,7 @@ use blur::{BLUR_UNITS, COEFS, STATE};
 use maps::{MAP_COLS, SUMS};
 use plan::{ALIGN, Band, BandScale, MIN_SIDE};
 use score::ScaleSums;
+pub use traffic::{Traffic, traffic};
 use xyb::TILE;
 
 /// The SSIMULACRA2 metric: 100 for identical images, lower for worse, as libjxl's
@@ -449,7 +451,7 @@ impl Ssimulacra2 {
     /// context above and 128 below (the 6 and 4 rows the vertical blur reads at the coarsest
     /// scale, 2⁵ times finer). The vertical blur's recursion state is carried from band to
     /// band, so every blurred value equals FULL mode's bit for bit. Only one band's pyramids
-    /// exist on the device at a time; one read-back per band. Equals
+    /// exist on the device at a time; one read-back for all bands. Equals
     /// [`compare`](Self::compare) up to the order of `f32` partial sums (≤ 1e-6 relative).
     ///
     /// # Errors
@@ -479,7 +481,9 @@ impl Ssimulacra2 {
             .iter()
             .map(|&(w, _)| empty(client, 9 * STATE * w))
             .collect();
-        let mut totals = vec![[0.0f64; SUMS]; sizes.len()];
+        // Every band's partial sums stay on the device until one read-back at the end: a
+        // read-back per band would drain the device's queue between bands.
+        let mut partials = Vec::new();
         let bands = plan::bands(width, height, band_rows);
         let last = bands.len() - 1;
         for (i, band) in bands.iter().enumerate() {
@@ -497,7 +501,7 @@ impl Ssimulacra2 {
                 },
             );
             let input = band_planes(client, distorted, band)?;
-            let partials = launch_compare(
+            partials.extend(launch_compare(
                 client,
                 &coefs,
                 &levels,
@@ -509,12 +513,13 @@ impl Ssimulacra2 {
                     save,
                     soft,
                 },
-            );
-            drop(levels);
-            for (total, sums) in totals.iter_mut().zip(read_sums(client, partials)?) {
-                for (t, s) in total.iter_mut().zip(sums) {
-                    *t += s;
-                }
+            ));
+        }
+        // Bands list their scales in order, so entry `i` belongs to scale `i % scales`.
+        let mut totals = vec![[0.0f64; SUMS]; sizes.len()];
+        for (i, sums) in read_sums(client, partials)?.into_iter().enumerate() {
+            for (t, s) in totals[i % sizes.len()].iter_mut().zip(sums) {
+                *t += s;
             }
         }
         Ok(finish(width, height, &totals))
@@ -540,7 +545,8 @@ impl Ssimulacra2 {
     /// quantities, 6 `f32` per column), allocated before the first band; the reference
     /// levels of the scales done so far (`9·P_t` each; all of them during a compare) and the
     /// partial sums of the scales done so far (`72·⌈w_t/32⌉` bytes each). The 16-byte
-    /// `fma` probe is freed before any plane exists. The peak is the largest row over all
+    /// `fma` probe is freed before any plane exists. In strip mode the partial sums of every
+    /// band before stay too (one read-back at the end). The peak is the largest row over all
     /// scales, and in strip mode over all bands (each band prepares its own reference levels; the
     /// reference band's planes are counted through the prepare steps, the distorted band's
     /// through the compare steps). Input planes are counted as held for their whole step,
@@ -558,10 +564,12 @@ impl Ssimulacra2 {
             ),
             Some(_) => return 0,
         };
-        let fixed = plan::COEF_BYTES + state;
+        let mut earlier = 0u64;
         bands
             .iter()
             .map(|band| {
+                let fixed = plan::COEF_BYTES + state + earlier;
+                earlier += plan::partial_bytes(band);
                 let (prepare, pyramid) = plan::prepare_bytes(band, fixed);
                 prepare.max(plan::compare_bytes(band, pyramid, fixed))
             })

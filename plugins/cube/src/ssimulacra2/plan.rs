@@ -147,6 +147,14 @@ pub(crate) fn prepare_bytes(band: &Band, fixed: u64) -> (u64, u64) {
     (peak, pyramid)
 }
 
+/// Bytes of the partial sums a compare of `band` leaves, all scales.
+pub(crate) fn partial_bytes(band: &Band) -> u64 {
+    band.scales
+        .iter()
+        .map(|s| (s.map_cubes() * SUMS * 4) as u64)
+        .sum()
+}
+
 /// Peak bytes of a compare of `band` against its resident reference pyramid (`pyramid`
 /// bytes), partial sums included, with `fixed` bytes resident throughout.
 pub(crate) fn compare_bytes(band: &Band, pyramid: u64, fixed: u64) -> u64 {
