@@ -53,7 +53,8 @@ fn prepare(band: &Band, carried: bool) -> u64 {
             let sc = &band.scales[s];
             let w = sc.width;
             let state = if carried { 2 * 6 * STATE * w } else { 0 };
-            xyb(band, s) + f32s(9 * w * blurred_rows(sc) + 6 * w * (column_rows(sc) + sc.rows) + state)
+            xyb(band, s)
+                + f32s(9 * w * blurred_rows(sc) + 6 * w * (column_rows(sc) + sc.rows) + state)
         })
         .sum()
 }
