@@ -1,0 +1,137 @@
+//! Each device stage against the `butteraugli` crate's same stage, on textured images.
+
+use butteraugli::image::{BufferPool, Image3F, ImageF};
+
+use super::*;
+use crate::plane::DevicePlane;
+use crate::test_runtime::{TestRuntime, client};
+
+/// Three linear RGB planes in `0..=1` with edges, gradients and noise.
+fn textured(w: usize, h: usize, seed: u32) -> [Vec<f32>; 3] {
+    let mut state = seed.max(1);
+    std::array::from_fn(|c| {
+        (0..w * h)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let wave = 0.25 * ((x * 0.09 + c as f32).sin() * (y * 0.05).cos());
+                let edge = if ((i % w) / 11 + (i / w) / 7).is_multiple_of(3) {
+                    0.3
+                } else {
+                    0.0
+                };
+                let grain = 0.1 * ((state % 1000) as f32 / 1000.0 - 0.5);
+                (0.3 + 0.2 * x / w as f32 + wave + edge + grain).clamp(0.0, 1.0)
+            })
+            .collect()
+    })
+}
+
+fn image3(p: &[Vec<f32>; 3], w: usize, h: usize) -> Image3F {
+    Image3F::from_planes(
+        ImageF::from_vec(p[0].clone(), w, h),
+        ImageF::from_vec(p[1].clone(), w, h),
+        ImageF::from_vec(p[2].clone(), w, h),
+    )
+}
+
+fn flat(img: &ImageF) -> Vec<f32> {
+    (0..img.height())
+        .flat_map(|y| img.row(y).to_vec())
+        .collect()
+}
+
+/// Largest difference relative to the plane's largest magnitude.
+fn worst(ours: &[f32], want: &[f32]) -> f64 {
+    let scale = want.iter().fold(1e-6f64, |m, v| m.max(f64::from(v.abs())));
+    ours.iter()
+        .zip(want)
+        .map(|(a, b)| f64::from((a - b).abs()) / scale)
+        .fold(0.0, f64::max)
+}
+
+fn upload(
+    client: &cubecl::prelude::ComputeClient<TestRuntime>,
+    p: &[Vec<f32>; 3],
+    w: usize,
+    h: usize,
+) -> [DevicePlane; 3] {
+    std::array::from_fn(|c| DevicePlane::upload(client, w, h, &p[c]))
+}
+
+#[test]
+fn blurs_match_the_reference_s() {
+    let client = client();
+    let pool = BufferPool::new();
+    for (w, h) in [(40, 23), (3, 70), (1, 1)] {
+        let plane = textured(w, h, 7)[0].clone();
+        let dev = DevicePlane::upload(&client, w, h, &plane);
+        let img = ImageF::from_vec(plane.clone(), w, h);
+        for sigma in [1.2f32, freq::SIGMA_UHF, freq::SIGMA_HF, freq::SIGMA_LF, 2.7] {
+            let ours = blur::Blur::new(&client, sigma)
+                .plane(&client, &dev)
+                .read(&client);
+            let want = if blur::weights(sigma).len() == 5 {
+                let w5 = butteraugli::blur::compute_separable5_weights(sigma);
+                flat(&butteraugli::blur::blur_mirrored_5x5(&img, &w5, &pool))
+            } else {
+                flat(&butteraugli::blur::gaussian_blur(&img, sigma, &pool))
+            };
+            let d = worst(&ours, &want);
+            assert!(d < 1e-5, "{w}x{h} σ {sigma}: {d:e}");
+        }
+    }
+}
+
+#[test]
+fn opsin_dynamics_match_the_reference_s() {
+    let client = client();
+    let pool = BufferPool::new();
+    let (w, h) = (67, 45);
+    let rgb = textured(w, h, 3);
+    let blur = blur::Blur::new(&client, 1.2);
+    let ours = opsin::xyb(&client, &blur, &upload(&client, &rgb, w, h), 80.0);
+    let want = butteraugli::opsin::opsin_dynamics_image(&image3(&rgb, w, h), 80.0, &pool);
+    // X is the difference of two nearly equal channels: their few-ulp differences (the
+    // device's division and logarithm) stand out more against its smaller range.
+    for (c, limit) in [(0, 5e-5), (1, 1e-5), (2, 1e-5)] {
+        let d = worst(&ours.read(&client, c), &flat(want.plane(c)));
+        assert!(d < limit, "plane {c}: {d:e}");
+    }
+}
+
+#[test]
+fn frequency_bands_match_the_reference_s() {
+    let client = client();
+    let pool = BufferPool::new();
+    let (w, h) = (83, 61);
+    let rgb = textured(w, h, 11);
+    let xyb = butteraugli::opsin::opsin_dynamics_image(&image3(&rgb, w, h), 80.0, &pool);
+    let planes: [Vec<f32>; 3] = std::array::from_fn(|c| flat(xyb.plane(c)));
+    let dev = Planes {
+        handle: crate::meter::upload(&client, f32::as_bytes(&planes.concat())),
+        width: w,
+        height: h,
+        count: 3,
+    };
+    let ours = freq::separate(&client, &freq::Blurs::new(&client), &dev);
+    let want = butteraugli::psycho::separate_frequencies(&xyb, &pool);
+    let checks: Vec<(&str, &Planes, usize, Vec<f32>)> = vec![
+        ("lf x", &ours.lf, 0, flat(want.lf.plane(0))),
+        ("lf y", &ours.lf, 1, flat(want.lf.plane(1))),
+        ("lf b", &ours.lf, 2, flat(want.lf.plane(2))),
+        ("mf x", &ours.mf, 0, flat(want.mf.plane(0))),
+        ("mf y", &ours.mf, 1, flat(want.mf.plane(1))),
+        ("mf b", &ours.mf, 2, flat(want.mf.plane(2))),
+        ("hf x", &ours.hf, 0, flat(&want.hf[0])),
+        ("hf y", &ours.hf, 1, flat(&want.hf[1])),
+        ("uhf x", &ours.uhf, 0, flat(&want.uhf[0])),
+        ("uhf y", &ours.uhf, 1, flat(&want.uhf[1])),
+    ];
+    for (name, planes, i, want) in checks {
+        let d = worst(&planes.read(&client, i), &want);
+        assert!(d < 1e-4, "{name}: {d:e}");
+    }
+}
