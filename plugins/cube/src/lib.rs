@@ -6,9 +6,7 @@
 //! kernels, memory modes, predictions and the liveness check.
 
 pub mod backend;
-// Stages of butteraugli, checked by their tests; the plugin does not call them yet.
-#[cfg_attr(not(test), allow(dead_code))]
-mod butteraugli;
+pub mod butteraugli;
 pub mod driver;
 mod filter;
 pub mod grid;

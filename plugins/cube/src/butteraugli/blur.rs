@@ -8,7 +8,6 @@
 use cubecl::{prelude::*, server::Handle};
 
 use crate::grid::cubes_for_units;
-use crate::plane::DevicePlane;
 
 /// Units per cube of the blur passes.
 const UNITS: usize = 256;
@@ -181,20 +180,5 @@ impl Blur {
             );
         }
         out
-    }
-
-    /// One plane blurred into a new plane.
-    pub(crate) fn plane<R: Runtime>(
-        &self,
-        client: &ComputeClient<R>,
-        input: &DevicePlane,
-    ) -> DevicePlane {
-        let (w, h) = (input.width, input.height);
-        let tmp = crate::meter::empty(client, w * h * 4);
-        DevicePlane {
-            handle: self.run(client, &input.handle, &tmp, w, h, 1),
-            width: w,
-            height: h,
-        }
     }
 }

@@ -1,13 +1,26 @@
-//! butteraugli (libjxl's definition) on the device: the stages built so far, each checked
-//! against the `butteraugli` crate's own stages. See `README.md` in this folder.
+//! butteraugli (libjxl's definition) on the device: the max-norm and libjxl's 3-norm of the
+//! difference map, the reference's bands and mask prepared once. See `README.md` in this
+//! folder.
+
+// libjxl's constants are written as published, with more digits than an `f32` holds.
+#![allow(clippy::excessive_precision)]
 
 pub(crate) mod blur;
 pub(crate) mod freq;
+mod kernels;
+mod malta;
 pub(crate) mod opsin;
+mod score;
 #[cfg(test)]
 mod tests;
 
 use cubecl::{prelude::*, server::Handle};
+use qscore_core::Error;
+
+use crate::grid::cubes_for_units;
+use crate::plane::DevicePlane;
+use crate::source::PlaneSource;
+use malta::Weights;
 
 /// `count` planes of `width × height` `f32` in one buffer, plane after plane.
 #[derive(Debug, Clone)]
@@ -66,5 +79,413 @@ impl Planes {
         let bytes = client.read_one(self.handle.clone()).expect("read back");
         let n = self.width * self.height;
         f32::from_bytes(&bytes)[i * n..(i + 1) * n].to_vec()
+    }
+}
+
+/// Units per cube of the per-pixel kernels.
+const UNITS: usize = 256;
+/// libjxl's smallest side.
+pub const MIN_SIDE: usize = 8;
+/// Smallest side at which a half-resolution pass is added.
+const MIN_SIDE_FOR_HALF: usize = 15;
+/// σ of the blur that smooths the mask.
+const MASK_SIGMA: f32 = 2.7;
+/// Weight of the half-resolution map.
+const HALF_WEIGHT: f32 = 0.5;
+
+/// The Malta weights of the six AC bands: `(w, norm1)` for UHF, HF, MF, X then Y.
+const MALTA_UHF: [(f64, f64); 2] = [(173.5, 5.0), (1.100_390_325_55, 71.780_027_516_9)];
+const MALTA_HF: [(f64, f64); 2] = [
+    (6_923.994_761_09, 8_051.158_332_47),
+    (18.723_741_438_7, 4_498_534.452_32),
+];
+const MALTA_MF: [(f64, f64); 2] = [
+    (8_246.753_213_53, 1_009_002.705_82),
+    (37.081_987_039_9, 130_262_059.556),
+];
+
+/// butteraugli with libjxl's default parameters and a chosen intensity target.
+#[derive(Debug, Clone)]
+pub struct Butteraugli {
+    /// Nits of a linear value of 1.0.
+    intensity: f32,
+    /// libjxl's `hf_asymmetry`: how much more a new HF detail costs than a lost one.
+    hf_asymmetry: f64,
+    /// libjxl's `xmul`: the weight of X differences.
+    xmul: f32,
+}
+
+impl Default for Butteraugli {
+    fn default() -> Self {
+        Self::new(80.0)
+    }
+}
+
+/// The device's constant inputs: blur weights and the Malta line table.
+#[derive(Debug, Clone)]
+struct Tables {
+    opsin: blur::Blur,
+    bands: freq::Blurs,
+    mask: blur::Blur,
+    malta: Handle,
+}
+
+/// One resolution of a prepared reference.
+#[derive(Debug)]
+struct Level {
+    bands: freq::Bands,
+    /// The blurred mask input, compared with the distorted image's.
+    blurred: Planes,
+    /// The visual mask (eroded `blurred`).
+    mask: Planes,
+}
+
+/// A reference image's bands and mask at full and (from 15×15) half resolution, resident on
+/// the device for any number of compares.
+#[derive(Debug)]
+pub struct ButteraugliPrepared {
+    width: usize,
+    height: usize,
+    tables: Tables,
+    levels: Vec<Level>,
+}
+
+/// The two scores of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ButteraugliScores {
+    /// The largest value of the difference map (libjxl's butteraugli score).
+    pub max: f64,
+    /// libjxl's 3-norm of the map.
+    pub pnorm3: f64,
+}
+
+/// Three device planes copied into one buffer.
+#[cube(launch)]
+fn gather(r: &Array<f32>, g: &Array<f32>, b: &Array<f32>, out: &mut Array<f32>, n: usize) {
+    let i = ABSOLUTE_POS;
+    if i < n {
+        out[i] = r[i];
+        out[n + i] = g[i];
+        out[2 * n + i] = b[i];
+    }
+}
+
+fn launch_dims(n: usize) -> (CubeCount, CubeDim) {
+    (cubes_for_units(n, UNITS), CubeDim::new_1d(UNITS as u32))
+}
+
+/// The linear RGB of a source as one 3-plane buffer, checked.
+fn linear<R: Runtime>(
+    client: &ComputeClient<R>,
+    source: &dyn PlaneSource<R>,
+    what: &str,
+) -> Result<Planes, Error> {
+    if source.planes() != 3 {
+        return Err(Error::InvalidInput(format!(
+            "butteraugli needs 3 linear RGB planes, the {what} has {}",
+            source.planes()
+        )));
+    }
+    let (w, h) = (source.width(), source.height());
+    if w < MIN_SIDE || h < MIN_SIDE {
+        return Err(Error::InvalidInput(format!(
+            "butteraugli needs at least {MIN_SIDE}x{MIN_SIDE} pixels (as libjxl), the {what} is {w}x{h}"
+        )));
+    }
+    let planes: Vec<DevicePlane> = source.rows(client, 0, h)?;
+    let out = Planes::empty(client, w, h, 3);
+    let n = w * h;
+    let (count, dim) = launch_dims(n);
+    gather::launch::<R>(
+        client,
+        count,
+        dim,
+        planes[0].arg(),
+        planes[1].arg(),
+        planes[2].arg(),
+        out.arg(),
+        n,
+    );
+    Ok(out)
+}
+
+/// The half-resolution linear RGB (2×2 means), when the image is large enough for one.
+fn half<R: Runtime>(client: &ComputeClient<R>, rgb: &Planes) -> Option<Planes> {
+    let (w, h) = (rgb.width, rgb.height);
+    if w < MIN_SIDE_FOR_HALF || h < MIN_SIDE_FOR_HALF {
+        return None;
+    }
+    let out = Planes::empty(client, w.div_ceil(2), h.div_ceil(2), 3);
+    let (count, dim) = launch_dims(out.len());
+    kernels::subsample::launch::<R>(
+        client,
+        count,
+        dim,
+        rgb.arg(),
+        out.arg(),
+        w,
+        h,
+        out.width,
+        out.height,
+    );
+    Some(out)
+}
+
+impl Butteraugli {
+    /// butteraugli for linear values where 1.0 is `intensity` nits (libjxl's default: 80).
+    pub fn new(intensity: f32) -> Self {
+        Self {
+            intensity,
+            hf_asymmetry: 1.0,
+            xmul: 1.0,
+        }
+    }
+
+    fn tables<R: Runtime>(client: &ComputeClient<R>) -> Tables {
+        Tables {
+            opsin: blur::Blur::new(client, 1.2),
+            bands: freq::Blurs::new(client),
+            mask: blur::Blur::new(client, MASK_SIGMA),
+            malta: crate::meter::upload(client, i32::as_bytes(&malta::table())),
+        }
+    }
+
+    /// The bands of one resolution of an image.
+    fn bands<R: Runtime>(
+        &self,
+        client: &ComputeClient<R>,
+        t: &Tables,
+        rgb: &Planes,
+    ) -> freq::Bands {
+        let xyb = opsin::xyb(client, &t.opsin, rgb, self.intensity);
+        freq::separate(client, &t.bands, &xyb)
+    }
+
+    /// The blurred mask input of an image's bands.
+    fn mask_input<R: Runtime>(
+        client: &ComputeClient<R>,
+        t: &Tables,
+        bands: &freq::Bands,
+    ) -> Planes {
+        let (w, h) = (bands.hf.width, bands.hf.height);
+        let raw = Planes::empty(client, w, h, 1);
+        let (count, dim) = launch_dims(w * h);
+        kernels::mask_input::launch::<R>(
+            client,
+            count,
+            dim,
+            bands.hf.arg(),
+            bands.uhf.arg(),
+            raw.arg(),
+            w * h,
+        );
+        raw.blurred(client, &t.mask)
+    }
+
+    fn level<R: Runtime>(&self, client: &ComputeClient<R>, t: &Tables, rgb: &Planes) -> Level {
+        let bands = self.bands(client, t, rgb);
+        let blurred = Self::mask_input(client, t, &bands);
+        let mask = Planes::empty(client, rgb.width, rgb.height, 1);
+        let (count, dim) = launch_dims(rgb.width * rgb.height);
+        kernels::erosion::launch::<R>(
+            client,
+            count,
+            dim,
+            blurred.arg(),
+            mask.arg(),
+            rgb.width,
+            rgb.height,
+        );
+        Level {
+            bands,
+            blurred,
+            mask,
+        }
+    }
+
+    /// FULL mode, reference side: `reference` holds 3 planes of linear-light RGB (1.0 = the
+    /// intensity target). Its bands and mask at both resolutions stay on the device for any
+    /// number of [`compare`](Self::compare)s.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a plane count other than 3 or a side below 8.
+    pub fn prepare<R: Runtime>(
+        &self,
+        client: &ComputeClient<R>,
+        reference: &dyn PlaneSource<R>,
+    ) -> Result<ButteraugliPrepared, Error> {
+        let rgb = linear(client, reference, "reference")?;
+        let tables = Self::tables(client);
+        let sub = half(client, &rgb);
+        let mut levels = vec![self.level(client, &tables, &rgb)];
+        drop(rgb);
+        if let Some(sub) = sub {
+            levels.push(self.level(client, &tables, &sub));
+        }
+        Ok(ButteraugliPrepared {
+            width: reference.width(),
+            height: reference.height(),
+            tables,
+            levels,
+        })
+    }
+
+    /// The AC differences (X, Y, B) of `bands` against a reference level.
+    fn ac<R: Runtime>(
+        &self,
+        client: &ComputeClient<R>,
+        t: &Tables,
+        reference: &Level,
+        bands: &freq::Bands,
+    ) -> Planes {
+        let (w, h) = (bands.hf.width, bands.hf.height);
+        let ac = Planes::empty(client, w, h, 3);
+        let r = &reference.bands;
+        let asym = self.hf_asymmetry;
+        for c in 0..2 {
+            let (wu, nu) = MALTA_UHF[c];
+            let (wh, nh) = MALTA_HF[c];
+            let (wm, nm) = MALTA_MF[c];
+            let runs = [
+                (
+                    &r.uhf,
+                    &bands.uhf,
+                    Weights {
+                        w_0gt1: wu * asym,
+                        w_0lt1: wu / asym,
+                        norm1: nu,
+                        five: false,
+                    },
+                ),
+                (
+                    &r.hf,
+                    &bands.hf,
+                    Weights {
+                        w_0gt1: wh * asym.sqrt(),
+                        w_0lt1: wh / asym.sqrt(),
+                        norm1: nh,
+                        five: true,
+                    },
+                ),
+                (
+                    &r.mf,
+                    &bands.mf,
+                    Weights {
+                        w_0gt1: wm,
+                        w_0lt1: wm,
+                        norm1: nm,
+                        five: true,
+                    },
+                ),
+            ];
+            for (i, (a, b, weights)) in runs.into_iter().enumerate() {
+                malta::diff(client, &t.malta, (a, b, c), weights, &ac, i == 0);
+            }
+        }
+        let w0 = kernels::WMUL[0];
+        let w1 = kernels::WMUL[1];
+        let (count, dim) = launch_dims(w * h);
+        kernels::l2_terms::launch::<R>(
+            client,
+            count,
+            dim,
+            r.hf.arg(),
+            bands.hf.arg(),
+            r.mf.arg(),
+            bands.mf.arg(),
+            ac.arg(),
+            (w0 * asym) as f32,
+            (w0 / asym) as f32,
+            (w1 * asym) as f32,
+            (w1 / asym) as f32,
+            w * h,
+        );
+        ac
+    }
+
+    /// The difference map of one resolution.
+    fn diffmap<R: Runtime>(
+        &self,
+        client: &ComputeClient<R>,
+        t: &Tables,
+        reference: &Level,
+        rgb: &Planes,
+    ) -> Planes {
+        let bands = self.bands(client, t, rgb);
+        let ac = self.ac(client, t, reference, &bands);
+        let n = rgb.width * rgb.height;
+        let (count, dim) = launch_dims(n);
+        let blurred = Self::mask_input(client, t, &bands);
+        kernels::mask_error::launch::<R>(
+            client,
+            count.clone(),
+            dim,
+            reference.blurred.arg(),
+            blurred.arg(),
+            ac.arg(),
+            n,
+        );
+        drop(blurred);
+        let map = Planes::empty(client, rgb.width, rgb.height, 1);
+        kernels::combine::launch::<R>(
+            client,
+            count,
+            dim,
+            reference.mask.arg(),
+            reference.bands.lf.arg(),
+            bands.lf.arg(),
+            ac.arg(),
+            map.arg(),
+            self.xmul,
+            n,
+        );
+        map
+    }
+
+    /// FULL mode: both scores of `distorted` (3 linear RGB planes) against a prepared
+    /// reference. One read-back per call.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the sizes differ or the plane count is not 3.
+    pub fn compare<R: Runtime>(
+        &self,
+        client: &ComputeClient<R>,
+        prepared: &ButteraugliPrepared,
+        distorted: &dyn PlaneSource<R>,
+    ) -> Result<ButteraugliScores, Error> {
+        let (w, h) = (distorted.width(), distorted.height());
+        if (w, h) != (prepared.width, prepared.height) {
+            return Err(Error::InvalidInput(format!(
+                "reference is {}x{}, distorted is {w}x{h}",
+                prepared.width, prepared.height
+            )));
+        }
+        let rgb = linear(client, distorted, "distorted image")?;
+        let t = &prepared.tables;
+        let sub = half(client, &rgb);
+        let map = self.diffmap(client, t, &prepared.levels[0], &rgb);
+        drop(rgb);
+        if let (Some(sub), Some(level)) = (sub, prepared.levels.get(1)) {
+            let half_map = self.diffmap(client, t, level, &sub);
+            let (count, dim) = launch_dims(w * h);
+            kernels::supersample::launch::<R>(
+                client,
+                count,
+                dim,
+                half_map.arg(),
+                map.arg(),
+                HALF_WEIGHT,
+                w,
+                h,
+                half_map.width,
+                half_map.height,
+            );
+        }
+        let partials = score::launch(client, &map.handle, w * h);
+        let bytes = client
+            .read_one(partials)
+            .map_err(|e| Error::Internal(format!("reading butteraugli's partial scores: {e:?}")))?;
+        let (max, pnorm3) = score::finish(&bytes, w * h);
+        Ok(ButteraugliScores { max, pnorm3 })
     }
 }

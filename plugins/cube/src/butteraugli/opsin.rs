@@ -9,7 +9,6 @@ use cubecl::prelude::*;
 use super::Planes;
 use super::blur::Blur;
 use crate::grid::cubes_for_units;
-use crate::plane::DevicePlane;
 
 const UNITS: usize = 256;
 
@@ -97,22 +96,17 @@ fn sensitivity(r: f32, g: f32, b: f32, #[comptime] c: usize) -> f32 {
 }
 
 #[cube(launch)]
-#[allow(clippy::too_many_arguments)]
-fn opsin(
-    r: &Array<f32>,
-    g: &Array<f32>,
-    b: &Array<f32>,
-    br: &Array<f32>,
-    bg: &Array<f32>,
-    bb: &Array<f32>,
-    xyb: &mut Array<f32>,
-    intensity: f32,
-    n: usize,
-) {
+fn opsin(rgb: &Array<f32>, blurred: &Array<f32>, xyb: &mut Array<f32>, intensity: f32, n: usize) {
     let i = ABSOLUTE_POS;
     if i < n {
-        let (sr, sg, sb) = (br[i] * intensity, bg[i] * intensity, bb[i] * intensity);
-        let (vr, vg, vb) = (r[i] * intensity, g[i] * intensity, b[i] * intensity);
+        let sr = blurred[i] * intensity;
+        let sg = blurred[n + i] * intensity;
+        let sb = blurred[2 * n + i] * intensity;
+        let (vr, vg, vb) = (
+            rgb[i] * intensity,
+            rgb[n + i] * intensity,
+            rgb[2 * n + i] * intensity,
+        );
         let c0 = max(
             mix(vr, vg, vb, 0usize) * sensitivity(sr, sg, sb, 0usize),
             MIN_01,
@@ -135,29 +129,21 @@ fn opsin(
 pub(crate) fn xyb<R: Runtime>(
     client: &ComputeClient<R>,
     blur: &Blur,
-    rgb: &[DevicePlane; 3],
+    rgb: &Planes,
     intensity: f32,
 ) -> Planes {
-    let (w, h) = (rgb[0].width, rgb[0].height);
-    let n = w * h;
-    let blurred = rgb.clone().map(|p| blur.plane(client, &p));
-    let out = Planes::empty(client, w, h, 3);
-    // SAFETY: every plane holds `n` f32, the output `3n`.
-    unsafe {
-        opsin::launch::<R>(
-            client,
-            cubes_for_units(n, UNITS),
-            CubeDim::new_1d(UNITS as u32),
-            ArrayArg::from_raw_parts(rgb[0].handle.clone(), n),
-            ArrayArg::from_raw_parts(rgb[1].handle.clone(), n),
-            ArrayArg::from_raw_parts(rgb[2].handle.clone(), n),
-            ArrayArg::from_raw_parts(blurred[0].handle.clone(), n),
-            ArrayArg::from_raw_parts(blurred[1].handle.clone(), n),
-            ArrayArg::from_raw_parts(blurred[2].handle.clone(), n),
-            out.arg::<R>(),
-            intensity,
-            n,
-        );
-    }
+    let n = rgb.width * rgb.height;
+    let blurred = rgb.blurred(client, blur);
+    let out = Planes::empty(client, rgb.width, rgb.height, 3);
+    opsin::launch::<R>(
+        client,
+        cubes_for_units(n, UNITS),
+        CubeDim::new_1d(UNITS as u32),
+        rgb.arg(),
+        blurred.arg(),
+        out.arg(),
+        intensity,
+        n,
+    );
     out
 }

@@ -52,13 +52,29 @@ fn worst(ours: &[f32], want: &[f32]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn upload(
-    client: &cubecl::prelude::ComputeClient<TestRuntime>,
-    p: &[Vec<f32>; 3],
-    w: usize,
-    h: usize,
-) -> [DevicePlane; 3] {
-    std::array::from_fn(|c| DevicePlane::upload(client, w, h, &p[c]))
+type Client = cubecl::prelude::ComputeClient<TestRuntime>;
+
+fn planes(client: &Client, p: &[Vec<f32>; 3], w: usize, h: usize) -> Planes {
+    Planes {
+        handle: crate::meter::upload(client, f32::as_bytes(&p.concat())),
+        width: w,
+        height: h,
+        count: 3,
+    }
+}
+
+fn source(client: &Client, p: &[Vec<f32>; 3], w: usize, h: usize) -> crate::DeviceSource {
+    crate::DeviceSource::new(
+        p.iter()
+            .map(|q| DevicePlane::upload(client, w, h, q))
+            .collect(),
+    )
+}
+
+fn interleaved(p: &[Vec<f32>; 3]) -> Vec<f32> {
+    (0..p[0].len())
+        .flat_map(|i| [p[0][i], p[1][i], p[2][i]])
+        .collect()
 }
 
 #[test]
@@ -67,12 +83,17 @@ fn blurs_match_the_reference_s() {
     let pool = BufferPool::new();
     for (w, h) in [(40, 23), (3, 70), (1, 1)] {
         let plane = textured(w, h, 7)[0].clone();
-        let dev = DevicePlane::upload(&client, w, h, &plane);
+        let dev = Planes {
+            handle: crate::meter::upload(&client, f32::as_bytes(&plane)),
+            width: w,
+            height: h,
+            count: 1,
+        };
         let img = ImageF::from_vec(plane.clone(), w, h);
         for sigma in [1.2f32, freq::SIGMA_UHF, freq::SIGMA_HF, freq::SIGMA_LF, 2.7] {
-            let ours = blur::Blur::new(&client, sigma)
-                .plane(&client, &dev)
-                .read(&client);
+            let ours = dev
+                .blurred(&client, &blur::Blur::new(&client, sigma))
+                .read(&client, 0);
             let want = if blur::weights(sigma).len() == 5 {
                 let w5 = butteraugli::blur::compute_separable5_weights(sigma);
                 flat(&butteraugli::blur::blur_mirrored_5x5(&img, &w5, &pool))
@@ -92,7 +113,7 @@ fn opsin_dynamics_match_the_reference_s() {
     let (w, h) = (67, 45);
     let rgb = textured(w, h, 3);
     let blur = blur::Blur::new(&client, 1.2);
-    let ours = opsin::xyb(&client, &blur, &upload(&client, &rgb, w, h), 80.0);
+    let ours = opsin::xyb(&client, &blur, &planes(&client, &rgb, w, h), 80.0);
     let want = butteraugli::opsin::opsin_dynamics_image(&image3(&rgb, w, h), 80.0, &pool);
     // X is the difference of two nearly equal channels: their few-ulp differences (the
     // device's division and logarithm) stand out more against its smaller range.
@@ -109,13 +130,7 @@ fn frequency_bands_match_the_reference_s() {
     let (w, h) = (83, 61);
     let rgb = textured(w, h, 11);
     let xyb = butteraugli::opsin::opsin_dynamics_image(&image3(&rgb, w, h), 80.0, &pool);
-    let planes: [Vec<f32>; 3] = std::array::from_fn(|c| flat(xyb.plane(c)));
-    let dev = Planes {
-        handle: crate::meter::upload(&client, f32::as_bytes(&planes.concat())),
-        width: w,
-        height: h,
-        count: 3,
-    };
+    let dev = planes(&client, &std::array::from_fn(|c| flat(xyb.plane(c))), w, h);
     let ours = freq::separate(&client, &freq::Blurs::new(&client), &dev);
     let want = butteraugli::psycho::separate_frequencies(&xyb, &pool);
     let checks: Vec<(&str, &Planes, usize, Vec<f32>)> = vec![
@@ -133,5 +148,54 @@ fn frequency_bands_match_the_reference_s() {
     for (name, planes, i, want) in checks {
         let d = worst(&planes.read(&client, i), &want);
         assert!(d < 1e-4, "{name}: {d:e}");
+    }
+}
+
+#[test]
+fn scores_match_the_reference_s() {
+    let client = client();
+    let metric = Butteraugli::default();
+    // Sizes with and without the half-resolution pass, odd and even.
+    for (w, h, seed) in [(67, 45, 5), (14, 30, 9), (128, 96, 13)] {
+        let a = textured(w, h, seed);
+        let mut b = textured(w, h, seed);
+        for (c, p) in b.iter_mut().enumerate() {
+            for (i, v) in p.iter_mut().enumerate() {
+                if (i * 7 + c) % 11 == 0 {
+                    *v = (*v * 0.8 + 0.1).min(1.0);
+                }
+            }
+        }
+        let prepared = metric
+            .prepare(&client, &source(&client, &a, w, h))
+            .expect("prepare");
+        let ours = metric
+            .compare(&client, &prepared, &source(&client, &b, w, h))
+            .expect("compare");
+        let reference = butteraugli::ButteraugliReference::new_linear(
+            &interleaved(&a),
+            w,
+            h,
+            butteraugli::ButteraugliParams::default(),
+        )
+        .expect("reference");
+        let want = reference.compare_linear(&interleaved(&b)).expect("compare");
+        let rel = |x: f64, y: f64| (x - y).abs() / y.abs();
+        eprintln!(
+            "{w}x{h}: ours {ours:?}, reference {} / {}",
+            want.score, want.pnorm_3
+        );
+        assert!(
+            rel(ours.max, want.score) < 1e-4,
+            "{w}x{h} max: {} vs {}",
+            ours.max,
+            want.score
+        );
+        assert!(
+            rel(ours.pnorm3, want.pnorm_3) < 1e-4,
+            "{w}x{h} 3-norm: {} vs {}",
+            ours.pnorm3,
+            want.pnorm_3
+        );
     }
 }
