@@ -195,3 +195,28 @@ fn identical_images_score_zero_and_bad_inputs_are_refused() {
         .expect_err("size mismatch");
     assert!(err.to_string().contains("64x48"), "{err}");
 }
+
+#[test]
+fn bands_equal_full_mode() {
+    let client = client();
+    let metric = Butteraugli::default();
+    let reference = Srgb::load("flower_517x389.png");
+    let distorted = Srgb::load("flower_517x389__jpeg_q40.png");
+    let full = reference.device(&client, &distorted);
+    for rows in [64, 256, 390] {
+        let banded = reference.with_source(|r| {
+            distorted.with_source(|d| metric.compare_bands(&client, r, d, rows).expect("bands"))
+        });
+        eprintln!("{rows}-row bands: {banded:?}, FULL {full:?}");
+        // Every map value is FULL's bit for bit; only the partial sums' order differs.
+        assert_eq!(banded.max, full.max, "{rows}");
+        assert!(
+            rel(banded.pnorm3, full.pnorm3) <= 1e-6,
+            "{rows}: {banded:?} vs {full:?}"
+        );
+    }
+    let err = reference
+        .with_source(|r| metric.compare_bands(&client, r, r, 33))
+        .expect_err("odd band rows");
+    assert!(err.to_string().contains("even"), "{err}");
+}

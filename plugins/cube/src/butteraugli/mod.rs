@@ -174,12 +174,8 @@ fn launch_dims(n: usize) -> (CubeCount, CubeDim) {
     (cubes_for_units(n, UNITS), CubeDim::new_1d(UNITS as u32))
 }
 
-/// The linear RGB of a source as one 3-plane buffer, checked.
-fn linear<R: Runtime>(
-    client: &ComputeClient<R>,
-    source: &dyn PlaneSource<R>,
-    what: &str,
-) -> Result<Planes, Error> {
+/// Checks that a source is 3 planes of at least 8×8 and returns its size.
+fn dims<R: Runtime>(source: &dyn PlaneSource<R>, what: &str) -> Result<(usize, usize), Error> {
     if source.planes() != 3 {
         return Err(Error::InvalidInput(format!(
             "butteraugli needs 3 linear RGB planes, the {what} has {}",
@@ -192,7 +188,17 @@ fn linear<R: Runtime>(
             "butteraugli needs at least {MIN_SIDE}x{MIN_SIDE} pixels (as libjxl), the {what} is {w}x{h}"
         )));
     }
-    let planes: Vec<DevicePlane> = source.rows(client, 0, h)?;
+    Ok((w, h))
+}
+
+/// Rows `y0..y1` of a source's linear RGB as one 3-plane buffer.
+fn linear<R: Runtime>(
+    client: &ComputeClient<R>,
+    source: &dyn PlaneSource<R>,
+    (y0, y1): (usize, usize),
+) -> Result<Planes, Error> {
+    let planes: Vec<DevicePlane> = source.rows(client, y0, y1)?;
+    let (w, h) = (source.width(), y1 - y0);
     let out = Planes::empty(client, w, h, 3);
     let n = w * h;
     let (count, dim) = launch_dims(n);
@@ -314,20 +320,27 @@ impl Butteraugli {
         client: &ComputeClient<R>,
         reference: &dyn PlaneSource<R>,
     ) -> Result<ButteraugliPrepared, Error> {
-        let rgb = linear(client, reference, "reference")?;
+        let (width, height) = dims(reference, "reference")?;
         let tables = Self::tables(client);
-        let sub = half(client, &rgb);
-        let mut levels = vec![self.level(client, &tables, &rgb)];
-        drop(rgb);
-        if let Some(sub) = sub {
-            levels.push(self.level(client, &tables, &sub));
-        }
+        let levels = self.levels(client, &tables, linear(client, reference, (0, height))?);
         Ok(ButteraugliPrepared {
-            width: reference.width(),
-            height: reference.height(),
+            width,
+            height,
             tables,
             levels,
         })
+    }
+
+    /// The reference levels of an image (or a band of it): full and, when large enough,
+    /// half resolution.
+    fn levels<R: Runtime>(&self, client: &ComputeClient<R>, t: &Tables, rgb: Planes) -> Vec<Level> {
+        let sub = half(client, &rgb);
+        let mut levels = vec![self.level(client, t, &rgb)];
+        drop(rgb);
+        if let Some(sub) = sub {
+            levels.push(self.level(client, t, &sub));
+        }
+        levels
     }
 
     /// The AC differences (X, Y, B) of `bands` against a reference level.
@@ -442,6 +455,37 @@ impl Butteraugli {
         map
     }
 
+    /// The difference map of an image (or a band of it) against its reference levels: the
+    /// full-resolution map with the half-resolution one mixed in.
+    fn map<R: Runtime>(
+        &self,
+        client: &ComputeClient<R>,
+        t: &Tables,
+        levels: &[Level],
+        rgb: Planes,
+    ) -> Planes {
+        let sub = half(client, &rgb);
+        let map = self.diffmap(client, t, &levels[0], &rgb);
+        drop(rgb);
+        if let (Some(sub), Some(level)) = (sub, levels.get(1)) {
+            let half_map = self.diffmap(client, t, level, &sub);
+            let (count, dim) = launch_dims(map.len());
+            kernels::supersample::launch::<R>(
+                client,
+                count,
+                dim,
+                half_map.arg(),
+                map.arg(),
+                HALF_WEIGHT,
+                map.width,
+                map.height,
+                half_map.width,
+                half_map.height,
+            );
+        }
+        map
+    }
+
     /// FULL mode: both scores of `distorted` (3 linear RGB planes) against a prepared
     /// reference. One read-back per call.
     ///
@@ -453,39 +497,86 @@ impl Butteraugli {
         prepared: &ButteraugliPrepared,
         distorted: &dyn PlaneSource<R>,
     ) -> Result<ButteraugliScores, Error> {
-        let (w, h) = (distorted.width(), distorted.height());
-        if (w, h) != (prepared.width, prepared.height) {
-            return Err(Error::InvalidInput(format!(
-                "reference is {}x{}, distorted is {w}x{h}",
-                prepared.width, prepared.height
-            )));
-        }
-        let rgb = linear(client, distorted, "distorted image")?;
-        let t = &prepared.tables;
-        let sub = half(client, &rgb);
-        let map = self.diffmap(client, t, &prepared.levels[0], &rgb);
-        drop(rgb);
-        if let (Some(sub), Some(level)) = (sub, prepared.levels.get(1)) {
-            let half_map = self.diffmap(client, t, level, &sub);
-            let (count, dim) = launch_dims(w * h);
-            kernels::supersample::launch::<R>(
-                client,
-                count,
-                dim,
-                half_map.arg(),
-                map.arg(),
-                HALF_WEIGHT,
-                w,
-                h,
-                half_map.width,
-                half_map.height,
-            );
-        }
-        let partials = score::launch(client, &map.handle, w * h);
-        let bytes = client
-            .read_one(partials)
-            .map_err(|e| Error::Internal(format!("reading butteraugli's partial scores: {e:?}")))?;
-        let (max, pnorm3) = score::finish(&bytes, w * h);
+        let size = dims(distorted, "distorted image")?;
+        same_size((prepared.width, prepared.height), size)?;
+        let (w, h) = size;
+        let rgb = linear(client, distorted, (0, h))?;
+        let map = self.map(client, &prepared.tables, &prepared.levels, rgb);
+        let part = score::launch(client, &map.handle, 0, w * h);
+        let (max, pnorm3) = score::finish(client, vec![part], w * h)?;
         Ok(ButteraugliScores { max, pnorm3 })
     }
+
+    /// Strip mode: both images read band by band, top to bottom, `band_rows` scored rows
+    /// per band (a positive even number) plus [`HALO`] rows of context above and below
+    /// (clipped at the image): every score-bearing value of a band then equals FULL mode's
+    /// bit for bit, at both resolutions. Only one band's bands, masks and maps exist on the
+    /// device at a time; one read-back at the end. Equals [`compare`](Self::compare) up to
+    /// the order of the `f32` partial sums.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the sizes differ, the plane count is not 3 or
+    /// `band_rows` is not a positive even number.
+    pub fn compare_bands<R: Runtime>(
+        &self,
+        client: &ComputeClient<R>,
+        reference: &dyn PlaneSource<R>,
+        distorted: &dyn PlaneSource<R>,
+        band_rows: usize,
+    ) -> Result<ButteraugliScores, Error> {
+        let size = dims(reference, "reference")?;
+        same_size(size, dims(distorted, "distorted image")?)?;
+        check_band_rows(band_rows)?;
+        let (w, h) = size;
+        let tables = Self::tables(client);
+        let mut parts = Vec::new();
+        for (y0, y1, f0, f1) in bands(h, band_rows) {
+            let levels = self.levels(client, &tables, linear(client, reference, (f0, f1))?);
+            let rgb = linear(client, distorted, (f0, f1))?;
+            let map = self.map(client, &tables, &levels, rgb);
+            drop(levels);
+            parts.push(score::launch(
+                client,
+                &map.handle,
+                (y0 - f0) * w,
+                (y1 - y0) * w,
+            ));
+        }
+        let (max, pnorm3) = score::finish(client, parts, w * h)?;
+        Ok(ButteraugliScores { max, pnorm3 })
+    }
+}
+
+/// Rows of context a band reads on each side: the difference map at a pixel depends on the
+/// input within 37 rows at full resolution (opsin blur 2, the three band blurs 16 + 7 + 3,
+/// then the mask's blur 6 and erosion 3, more than the Malta lines' 4), and the half
+/// resolution map on the half image within 37 of its rows, 74 full rows and one more for
+/// the 2×2 means. Even, so that a band's 2×2 blocks are the image's.
+pub const HALO: usize = 76;
+
+/// The bands of an image of `height` rows: scored rows `y0..y1` and fetched rows `f0..f1`.
+fn bands(height: usize, band_rows: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    (0..height).step_by(band_rows).map(move |y0| {
+        let y1 = (y0 + band_rows).min(height);
+        (y0, y1, y0.saturating_sub(HALO), (y1 + HALO).min(height))
+    })
+}
+
+fn check_band_rows(band_rows: usize) -> Result<(), Error> {
+    if band_rows == 0 || !band_rows.is_multiple_of(2) {
+        return Err(Error::InvalidInput(format!(
+            "butteraugli bands must be a positive even number of rows, got {band_rows}"
+        )));
+    }
+    Ok(())
+}
+
+fn same_size(a: (usize, usize), b: (usize, usize)) -> Result<(), Error> {
+    if a != b {
+        return Err(Error::InvalidInput(format!(
+            "reference is {}x{}, distorted is {}x{}",
+            a.0, a.1, b.0, b.1
+        )));
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::reduce::{LEVELS, PER_CUBE, PER_UNIT, UNITS};
 const PER_PARTIAL: usize = 4;
 
 #[cube(launch)]
-fn partials(map: &Array<f32>, out: &mut Array<f32>, len: usize) {
+fn partials(map: &Array<f32>, out: &mut Array<f32>, start: usize, len: usize) {
     let mut shared = SharedMemory::<f32>::new(UNITS * PER_PARTIAL);
     let unit = UNIT_POS as usize;
     let base = CUBE_POS * PER_CUBE;
@@ -24,7 +24,7 @@ fn partials(map: &Array<f32>, out: &mut Array<f32>, len: usize) {
     for j in 0..PER_UNIT {
         let i = base + j * UNITS + unit;
         if i < len {
-            let d = map[i];
+            let d = map[start + i];
             top = max(top, d);
             let d3 = d * d * d;
             let d6 = d3 * d3;
@@ -57,39 +57,56 @@ fn partials(map: &Array<f32>, out: &mut Array<f32>, len: usize) {
     }
 }
 
-/// Launches the partials of a `len`-sample map; [`finish`] turns them into the scores.
-pub(crate) fn launch<R: Runtime>(client: &ComputeClient<R>, map: &Handle, len: usize) -> Handle {
+/// Launches the partials of samples `start .. start + len` of a map; [`finish`] turns them
+/// into the scores.
+pub(crate) fn launch<R: Runtime>(
+    client: &ComputeClient<R>,
+    map: &Handle,
+    start: usize,
+    len: usize,
+) -> (Handle, usize) {
     let cubes = len.div_ceil(PER_CUBE).max(1);
     let out = crate::meter::empty(client, cubes * PER_PARTIAL * 4);
-    // SAFETY: `map` holds `len` f32, `out` `PER_PARTIAL` per cube.
+    // SAFETY: `map` holds `start + len` f32, `out` `PER_PARTIAL` per cube.
     unsafe {
         partials::launch::<R>(
             client,
             crate::grid::cubes(cubes),
             CubeDim::new_1d(UNITS as u32),
-            ArrayArg::from_raw_parts(map.clone(), len),
+            ArrayArg::from_raw_parts(map.clone(), start + len),
             ArrayArg::from_raw_parts(out.clone(), cubes * PER_PARTIAL),
+            start,
             len,
         );
     }
-    out
+    (out, cubes * PER_PARTIAL)
 }
 
-/// The maximum and the 3-norm of a `len`-sample map from its partials' bytes.
-pub(crate) fn finish(bytes: &[u8], len: usize) -> (f64, f64) {
-    let values = f32::from_bytes(bytes);
-    let cubes = len.div_ceil(PER_CUBE).max(1);
+/// Reads the partials of a map's parts (each launched over a slice of it) in one transfer
+/// and returns the maximum and the 3-norm of the `len` samples they cover.
+pub(crate) fn finish<R: Runtime>(
+    client: &ComputeClient<R>,
+    parts: Vec<(Handle, usize)>,
+    len: usize,
+) -> Result<(f64, f64), qscore_core::Error> {
+    let counts: Vec<usize> = parts.iter().map(|(_, n)| *n).collect();
+    let handles = parts.into_iter().map(|(h, _)| h).collect();
+    let bytes = cubecl::reader::read_sync(client.read_async(handles)).map_err(|e| {
+        qscore_core::Error::Internal(format!("reading butteraugli's partial scores: {e:?}"))
+    })?;
     let mut top = 0.0f64;
     let mut sums = [0.0f64; 3];
-    for p in values[..cubes * PER_PARTIAL].chunks_exact(PER_PARTIAL) {
-        top = top.max(f64::from(p[0]));
-        for (s, v) in sums.iter_mut().zip(&p[1..]) {
-            *s += f64::from(*v);
+    for (b, count) in bytes.iter().zip(counts) {
+        for p in f32::from_bytes(b)[..count].chunks_exact(PER_PARTIAL) {
+            top = top.max(f64::from(p[0]));
+            for (s, v) in sums.iter_mut().zip(&p[1..]) {
+                *s += f64::from(*v);
+            }
         }
     }
     let inv = 1.0 / len as f64;
     let norm = (inv * sums[0]).powf(1.0 / 3.0)
         + (inv * sums[1]).powf(1.0 / 6.0)
         + (inv * sums[2]).powf(1.0 / 12.0);
-    (top, norm / 3.0)
+    Ok((top, norm / 3.0))
 }

@@ -199,3 +199,15 @@ fn scores_match_the_reference_s() {
         );
     }
 }
+
+#[test]
+fn the_halo_covers_the_receptive_field() {
+    let r = |sigma: f32| blur::radius(sigma);
+    // Bands need the opsin blur, then LF, HF and UHF in turn; the map adds the larger of
+    // the Malta lines (4) and the mask's blur and erosion (3).
+    let bands = r(1.2) + r(freq::SIGMA_LF) + r(freq::SIGMA_HF) + r(freq::SIGMA_UHF);
+    let full = bands + (r(MASK_SIGMA) + 3).max(4);
+    assert_eq!(full, 37);
+    // The half-resolution map reaches twice as far, plus a row for the 2×2 means.
+    assert!(HALO > 2 * full && HALO.is_multiple_of(2), "{HALO}");
+}
