@@ -142,7 +142,7 @@ fn the_wgpu_plugin_scores_through_the_scheduler_like_the_cpu() {
             &image("flower_517x389__jpeg_q40.png"),
             &image("flower_517x389__noise_a12.png"),
             "--metric",
-            "psnr,ssim,ssimulacra2",
+            "psnr,ssim,ssimulacra2,butteraugli",
             "--backend",
             "wgpu",
             "--no-fallback",
@@ -169,19 +169,32 @@ fn the_wgpu_plugin_scores_through_the_scheduler_like_the_cpu() {
             .iter()
             .find(|p| p["distorted"] == name)
             .unwrap();
-        for (key, tolerance) in [("psnr", 1e-4), ("ssim", 1e-5), ("ssimulacra2", 1e-3)] {
+        // (output, golden key, absolute tolerance; butteraugli's are relative, 1e-4)
+        let checks = [
+            ("psnr", "psnr", 1e-4),
+            ("ssim", "ssim", 1e-5),
+            ("ssimulacra2", "ssimulacra2", 1e-3),
+            ("butteraugli", "butteraugli_max", 0.0),
+            ("butteraugli_pnorm3", "butteraugli_pnorm3", 0.0),
+        ];
+        for (key, golden_key, tolerance) in checks {
             let ours = row["scores"][key]
                 .as_f64()
                 .unwrap_or_else(|| panic!("{key} in {row}"));
-            let want = pair[key].as_f64().unwrap();
+            let want = pair[golden_key].as_f64().unwrap();
+            let bound = if tolerance > 0.0 {
+                tolerance
+            } else {
+                1e-4 * want.abs()
+            };
             assert!(
-                (ours - want).abs() <= tolerance,
+                (ours - want).abs() <= bound,
                 "{name} {key}: {ours} vs {want}"
             );
             seen += 1;
         }
     }
-    assert_eq!(seen, 6, "{stdout}");
+    assert_eq!(seen, 10, "{stdout}");
     assert!(
         stdout.contains("\"backend\":{\"plugin\":\"wgpu\""),
         "scored elsewhere: {stdout}"

@@ -7,6 +7,7 @@ use qscore_core::{
 };
 
 use crate::{
+    butteraugli::{Butteraugli, ButteraugliPrepared, ButteraugliScores},
     ms_ssim::{MsSsim, MsSsimPrepared},
     psnr::{Psnr, PsnrPrepared},
     source::{DeviceSource, PlaneSource},
@@ -26,6 +27,7 @@ pub(crate) enum Metric {
     Ssim,
     MsSsim,
     Ssimulacra2,
+    Butteraugli,
 }
 
 /// Everything the plugin says about one metric.
@@ -63,6 +65,12 @@ pub(crate) const METRICS: &[MetricDef] = &[
         outputs: &["ssimulacra2"],
         min_side: 8,
     },
+    MetricDef {
+        metric: Metric::Butteraugli,
+        id: "butteraugli",
+        outputs: &["butteraugli", "butteraugli_pnorm3"],
+        min_side: 8,
+    },
 ];
 
 /// The definition of metric `id`.
@@ -95,7 +103,7 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> Result<u64, Error> {
     let (w, h) = (spec.width as usize, spec.height as usize);
     let bands = band_rows(spec.mode);
     let planes = match def.metric {
-        Metric::Ssimulacra2 => 3,
+        Metric::Ssimulacra2 | Metric::Butteraugli => 3,
         Metric::MsSsim => 1,
         _ if info.yuv.is_some() => 1,
         _ => info.channels.min(3),
@@ -110,6 +118,7 @@ pub(crate) fn predict(def: &MetricDef, spec: &TaskSpec) -> Result<u64, Error> {
         Metric::Ssim => Ssim::predict(w, h, planes, bands),
         Metric::MsSsim => MsSsim::predict(w, h, 1, bands),
         Metric::Ssimulacra2 => Ssimulacra2::predict(w, h, bands),
+        Metric::Butteraugli => Butteraugli::predict(w, h, bands),
     } + resident;
     Ok(exact + exact / 50 + 64 * 1024)
 }
@@ -121,6 +130,7 @@ pub(crate) enum Prepared {
     Ssim(SsimPrepared),
     MsSsim(MsSsimPrepared),
     Ssimulacra2(Ssimulacra2Prepared),
+    Butteraugli(Box<ButteraugliPrepared>),
     /// STRIP: the reference's converted planes on the device; derived maps are per band.
     Resident(DeviceSource),
     /// STRIP_PAIR: the reference stays on the host and is uploaded band by band.
@@ -136,6 +146,8 @@ pub(crate) struct CubeSession<R: Runtime> {
     def: &'static MetricDef,
     spec: TaskSpec,
     free_memory: FreeMemory,
+    /// Butteraugli with the session's intensity target (the only metric with a parameter).
+    butteraugli: Butteraugli,
 }
 
 impl<R: Runtime> std::fmt::Debug for CubeSession<R> {
@@ -160,11 +172,24 @@ impl<R: Runtime> CubeSession<R> {
                 def.id, def.min_side, def.min_side, spec.width, spec.height
             )));
         }
-        if let Some(p) = spec.params.first() {
+        let accepted: &[&str] = match def.metric {
+            Metric::Butteraugli => &["intensity_target"],
+            _ => &[],
+        };
+        if let Some(p) = spec
+            .params
+            .iter()
+            .find(|p| !accepted.contains(&p.key.as_str()))
+        {
             return Err(Error::InvalidInput(format!(
-                "{} has no parameter {:?} (accepted: none)",
+                "{} has no parameter {:?} (accepted: {})",
                 def.id,
-                p.key.as_str()
+                p.key.as_str(),
+                if accepted.is_empty() {
+                    "none".to_string()
+                } else {
+                    accepted.join(", ")
+                }
             )));
         }
         Ok(Self {
@@ -172,6 +197,7 @@ impl<R: Runtime> CubeSession<R> {
             def,
             spec: spec.clone(),
             free_memory,
+            butteraugli: Butteraugli::new(intensity_target(spec)?),
         })
     }
 
@@ -194,7 +220,7 @@ impl<R: Runtime> CubeSession<R> {
 
     fn conversion(&self, format_is_yuv: bool) -> Conversion {
         match self.def.metric {
-            Metric::Ssimulacra2 => Conversion::LinearRgb,
+            Metric::Ssimulacra2 | Metric::Butteraugli => Conversion::LinearRgb,
             Metric::MsSsim => Conversion::Luma,
             _ if format_is_yuv => Conversion::Luma,
             _ => Conversion::Channels,
@@ -238,6 +264,12 @@ impl<R: Runtime> CubeSession<R> {
                 MsSsim::new(self.data_range()).compare_bands(c, reference, &d, BAND_ROWS)?
             }
             Metric::Ssimulacra2 => Ssimulacra2::new().compare_bands(c, reference, &d, BAND_ROWS)?,
+            Metric::Butteraugli => {
+                let scores = self
+                    .butteraugli
+                    .compare_bands(c, reference, &d, BAND_ROWS)?;
+                return Ok(butteraugli_values(scores));
+            }
             Metric::Psnr => unreachable!("PSNR bands read host images directly"),
         };
         Ok(self.single(value))
@@ -271,6 +303,26 @@ fn require_opaque(view: &ImageView<'_>) -> Result<(), Error> {
     }
 }
 
+/// The intensity target a spec asks butteraugli for (libjxl's default: 80 nits), checked.
+fn intensity_target(spec: &TaskSpec) -> Result<f32, Error> {
+    let Some(text) = spec.param("intensity_target") else {
+        return Ok(80.0);
+    };
+    match text.parse::<f32>() {
+        Ok(nits) if nits.is_finite() && nits > 0.0 => Ok(nits),
+        _ => Err(Error::InvalidInput(format!(
+            "butteraugli intensity_target {text:?} is not a positive number of nits"
+        ))),
+    }
+}
+
+fn butteraugli_values(scores: ButteraugliScores) -> Values {
+    named(vec![
+        ("butteraugli", scores.max),
+        ("butteraugli_pnorm3", scores.pnorm3),
+    ])
+}
+
 fn named(values: Vec<(&'static str, f64)>) -> Values {
     values
         .into_iter()
@@ -301,6 +353,9 @@ impl<R: Runtime> Session for CubeSession<R> {
             Metric::Ssim => Prepared::Ssim(Ssim::new(self.data_range()).prepare(c, &source)?),
             Metric::MsSsim => Prepared::MsSsim(MsSsim::new(self.data_range()).prepare(c, &source)?),
             Metric::Ssimulacra2 => Prepared::Ssimulacra2(Ssimulacra2::new().prepare(c, &source)?),
+            Metric::Butteraugli => {
+                Prepared::Butteraugli(Box::new(self.butteraugli.prepare(c, &source)?))
+            }
         })
     }
 
@@ -320,6 +375,10 @@ impl<R: Runtime> Session for CubeSession<R> {
             Prepared::Ssimulacra2(p) => {
                 let d = self.source(distorted)?;
                 Ok(self.single(Ssimulacra2::new().compare(c, p, &d)?))
+            }
+            Prepared::Butteraugli(p) => {
+                let d = self.source(distorted)?;
+                Ok(butteraugli_values(self.butteraugli.compare(c, p, &d)?))
             }
             Prepared::Resident(reference) => self.banded(reference, distorted),
             Prepared::Host(reference) => reference.with_view(|r| {

@@ -82,7 +82,7 @@ fn predictions_cover_peak_device_memory_within_15_percent() {
     let plugin = CubePlugin::new(Lavapipe);
     let yuv = PixelFormat::yuv(ChromaSubsampling::Yuv420, 10);
     let mut failures = Vec::new();
-    for metric in ["psnr", "ssim", "ms_ssim", "ssimulacra2"] {
+    for metric in ["psnr", "ssim", "ms_ssim", "ssimulacra2", "butteraugli"] {
         for format in [PixelFormat::RGB8, yuv] {
             for (w, h) in [(640, 480), (1280, 720)] {
                 for mode in [MemoryMode::FULL, MemoryMode::STRIP, MemoryMode::STRIP_PAIR] {

@@ -547,6 +547,69 @@ impl Butteraugli {
     }
 }
 
+impl Butteraugli {
+    /// Peak device bytes for a `width × height` pair, input planes included: FULL mode
+    /// (prepare, then compares against the resident levels) when `band_rows` is `None`,
+    /// else strip mode. 0 for sizes or bands the metric rejects.
+    ///
+    /// With `P` the bytes of one `f32` plane of the image (in strip mode, of the largest
+    /// band with its context) and `Q` of the half-resolution one (0 below 15×15), the
+    /// buffers alive at each step (the schedule of `prepare`, `compare` and
+    /// `compare_bands`):
+    ///
+    /// | step | alive |
+    /// |---|---|
+    /// | input copied into one buffer | source planes `3P`, linear RGB `3P` |
+    /// | bands (UHF blur, the largest step) | RGB `3P`, half RGB `3Q`, XYB `3P`, LF `3P`, MF `3P`, HF `2P`, blur `2P + 2P` |
+    /// | reference level kept | bands `10P`, blurred mask input `P`, mask `P` (and `10Q + Q + Q` at half resolution) |
+    /// | compare: mask input blurred | levels `12P + 12Q`, RGB `3P`, half RGB `3Q`, bands `10P`, AC `3P`, mask input `P`, blur `P + P` |
+    ///
+    /// so FULL mode peaks at `31P + 15Q` during a compare (a prepare alone at `18P + 3Q`),
+    /// strip mode at the same for its largest band, plus the constant tables (blur
+    /// weights, the Malta line table) and, in strip mode, the partial scores of the bands
+    /// before. Sizes exclude the memory pool's rounding.
+    pub fn predict(width: usize, height: usize, band_rows: Option<usize>) -> u64 {
+        if width < MIN_SIDE || height < MIN_SIDE {
+            return 0;
+        }
+        let rows: Vec<(usize, usize, usize, usize)> = match band_rows {
+            None => vec![(0, height, 0, height)],
+            Some(b) if check_band_rows(b).is_ok() => bands(height, b).collect(),
+            Some(_) => return 0,
+        };
+        let has_half = width >= MIN_SIDE_FOR_HALF && height >= MIN_SIDE_FOR_HALF;
+        let mut partials = 0u64;
+        let mut peak = 0u64;
+        for (y0, y1, f0, f1) in rows {
+            let h = f1 - f0;
+            let p = (4 * width * h) as u64;
+            let q = if has_half {
+                (4 * width.div_ceil(2) * h.div_ceil(2)) as u64
+            } else {
+                0
+            };
+            peak = peak.max(tables_bytes() + partials + 31 * p + 15 * q);
+            partials += score::partial_bytes((y1 - y0) * width);
+        }
+        peak
+    }
+}
+
+/// Bytes of the constant tables: four blurs' weights and the Malta lines.
+fn tables_bytes() -> u64 {
+    let taps: usize = [
+        1.2,
+        freq::SIGMA_LF,
+        freq::SIGMA_HF,
+        freq::SIGMA_UHF,
+        MASK_SIGMA,
+    ]
+    .iter()
+    .map(|&s| blur::weights(s).len())
+    .sum();
+    (4 * taps + 4 * malta::table().len()) as u64
+}
+
 /// Rows of context a band reads on each side: the difference map at a pixel depends on the
 /// input within 37 rows at full resolution (opsin blur 2, the three band blurs 16 + 7 + 3,
 /// then the mask's blur 6 and erosion 3, more than the Malta lines' 4), and the half

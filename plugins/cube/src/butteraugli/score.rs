@@ -57,6 +57,11 @@ fn partials(map: &Array<f32>, out: &mut Array<f32>, start: usize, len: usize) {
     }
 }
 
+/// Bytes of the partials of `len` samples.
+pub(crate) fn partial_bytes(len: usize) -> u64 {
+    (len.div_ceil(PER_CUBE).max(1) * PER_PARTIAL * 4) as u64
+}
+
 /// Launches the partials of samples `start .. start + len` of a map; [`finish`] turns them
 /// into the scores.
 pub(crate) fn launch<R: Runtime>(
