@@ -41,7 +41,10 @@ fn mirror(x: usize, d: i32, n: usize) -> usize {
 }
 
 /// One output of a 1-D pass: sample `i` of a line whose samples are `step` apart starting at
-/// `base`, `n` long, at position `x` on it.
+/// `base`, `n` long, at position `x` on it. `k` holds the `2r + 1` raw weights, then the
+/// same normalised: a pixel whose whole kernel lies on the line (almost all) takes the
+/// normalised ones in one unrolled loop; one near an end renormalises what remains (or,
+/// `mirrored`, reflects the line).
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn convolve(
@@ -51,15 +54,22 @@ fn convolve(
     step: usize,
     x: usize,
     n: usize,
+    #[comptime] r: usize,
     #[comptime] mirrored: bool,
 ) -> f32 {
-    let r = k.len() / 2;
+    let taps = comptime![2 * r + 1];
     let mut sum = 0.0f32;
-    if comptime![mirrored] {
-        // Five taps, every weight used; the weights are normalised on the host.
-        for j in 0..5usize {
-            let at = mirror(x, j as i32 - 2, n);
-            sum += input[base + at * step] * k[j];
+    if x >= r && x + r < n {
+        let first = base + (x - r) * step;
+        #[unroll]
+        for j in 0..taps {
+            sum += input[first + j * step] * k[taps + j];
+        }
+    } else if comptime![mirrored] {
+        #[unroll]
+        for j in 0..taps {
+            let at = mirror(x, j as i32 - r as i32, n);
+            sum += input[base + at * step] * k[taps + j];
         }
     } else {
         let first = x - min(x, r);
@@ -83,12 +93,13 @@ fn blur_rows(
     k: &Array<f32>,
     width: usize,
     samples: usize,
+    #[comptime] r: usize,
     #[comptime] mirrored: bool,
 ) {
     let i = ABSOLUTE_POS;
     if i < samples {
         let x = i % width;
-        output[i] = convolve(input, k, i - x, 1usize, x, width, mirrored);
+        output[i] = convolve(input, k, i - x, 1usize, x, width, r, mirrored);
     }
 }
 
@@ -102,6 +113,7 @@ fn blur_columns(
     width: usize,
     height: usize,
     samples: usize,
+    #[comptime] r: usize,
     #[comptime] mirrored: bool,
 ) {
     let i = ABSOLUTE_POS;
@@ -110,7 +122,7 @@ fn blur_columns(
         let x = i % width;
         let y = (i % plane) / width;
         let base = i - (i % plane) + x;
-        output[i] = convolve(input, k, base, width, y, height, mirrored);
+        output[i] = convolve(input, k, base, width, y, height, r, mirrored);
     }
 }
 
@@ -123,18 +135,20 @@ pub(crate) struct Blur {
 }
 
 impl Blur {
-    /// libjxl's blur for `sigma`: mirrored and normalised when its kernel has 5 taps.
+    /// libjxl's blur for `sigma` (mirrored when its kernel has 5 taps): the raw weights,
+    /// then the same normalised, as [`convolve`] reads them.
     pub(crate) fn new<R: Runtime>(client: &ComputeClient<R>, sigma: f32) -> Self {
-        let mut w = weights(sigma);
-        let mirrored = w.len() == 5;
-        if mirrored {
-            let sum: f32 = w.iter().sum();
-            w.iter_mut().for_each(|v| *v /= sum);
-        }
+        let raw = weights(sigma);
+        let scale = 1.0 / raw.iter().sum::<f32>();
+        let both: Vec<f32> = raw
+            .iter()
+            .copied()
+            .chain(raw.iter().map(|w| w * scale))
+            .collect();
         Self {
-            weights: crate::meter::upload(client, f32::as_bytes(&w)),
-            taps: w.len(),
-            mirrored,
+            weights: crate::meter::upload(client, f32::as_bytes(&both)),
+            taps: raw.len(),
+            mirrored: raw.len() == 5,
         }
     }
 
@@ -153,7 +167,7 @@ impl Blur {
         let out = crate::meter::empty(client, samples * 4);
         let count = cubes_for_units(samples, UNITS);
         let dim = CubeDim::new_1d(UNITS as u32);
-        // SAFETY: `input`, `tmp` and `out` hold `samples` f32, the weights `taps`.
+        // SAFETY: `input`, `tmp` and `out` hold `samples` f32, the weights `2 · taps`.
         unsafe {
             blur_rows::launch::<R>(
                 client,
@@ -161,9 +175,10 @@ impl Blur {
                 dim,
                 ArrayArg::from_raw_parts(input.clone(), samples),
                 ArrayArg::from_raw_parts(tmp.clone(), samples),
-                ArrayArg::from_raw_parts(self.weights.clone(), self.taps),
+                ArrayArg::from_raw_parts(self.weights.clone(), 2 * self.taps),
                 width,
                 samples,
+                self.taps / 2,
                 self.mirrored,
             );
             blur_columns::launch::<R>(
@@ -172,10 +187,11 @@ impl Blur {
                 dim,
                 ArrayArg::from_raw_parts(tmp.clone(), samples),
                 ArrayArg::from_raw_parts(out.clone(), samples),
-                ArrayArg::from_raw_parts(self.weights.clone(), self.taps),
+                ArrayArg::from_raw_parts(self.weights.clone(), 2 * self.taps),
                 width,
                 height,
                 samples,
+                self.taps / 2,
                 self.mirrored,
             );
         }

@@ -121,13 +121,12 @@ impl Default for Butteraugli {
     }
 }
 
-/// The device's constant inputs: blur weights and the Malta line table.
+/// The device's constant inputs: the blurs' weights.
 #[derive(Debug, Clone)]
 struct Tables {
     opsin: blur::Blur,
     bands: freq::Blurs,
     mask: blur::Blur,
-    malta: Handle,
 }
 
 /// One resolution of a prepared reference.
@@ -252,7 +251,6 @@ impl Butteraugli {
             opsin: blur::Blur::new(client, 1.2),
             bands: freq::Blurs::new(client),
             mask: blur::Blur::new(client, MASK_SIGMA),
-            malta: crate::meter::upload(client, i32::as_bytes(&malta::table())),
         }
     }
 
@@ -347,7 +345,6 @@ impl Butteraugli {
     fn ac<R: Runtime>(
         &self,
         client: &ComputeClient<R>,
-        t: &Tables,
         reference: &Level,
         bands: &freq::Bands,
     ) -> Planes {
@@ -392,7 +389,7 @@ impl Butteraugli {
                 ),
             ];
             for (i, (a, b, weights)) in runs.into_iter().enumerate() {
-                malta::diff(client, &t.malta, (a, b, c), weights, &ac, i == 0);
+                malta::diff(client, (a, b, c), weights, &ac, i == 0);
             }
         }
         let w0 = kernels::WMUL[0];
@@ -425,7 +422,7 @@ impl Butteraugli {
         rgb: &Planes,
     ) -> Planes {
         let bands = self.bands(client, t, rgb);
-        let ac = self.ac(client, t, reference, &bands);
+        let ac = self.ac(client, reference, &bands);
         let n = rgb.width * rgb.height;
         let (count, dim) = launch_dims(n);
         let blurred = Self::mask_input(client, t, &bands);
@@ -566,7 +563,7 @@ impl Butteraugli {
     ///
     /// so FULL mode peaks at `31P + 15Q` during a compare (a prepare alone at `18P + 3Q`),
     /// strip mode at the same for its largest band, plus the constant tables (blur
-    /// weights, the Malta line table) and, in strip mode, the partial scores of the bands
+    /// weights) and, in strip mode, the partial scores of the bands
     /// before. Sizes exclude the memory pool's rounding.
     pub fn predict(width: usize, height: usize, band_rows: Option<usize>) -> u64 {
         if width < MIN_SIDE || height < MIN_SIDE {
@@ -595,7 +592,7 @@ impl Butteraugli {
     }
 }
 
-/// Bytes of the constant tables: four blurs' weights and the Malta lines.
+/// Bytes of the constant tables: the blurs' weights, raw and normalised.
 fn tables_bytes() -> u64 {
     let taps: usize = [
         1.2,
@@ -607,7 +604,7 @@ fn tables_bytes() -> u64 {
     .iter()
     .map(|&s| blur::weights(s).len())
     .sum();
-    (4 * taps + 4 * malta::table().len()) as u64
+    (8 * taps) as u64
 }
 
 /// Rows of context a band reads on each side: the difference map at a pixel depends on the
