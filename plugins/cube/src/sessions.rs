@@ -220,7 +220,8 @@ impl<R: Runtime> CubeSession<R> {
 
     fn conversion(&self, format_is_yuv: bool) -> Conversion {
         match self.def.metric {
-            Metric::Ssimulacra2 | Metric::Butteraugli => Conversion::LinearRgb,
+            Metric::Ssimulacra2 => Conversion::LinearRgb,
+            Metric::Butteraugli => Conversion::LinearRgbCurve,
             Metric::MsSsim => Conversion::Luma,
             _ if format_is_yuv => Conversion::Luma,
             _ => Conversion::Channels,

@@ -23,8 +23,13 @@ pub enum Conversion {
     Channels,
     /// One luma plane on the 8-bit scale for YUV, BT.709 of coded values for RGB.
     Luma,
-    /// Three planes of linear-light RGB in 0..=1.
+    /// Three planes of linear-light RGB in 0..=1; 8-bit sRGB through libjxl's table for
+    /// SSIMULACRA2 (what its reference decodes with).
     LinearRgb,
+    /// Three planes of linear-light RGB in 0..=1; 8-bit sRGB through the sRGB curve itself,
+    /// as butteraugli's reference decodes (libjxl's SSIMULACRA2 table is up to 5e-6
+    /// relative away from it).
+    LinearRgbCurve,
 }
 
 const CODED: u32 = 0;
@@ -155,6 +160,23 @@ fn yuv_linear(
     }
 }
 
+/// Linear light of every code value of `bits`-bit sRGB samples: the sRGB curve evaluated
+/// in f64.
+fn curve_table(bits: u32) -> Vec<f32> {
+    let max = f64::from((1u32 << bits) - 1);
+    (0..=(1u32 << bits) - 1)
+        .map(|v| {
+            let c = f64::from(v) / max;
+            let linear = if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            };
+            linear as f32
+        })
+        .collect()
+}
+
 /// Linear light of every code value of `bytes`-byte sRGB samples.
 ///
 /// 8-bit values are libjxl's own (the table SSIMULACRA2's reference decodes with, taken from
@@ -176,19 +198,7 @@ fn linear_table(bytes: u32) -> &'static [f32] {
             linearize(&encoded, 0.0)[0].clone()
         })
     } else {
-        SIXTEEN.get_or_init(|| {
-            (0..=65535u32)
-                .map(|v| {
-                    let c = f64::from(v) / 65535.0;
-                    let linear = if c <= 0.04045 {
-                        c / 12.92
-                    } else {
-                        ((c + 0.055) / 1.055).powf(2.4)
-                    };
-                    linear as f32
-                })
-                .collect()
-        })
+        SIXTEEN.get_or_init(|| curve_table(16))
     }
 }
 
@@ -290,7 +300,7 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
     fn planes(&self) -> usize {
         match self.conversion {
             Conversion::Luma => 1,
-            Conversion::LinearRgb => 3,
+            Conversion::LinearRgb | Conversion::LinearRgbCurve => 3,
             Conversion::Channels => self.info.channels.min(3),
         }
     }
@@ -362,8 +372,10 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
         let (mode, scale) = match self.conversion {
             Conversion::Channels => (CODED, 1.0),
             Conversion::Luma => (LUMA, 1.0),
-            Conversion::LinearRgb if linear_input => (LINEAR, 1.0),
-            Conversion::LinearRgb => (SRGB_TO_LINEAR, 1.0 / self.full_scale()),
+            Conversion::LinearRgb | Conversion::LinearRgbCurve if linear_input => (LINEAR, 1.0),
+            Conversion::LinearRgb | Conversion::LinearRgbCurve => {
+                (SRGB_TO_LINEAR, 1.0 / self.full_scale())
+            }
         };
         // Rows go up in chunks of about CHUNK_BYTES: each host copy on the way to the
         // device then stays in cache, which is several times faster than whole images.
@@ -372,7 +384,10 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
             .plane(0, self.view.width, self.view.height)
             .row_bytes();
         let chunk = (CHUNK_BYTES / row_bytes.max(1)).max(1);
-        let unpacker = Unpacker::new(client, scale, channels, bytes, mode);
+        let mut unpacker = Unpacker::new(client, scale, channels, bytes, mode);
+        if self.conversion == Conversion::LinearRgbCurve && mode == SRGB_TO_LINEAR && bytes == 1 {
+            unpacker = unpacker.with_table(client, curve_table(8));
+        }
         for c0 in (y0..y1).step_by(chunk) {
             let c1 = (c0 + chunk).min(y1);
             let (raw, words) = upload_rows(client, self.view, &self.info, 0, c0, c1)?;
@@ -414,6 +429,15 @@ impl Unpacker {
             channels,
             bytes,
             mode,
+        }
+    }
+
+    /// The same conversion through another table of linear values.
+    fn with_table<R: Runtime>(self, client: &ComputeClient<R>, table: Vec<f32>) -> Self {
+        Self {
+            lut: crate::meter::upload(client, f32::as_bytes(&table)),
+            lut_len: table.len(),
+            ..self
         }
     }
 
