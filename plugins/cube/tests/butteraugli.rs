@@ -220,3 +220,34 @@ fn bands_equal_full_mode() {
         .expect_err("odd band rows");
     assert!(err.to_string().contains("even"), "{err}");
 }
+
+#[test]
+fn large_differences_stay_finite_and_match_the_crate() {
+    // White against black at 10 000 nits scores about 1167: its d¹² leaves f32's range.
+    let client = client();
+    let (w, h) = (64, 48);
+    let white = Srgb {
+        width: w,
+        height: h,
+        rgb: vec![255; w * h * 3],
+    };
+    let black = Srgb {
+        width: w,
+        height: h,
+        rgb: vec![0; w * h * 3],
+    };
+    let metric = Butteraugli::new(10_000.0);
+    let ours = white.with_source(|r| {
+        let prepared = metric.prepare(&client, r).expect("prepare");
+        black.with_source(|d| metric.compare(&client, &prepared, d).expect("compare"))
+    });
+    let params = butteraugli::ButteraugliParams::default().with_intensity_target(10_000.0);
+    let want = butteraugli::ButteraugliReference::new(&white.rgb, w, h, params)
+        .expect("reference")
+        .compare(&black.rgb)
+        .expect("compare");
+    eprintln!("ours {ours:?}, crate {} / {}", want.score, want.pnorm_3);
+    assert!(want.score > 1000.0, "{}", want.score);
+    assert!(rel(ours.max, want.score) <= TOLERANCE, "{ours:?}");
+    assert!(rel(ours.pnorm3, want.pnorm_3) <= TOLERANCE, "{ours:?}");
+}
