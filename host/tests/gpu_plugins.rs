@@ -201,6 +201,60 @@ fn the_wgpu_plugin_scores_through_the_scheduler_like_the_cpu() {
     );
 }
 
+/// butteraugli's intensity target reaches the kernels as it reaches the CPU plugin, and a
+/// value that is not a positive number is refused naming the parameter.
+#[test]
+fn butteraugli_takes_its_intensity_target_on_the_gpu_plugin() {
+    if !wgpu_required() {
+        eprintln!("skipped: QSCORE_REQUIRE_DEVICES does not name wgpu");
+        return;
+    }
+    let image = |n: &str| support::data(&format!("images/{n}")).display().to_string();
+    let (reference, distorted) = (image("flower_512.png"), image("flower_512__jpeg_q40.png"));
+    let score = |backend: &str, nits: &str| {
+        let param = format!("butteraugli.intensity_target={nits}");
+        qscore(
+            &[
+                "score",
+                &reference,
+                &distorted,
+                "--metric",
+                "butteraugli",
+                "--param",
+                &param,
+                "--backend",
+                backend,
+                "--no-fallback",
+                "--json",
+            ],
+            &[],
+        )
+    };
+    let value = |out: &std::process::Output| -> (f64, f64) {
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let row: Value =
+            serde_json::from_str(stdout.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+        let s = &row["scores"];
+        (
+            s["butteraugli"].as_f64().unwrap(),
+            s["butteraugli_pnorm3"].as_f64().unwrap(),
+        )
+    };
+    let (gpu, cpu) = (value(&score("wgpu", "250")), value(&score("cpu", "250")));
+    let default = value(&score("cpu", "80"));
+    assert!((gpu.0 - cpu.0).abs() <= 1e-4 * cpu.0, "{gpu:?} vs {cpu:?}");
+    assert!((gpu.1 - cpu.1).abs() <= 1e-4 * cpu.1, "{gpu:?} vs {cpu:?}");
+    assert!(
+        (cpu.0 - default.0).abs() > 1e-3 * default.0,
+        "the target changed nothing"
+    );
+    let bad = score("wgpu", "bright");
+    assert!(!bad.status.success(), "{bad:?}");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("intensity_target"), "{stderr}");
+}
+
 /// SSIMULACRA2 of a transparent image is the CPU plugin's (libjxl composites it over two
 /// backgrounds; the kernels score opaque images): the wgpu plugin refuses it as unsupported,
 /// saying why, and a run free to choose gives the CPU plugin's number.
