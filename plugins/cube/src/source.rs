@@ -112,3 +112,37 @@ impl<R: Runtime> PlaneSource<R> for DeviceSource {
             .collect())
     }
 }
+
+/// The size of a metric's linear-RGB input, checked: 3 planes of at least
+/// `min_side × min_side` (as libjxl requires of SSIMULACRA2 and butteraugli).
+pub(crate) fn linear_rgb_size<R: Runtime>(
+    source: &dyn PlaneSource<R>,
+    metric: &str,
+    min_side: usize,
+    what: &str,
+) -> Result<(usize, usize), Error> {
+    if source.planes() != 3 {
+        return Err(Error::InvalidInput(format!(
+            "{metric} needs 3 linear RGB planes, the {what} has {}",
+            source.planes()
+        )));
+    }
+    let (w, h) = (source.width(), source.height());
+    if w < min_side || h < min_side {
+        return Err(Error::InvalidInput(format!(
+            "{metric} needs at least {min_side}x{min_side} pixels (as libjxl), the {what} is {w}x{h}"
+        )));
+    }
+    Ok((w, h))
+}
+
+/// Refuses a reference and a distorted image of different sizes.
+pub(crate) fn same_size(reference: (usize, usize), distorted: (usize, usize)) -> Result<(), Error> {
+    if reference != distorted {
+        return Err(Error::InvalidInput(format!(
+            "reference is {}x{}, distorted is {}x{}",
+            reference.0, reference.1, distorted.0, distorted.1
+        )));
+    }
+    Ok(())
+}

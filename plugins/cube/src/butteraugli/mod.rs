@@ -19,7 +19,7 @@ use qscore_core::Error;
 
 use crate::grid::cubes_for_units;
 use crate::plane::DevicePlane;
-use crate::source::PlaneSource;
+use crate::source::{PlaneSource, same_size};
 use malta::Weights;
 
 /// `count` planes of `width × height` `f32` in one buffer, plane after plane.
@@ -173,21 +173,9 @@ fn launch_dims(n: usize) -> (CubeCount, CubeDim) {
     (cubes_for_units(n, UNITS), CubeDim::new_1d(UNITS as u32))
 }
 
-/// Checks that a source is 3 planes of at least 8×8 and returns its size.
+/// Size and plane count of an input, checked.
 fn dims<R: Runtime>(source: &dyn PlaneSource<R>, what: &str) -> Result<(usize, usize), Error> {
-    if source.planes() != 3 {
-        return Err(Error::InvalidInput(format!(
-            "butteraugli needs 3 linear RGB planes, the {what} has {}",
-            source.planes()
-        )));
-    }
-    let (w, h) = (source.width(), source.height());
-    if w < MIN_SIDE || h < MIN_SIDE {
-        return Err(Error::InvalidInput(format!(
-            "butteraugli needs at least {MIN_SIDE}x{MIN_SIDE} pixels (as libjxl), the {what} is {w}x{h}"
-        )));
-    }
-    Ok((w, h))
+    crate::source::linear_rgb_size(source, "butteraugli", MIN_SIDE, what)
 }
 
 /// Rows `y0..y1` of a source's linear RGB as one 3-plane buffer.
@@ -626,16 +614,6 @@ fn check_band_rows(band_rows: usize) -> Result<(), Error> {
     if band_rows == 0 || !band_rows.is_multiple_of(2) {
         return Err(Error::InvalidInput(format!(
             "butteraugli bands must be a positive even number of rows, got {band_rows}"
-        )));
-    }
-    Ok(())
-}
-
-fn same_size(a: (usize, usize), b: (usize, usize)) -> Result<(), Error> {
-    if a != b {
-        return Err(Error::InvalidInput(format!(
-            "reference is {}x{}, distorted is {}x{}",
-            a.0, a.1, b.0, b.1
         )));
     }
     Ok(())

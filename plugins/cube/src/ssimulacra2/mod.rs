@@ -12,7 +12,7 @@ use cubecl::{prelude::*, server::Handle};
 use qscore_core::Error;
 
 use crate::grid::{cubes, cubes_for_units};
-use crate::source::PlaneSource;
+use crate::source::{PlaneSource, same_size};
 use blur::{BLUR_UNITS, COEFS, STATE};
 use maps::{MAP_COLS, SUMS};
 use plan::{ALIGN, Band, BandScale, MIN_SIDE};
@@ -81,29 +81,7 @@ fn empty<R: Runtime>(client: &ComputeClient<R>, floats: usize) -> Handle {
 
 /// Size and plane count of an input, checked.
 fn dims<R: Runtime>(source: &dyn PlaneSource<R>, what: &str) -> Result<(usize, usize), Error> {
-    if source.planes() != 3 {
-        return Err(Error::InvalidInput(format!(
-            "SSIMULACRA2 needs 3 linear RGB planes, the {what} has {}",
-            source.planes()
-        )));
-    }
-    let (w, h) = (source.width(), source.height());
-    if w < MIN_SIDE || h < MIN_SIDE {
-        return Err(Error::InvalidInput(format!(
-            "SSIMULACRA2 needs at least {MIN_SIDE}x{MIN_SIDE} pixels (as libjxl), the {what} is {w}x{h}"
-        )));
-    }
-    Ok((w, h))
-}
-
-fn same_size(a: (usize, usize), b: (usize, usize)) -> Result<(), Error> {
-    if a != b {
-        return Err(Error::InvalidInput(format!(
-            "reference is {}x{}, distorted is {}x{}",
-            a.0, a.1, b.0, b.1
-        )));
-    }
-    Ok(())
+    crate::source::linear_rgb_size(source, "SSIMULACRA2", MIN_SIDE, what)
 }
 
 /// The 3 linear planes of a band's first scale.
