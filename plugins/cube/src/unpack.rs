@@ -177,15 +177,22 @@ fn curve_table(bits: u32) -> Vec<f32> {
         .collect()
 }
 
-/// Linear light of every code value of `bytes`-byte sRGB samples.
+/// The table a kernel reads for `mode` on `bytes`-byte samples: linear light of every
+/// sRGB code value where the mode converts to linear light, a placeholder otherwise.
 ///
-/// 8-bit values are libjxl's own (the table SSIMULACRA2's reference decodes with, taken from
-/// the `fast-ssim2` crate, which reproduces it), so 8-bit images score exactly as on the CPU
-/// plugin; 16-bit values are the sRGB curve evaluated in f64, as the CPU plugin converts them.
-fn linear_table(bytes: u32) -> &'static [f32] {
+/// 8-bit values are libjxl's own for [`Conversion::LinearRgb`] (the table SSIMULACRA2's
+/// reference decodes with, taken from the `fast-ssim2` crate, which reproduces it), so 8-bit
+/// images score exactly as on the CPU plugin, and the sRGB curve evaluated in f64 for
+/// [`Conversion::LinearRgbCurve`]; 16-bit values are the curve, as the CPU plugin converts them.
+fn table(mode: u32, bytes: u32, conversion: Conversion) -> &'static [f32] {
     static EIGHT: OnceLock<Vec<f32>> = OnceLock::new();
+    static EIGHT_CURVE: OnceLock<Vec<f32>> = OnceLock::new();
     static SIXTEEN: OnceLock<Vec<f32>> = OnceLock::new();
-    if bytes == 1 {
+    if mode != SRGB_TO_LINEAR || bytes > 2 {
+        &[0.0]
+    } else if bytes == 1 && conversion == Conversion::LinearRgbCurve {
+        EIGHT_CURVE.get_or_init(|| curve_table(8))
+    } else if bytes == 1 {
         EIGHT.get_or_init(|| {
             use fast_ssim2::pipeline::{EncodedData, EncodedSrgb, linearize};
             let codes: Vec<u8> = (0..=255u8).flat_map(|v| [v, v, v]).collect();
@@ -330,7 +337,7 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
             let (luma, luma_words) = upload_rows(client, self.view, &self.info, 0, y0, y1)?;
             if self.conversion == Conversion::Luma {
                 let scale = 1.0 / (1u32 << (bits - 8)) as f32;
-                Unpacker::new(client, scale, 1, bytes, CODED).launch(
+                Unpacker::new(client, scale, 1, bytes, CODED, &[0.0]).launch(
                     client,
                     (&luma, luma_words),
                     &out,
@@ -384,10 +391,8 @@ impl<R: Runtime> PlaneSource<R> for HostSource<'_> {
             .plane(0, self.view.width, self.view.height)
             .row_bytes();
         let chunk = (CHUNK_BYTES / row_bytes.max(1)).max(1);
-        let mut unpacker = Unpacker::new(client, scale, channels, bytes, mode);
-        if self.conversion == Conversion::LinearRgbCurve && mode == SRGB_TO_LINEAR && bytes == 1 {
-            unpacker = unpacker.with_table(client, curve_table(8));
-        }
+        let table = table(mode, bytes, self.conversion);
+        let unpacker = Unpacker::new(client, scale, channels, bytes, mode, table);
         for c0 in (y0..y1).step_by(chunk) {
             let c1 = (c0 + chunk).min(y1);
             let (raw, words) = upload_rows(client, self.view, &self.info, 0, c0, c1)?;
@@ -416,12 +421,8 @@ impl Unpacker {
         channels: u32,
         bytes: u32,
         mode: u32,
+        table: &[f32],
     ) -> Self {
-        let table: &[f32] = if mode == SRGB_TO_LINEAR && bytes <= 2 {
-            linear_table(bytes)
-        } else {
-            &[0.0]
-        };
         Self {
             lut: crate::meter::upload(client, f32::as_bytes(table)),
             lut_len: table.len(),
@@ -429,15 +430,6 @@ impl Unpacker {
             channels,
             bytes,
             mode,
-        }
-    }
-
-    /// The same conversion through another table of linear values.
-    fn with_table<R: Runtime>(self, client: &ComputeClient<R>, table: Vec<f32>) -> Self {
-        Self {
-            lut: crate::meter::upload(client, f32::as_bytes(&table)),
-            lut_len: table.len(),
-            ..self
         }
     }
 
@@ -490,7 +482,7 @@ pub fn yuv_plane<R: Runtime>(
     let (raw, words) = upload_rows(client, view, &info, index, y0, y1)?;
     let out = outputs(client, g.width, y1 - y0, 1);
     let pixels = g.width * (y1 - y0);
-    Unpacker::new(client, 1.0, 1, g.sample_bytes as u32, CODED).launch(
+    Unpacker::new(client, 1.0, 1, g.sample_bytes as u32, CODED, &[0.0]).launch(
         client,
         (&raw, words),
         &out,
