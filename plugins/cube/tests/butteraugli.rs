@@ -3,43 +3,20 @@
 //! plugin's implementation) on other sizes. Images go through the same 8-bit sRGB to linear
 //! conversion as the plugin's. Kernels run on wgpu (lavapipe on machines without a GPU).
 
-#[cfg(not(feature = "cuda-tests"))]
-use std::sync::OnceLock;
+#[path = "support/runtime.rs"]
+mod runtime;
 
-#[cfg(feature = "cuda-tests")]
-use cubecl::cuda::CudaRuntime as TestRuntime;
 use cubecl::prelude::*;
-#[cfg(not(feature = "cuda-tests"))]
-use cubecl::wgpu::{WgpuDevice, WgpuRuntime as TestRuntime};
 use qscore_core::{ImageView, PixelFormat, PlaneView};
 use qscore_cube::butteraugli::{Butteraugli, ButteraugliScores};
 use qscore_cube::unpack::{Conversion, HostSource};
+use runtime::{TestRuntime, client};
 
 /// Declared tolerance, relative, for both norms: the device accumulates in `f32` in another
 /// order than libjxl (blur taps, Malta lines, the norms' partial sums) and may divide
 /// through an approximate reciprocal. Measured on lavapipe: 1.4e-6 against libjxl's goldens,
 /// 2.3e-6 against the crate; the goal asked of the port is 1e-3.
 const TOLERANCE: f64 = 1e-4;
-
-#[cfg(not(feature = "cuda-tests"))]
-fn client() -> ComputeClient<TestRuntime> {
-    static INIT: OnceLock<()> = OnceLock::new();
-    let device = WgpuDevice::Cpu;
-    INIT.get_or_init(|| {
-        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-            // SAFETY: set once, before any thread of this process reads the environment.
-            unsafe { std::env::set_var("XDG_RUNTIME_DIR", "/tmp") };
-        }
-        cubecl::wgpu::init_setup::<cubecl::wgpu::Vulkan>(&device, Default::default());
-    });
-    TestRuntime::client(&device)
-}
-
-/// With `--features cuda-tests`, the same tests on the first CUDA device.
-#[cfg(feature = "cuda-tests")]
-fn client() -> ComputeClient<TestRuntime> {
-    TestRuntime::client(&Default::default())
-}
 
 /// An 8-bit sRGB image, interleaved RGB.
 struct Srgb {

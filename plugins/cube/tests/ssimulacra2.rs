@@ -2,44 +2,21 @@
 //! `data/images`) and the `fast-ssim2` crate (a bit-exact port of libjxl) on other sizes.
 //! Kernels run on wgpu (lavapipe on machines without a GPU).
 
-#[cfg(not(feature = "cuda-tests"))]
-use std::sync::OnceLock;
+#[path = "support/runtime.rs"]
+mod runtime;
 
-#[cfg(feature = "cuda-tests")]
-use cubecl::cuda::CudaRuntime as TestRuntime;
 use cubecl::prelude::*;
-#[cfg(not(feature = "cuda-tests"))]
-use cubecl::wgpu::{WgpuDevice, WgpuRuntime as TestRuntime};
 use fast_ssim2::{PixelDescriptor, PixelSlice, compute_ssimulacra2};
 use qscore_core::Error;
 use qscore_cube::ssimulacra2::{Ssimulacra2, Ssimulacra2Prepared};
 use qscore_cube::{DevicePlane, DeviceSource};
+use runtime::{TestRuntime, client};
 
 /// The device's XYB, downscale and blur equal libjxl's (via `fast-ssim2`) bit for bit on
 /// lavapipe; only the order of the map sums differs. Measured worst |Δ|: 7.0e-7 against the
 /// libjxl goldens, 4.2e-7 against `fast-ssim2` on the synthetic sizes. 1e-3 is the goal
 /// asked of the port, with a wide margin.
 const TOLERANCE: f64 = 1e-3;
-
-#[cfg(not(feature = "cuda-tests"))]
-fn client() -> ComputeClient<TestRuntime> {
-    static INIT: OnceLock<()> = OnceLock::new();
-    let device = WgpuDevice::Cpu;
-    INIT.get_or_init(|| {
-        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-            // SAFETY: set once, before any thread of this process reads the environment.
-            unsafe { std::env::set_var("XDG_RUNTIME_DIR", "/tmp") };
-        }
-        cubecl::wgpu::init_setup::<cubecl::wgpu::Vulkan>(&device, Default::default());
-    });
-    TestRuntime::client(&device)
-}
-
-/// With `--features cuda-tests`, the same tests on the first CUDA device.
-#[cfg(feature = "cuda-tests")]
-fn client() -> ComputeClient<TestRuntime> {
-    TestRuntime::client(&Default::default())
-}
 
 /// An 8-bit sRGB image, interleaved RGB.
 struct Srgb {
