@@ -13,9 +13,10 @@
 //! with zeros outside the image; the output is `y₁ + (y₃ + y₅)`. Kernels here use
 //! `t = n + N − 1`, the index of the newest input sample, as an unsigned position.
 //!
-//! Horizontal pass: one unit per (row, quantity) walks its row like libjxl's
-//! `FastGaussian1D` — scalar steps up to position 8, then blocks of four outputs whose
-//! accumulation order is that of the reference's 4-lane unrolled code, then scalar steps.
+//! Horizontal pass ([`h_osc`], [`h_block`], walked in `row_blur.rs`): one unit per (row,
+//! quantity) walks its row like libjxl's `FastGaussian1D` — scalar steps up to position 8,
+//! then blocks of four outputs whose accumulation order is that of the reference's 4-lane
+//! unrolled code, then scalar steps.
 //! Vertical pass (columns are independent lanes in the reference): one unit per column and
 //! quantity, in [`v_osc`]; the compare's vertical pass is fused into `maps.rs`.
 
@@ -249,7 +250,7 @@ pub(crate) fn v_osc(o: &Osc, s: f32, y1: f32, y2: f32, #[comptime] soft: bool) -
 
 /// One scalar horizontal step of an oscillator (the row's ends).
 #[cube]
-fn h_osc(o: &Osc, s: f32, y1: f32, y2: f32, #[comptime] soft: bool) -> f32 {
+pub(crate) fn h_osc(o: &Osc, s: f32, y1: f32, y2: f32, #[comptime] soft: bool) -> f32 {
     let acc = s * o.in0;
     let acc = mad(o.q0, y2, acc, o.zero, soft);
     mad(o.p0, y1, acc, o.zero, soft)
@@ -257,18 +258,18 @@ fn h_osc(o: &Osc, s: f32, y1: f32, y2: f32, #[comptime] soft: bool) -> f32 {
 
 /// The four outputs of one oscillator over a block whose lane inputs are `s0..s3`.
 #[derive(CubeType, Clone, Copy)]
-struct Lanes {
-    a0: f32,
-    a1: f32,
-    a2: f32,
-    a3: f32,
+pub(crate) struct Lanes {
+    pub(crate) a0: f32,
+    pub(crate) a1: f32,
+    pub(crate) a2: f32,
+    pub(crate) a3: f32,
 }
 
 /// A horizontal block of four outputs of one oscillator, in the reference's order: the
 /// lane's own input first, earlier lanes' inputs, then `y[−2]` and `y[−1]` of the block.
 #[cube]
 #[allow(clippy::too_many_arguments)]
-fn h_block(
+pub(crate) fn h_block(
     o: &Osc,
     s0: f32,
     s1: f32,
@@ -300,135 +301,6 @@ fn h_block(
     Lanes { a0, a1, a2, a3 }
 }
 
-/// Sample `i` of the blurred quantity: `a[i]`, or the product `a[i]·b[i]`.
-#[cube]
-fn sample(a: &Array<f32>, b: &Array<f32>, i: usize, #[comptime] product: bool) -> f32 {
-    // The reference rounds the product plane before blurring it; `fma(a, b, +0)` is that
-    // rounding (up to the sign of a zero) and leaves no multiply that a compiler could
-    // contract into the following addition.
-    if comptime![product] {
-        fma(a[i], b[i], 0.0f32)
-    } else {
-        a[i]
-    }
-}
-
-/// Horizontal recursive blur of one row of `width` samples starting at `src` (see
-/// [`sample`]) into `out[dst..dst + width]`.
-#[cube]
-#[allow(clippy::too_many_arguments)]
-fn blur_row(
-    a: &Array<f32>,
-    b: &Array<f32>,
-    src: usize,
-    out: &mut Array<f32>,
-    dst: usize,
-    width: usize,
-    k: &Array<f32>,
-    #[comptime] product: bool,
-    #[comptime] soft: bool,
-) {
-    let o0 = load_osc(k, 0usize);
-    let o1 = load_osc(k, 1usize);
-    let o2 = load_osc(k, 2usize);
-    // y[n−1] (p) and y[n−2] (q) of each oscillator.
-    let mut p0 = 0.0f32;
-    let mut q0 = 0.0f32;
-    let mut p1 = 0.0f32;
-    let mut q1 = 0.0f32;
-    let mut p2 = 0.0f32;
-    let mut q2 = 0.0f32;
-    // Scalar steps while n < min(RoundUpTo(N + 1, 4), width) = min(8, width), i.e.
-    // t < min(8, width) + 4; blocks while n < width − N + 1 − 3, i.e. t < width − 3;
-    // scalar steps to the end.
-    let head = min(width, 8usize) + 4usize;
-    let mut blocks = 0usize;
-    if width > 15usize {
-        blocks = (width - 12usize) / 4usize;
-    }
-    let tail = head + 4usize * blocks;
-    for t in 0usize..head {
-        scalar_step(
-            a, b, src, out, dst, width, t, &o0, &o1, &o2, &mut p0, &mut q0, &mut p1, &mut q1,
-            &mut p2, &mut q2, product, soft,
-        );
-    }
-    for blk in 0usize..blocks {
-        // Lane j's sum is in[n + j − 6] + in[n + j + 4] with n = t − 4; all in bounds.
-        let t = 12usize + 4usize * blk;
-        let s0 = sample(a, b, src + t - 10usize, product) + sample(a, b, src + t, product);
-        let s1 = sample(a, b, src + t - 9usize, product) + sample(a, b, src + t + 1usize, product);
-        let s2 = sample(a, b, src + t - 8usize, product) + sample(a, b, src + t + 2usize, product);
-        let s3 = sample(a, b, src + t - 7usize, product) + sample(a, b, src + t + 3usize, product);
-        let l0 = h_block(&o0, s0, s1, s2, s3, p0, q0, soft);
-        let l1 = h_block(&o1, s0, s1, s2, s3, p1, q1, soft);
-        let l2 = h_block(&o2, s0, s1, s2, s3, p2, q2, soft);
-        q0 = l0.a2;
-        p0 = l0.a3;
-        q1 = l1.a2;
-        p1 = l1.a3;
-        q2 = l2.a2;
-        p2 = l2.a3;
-        let at = dst + t - 4usize;
-        out[at] = l0.a0 + (l1.a0 + l2.a0);
-        out[at + 1usize] = l0.a1 + (l1.a1 + l2.a1);
-        out[at + 2usize] = l0.a2 + (l1.a2 + l2.a2);
-        out[at + 3usize] = l0.a3 + (l1.a3 + l2.a3);
-    }
-    for t in tail..width + 4usize {
-        scalar_step(
-            a, b, src, out, dst, width, t, &o0, &o1, &o2, &mut p0, &mut q0, &mut p1, &mut q1,
-            &mut p2, &mut q2, product, soft,
-        );
-    }
-}
-
-/// One scalar horizontal step at position `t`, with zeros outside the row.
-#[cube]
-#[allow(clippy::too_many_arguments)]
-fn scalar_step(
-    a: &Array<f32>,
-    b: &Array<f32>,
-    src: usize,
-    out: &mut Array<f32>,
-    dst: usize,
-    width: usize,
-    t: usize,
-    o0: &Osc,
-    o1: &Osc,
-    o2: &Osc,
-    p0: &mut f32,
-    q0: &mut f32,
-    p1: &mut f32,
-    q1: &mut f32,
-    p2: &mut f32,
-    q2: &mut f32,
-    #[comptime] product: bool,
-    #[comptime] soft: bool,
-) {
-    let mut left = 0.0f32;
-    if t >= 10usize {
-        left = sample(a, b, src + t - 10usize, product);
-    }
-    let mut right = 0.0f32;
-    if t < width {
-        right = sample(a, b, src + t, product);
-    }
-    let s = left + right;
-    let y0 = h_osc(o0, s, *p0, *q0, soft);
-    *q0 = *p0;
-    *p0 = y0;
-    let y1 = h_osc(o1, s, *p1, *q1, soft);
-    *q1 = *p1;
-    *p1 = y1;
-    let y2 = h_osc(o2, s, *p2, *q2, soft);
-    *q2 = *p2;
-    *p2 = y2;
-    if t >= 4usize {
-        out[dst + t - 4usize] = y0 + (y1 + y2);
-    }
-}
-
 /// The input of the vertical recursion at position `t` (output row `t − 4`) of column `x`
 /// of the plane starting at `base`: rows `t − 10` and `t` of a `height`-row plane, zero
 /// outside it, added in the reference's order (`top + bottom`, so not `+=`).
@@ -454,70 +326,6 @@ pub(crate) fn column_input(
 
 /// Units per cube of the kernels here.
 pub(crate) const BLUR_UNITS: usize = 64;
-
-/// Horizontal pass for the reference: one unit per (row in `y0..y1`, quantity); from its
-/// XYB (planes 0..3 of `stats`) writes `tmp` planes `c` = blur_h(ref) and
-/// `3 + c` = blur_h(ref²).
-#[cube(launch)]
-pub(crate) fn ref_blur_h(
-    stats: &Array<f32>,
-    tmp: &mut Array<f32>,
-    k: &Array<f32>,
-    width: usize,
-    height: usize,
-    y0: usize,
-    y1: usize,
-    #[comptime] soft: bool,
-) {
-    let id = CUBE_POS * BLUR_UNITS + UNIT_POS as usize;
-    let rows = y1 - y0;
-    let q = id / rows;
-    if q < 6 {
-        let y = y0 + id % rows;
-        let c = q % 3;
-        let src = c * width * height + y * width;
-        let dst = q * width * height + y * width;
-        if q < 3 {
-            blur_row(stats, stats, src, tmp, dst, width, k, false, soft);
-        } else {
-            blur_row(stats, stats, src, tmp, dst, width, k, true, soft);
-        }
-    }
-}
-
-/// Horizontal pass for a compare: one unit per (row in `y0..y1`, quantity); from the
-/// reference XYB (planes 0..3 of `stats`) and the distorted XYB (`xyb`) writes `h` planes
-/// `c` = blur_h(dist), `3 + c` = blur_h(dist²) and `6 + c` = blur_h(ref·dist).
-#[cube(launch)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn dist_blur_h(
-    stats: &Array<f32>,
-    xyb: &Array<f32>,
-    h: &mut Array<f32>,
-    k: &Array<f32>,
-    width: usize,
-    height: usize,
-    y0: usize,
-    y1: usize,
-    #[comptime] soft: bool,
-) {
-    let id = CUBE_POS * BLUR_UNITS + UNIT_POS as usize;
-    let rows = y1 - y0;
-    let q = id / rows;
-    if q < 9 {
-        let y = y0 + id % rows;
-        let c = q % 3;
-        let src = c * width * height + y * width;
-        let dst = q * width * height + y * width;
-        if q < 3 {
-            blur_row(xyb, xyb, src, h, dst, width, k, false, soft);
-        } else if q < 6 {
-            blur_row(xyb, xyb, src, h, dst, width, k, true, soft);
-        } else {
-            blur_row(stats, xyb, src, h, dst, width, k, true, soft);
-        }
-    }
-}
 
 /// Vertical pass for the reference: one unit per (column, quantity `j` of [`ref_blur_h`]);
 /// writes `stats` plane `3 + j` (μ_ref, then G∗ref²) for rows `row0 .. row0 + rows`.
@@ -593,6 +401,7 @@ pub(crate) fn ref_blur_v(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::super::row_blur;
     use super::*;
     pub(crate) use crate::test_runtime::{TestRuntime as WgpuRuntime, client};
 
@@ -613,10 +422,10 @@ pub(crate) mod tests {
         let arr = |hd: &cubecl::server::Handle, len: usize| unsafe {
             ArrayArg::<WgpuRuntime>::from_raw_parts(hd.clone(), len)
         };
-        ref_blur_h::launch::<WgpuRuntime>(
+        row_blur::ref_blur_h::launch::<WgpuRuntime>(
             &client,
-            crate::grid::cubes_for_units(6 * h, BLUR_UNITS),
-            CubeDim::new_1d(BLUR_UNITS as u32),
+            row_blur::cube_count(6, 0, h),
+            row_blur::cube_dim(),
             arr(&stats, 9 * n),
             arr(&tmp, 6 * n),
             arr(&k, COEFS),
@@ -803,7 +612,9 @@ pub(crate) mod tests {
     fn device_blur_is_fast_ssim2_s_bit_for_bit() {
         use fast_ssim2::pipeline::{blur_planes, gauss::create_recursive_gaussian};
         let rg = create_recursive_gaussian(1.5);
-        for (w, h) in [(37, 29), (301, 23), (9, 40), (16, 16)] {
+        // Widths around the 32-column tiles of the horizontal pass (w + 4 = 32, 64), rows
+        // around its 32-row cubes.
+        for (w, h) in [(37, 29), (301, 23), (9, 40), (16, 16), (28, 33), (60, 65)] {
             let mut state = 12345u32;
             let planes: [Vec<f32>; 3] = std::array::from_fn(|c| {
                 (0..w * h)

@@ -4,6 +4,7 @@
 mod blur;
 mod maps;
 mod plan;
+mod row_blur;
 mod score;
 mod traffic;
 mod xyb;
@@ -202,10 +203,10 @@ fn build_levels<R: Runtime>(
         }
         let tmp = empty(client, 6 * n);
         let (y0, y1) = scale.blur_rows();
-        blur::ref_blur_h::launch::<R>(
+        row_blur::ref_blur_h::launch::<R>(
             client,
-            cubes_for_units(6 * (y1 - y0), BLUR_UNITS),
-            CubeDim::new_1d(BLUR_UNITS as u32),
+            row_blur::cube_count(6, y0, y1),
+            row_blur::cube_dim(),
             arr(&stats, 9 * n),
             arr(&tmp, 6 * n),
             arr(coefs, COEFS),
@@ -271,10 +272,10 @@ fn launch_compare<R: Runtime>(
         }
         let hbuf = empty(client, 9 * n);
         let (y0, y1) = scale.blur_rows();
-        blur::dist_blur_h::launch::<R>(
+        row_blur::dist_blur_h::launch::<R>(
             client,
-            cubes_for_units(9 * (y1 - y0), BLUR_UNITS),
-            CubeDim::new_1d(BLUR_UNITS as u32),
+            row_blur::cube_count(9, y0, y1),
+            row_blur::cube_dim(),
             arr(&level.stats, 9 * n),
             arr(&xyb, 3 * n),
             arr(&hbuf, 9 * n),
