@@ -324,6 +324,24 @@ pub(crate) fn column_input(
     s
 }
 
+/// [`column_input`] at `t` before `end`, zero from `end` on (a read ahead past the rows).
+#[cube]
+fn column_ahead(
+    input: &Array<f32>,
+    base: usize,
+    x: usize,
+    t: usize,
+    end: usize,
+    width: usize,
+    height: usize,
+) -> f32 {
+    let mut s = 0.0f32;
+    if t < end {
+        s = column_input(input, base, x, t, width, height);
+    }
+    s
+}
+
 /// Units per cube of the kernels here.
 pub(crate) const BLUR_UNITS: usize = 64;
 
@@ -373,8 +391,18 @@ pub(crate) fn ref_blur_v(
             q2 = state[sb + 5 * width];
             t0 = row0 + ROWS_AFTER;
         }
-        for t in t0..row0 + rows + ROWS_AFTER {
-            let s = column_input(tmp, j * plane, x, t, width, height);
+        let end = row0 + rows + ROWS_AFTER;
+        // Inputs of the next rows, loaded while earlier rows are computed (see `maps::AHEAD`).
+        let mut n0 = column_ahead(tmp, j * plane, x, t0, end, width, height);
+        let mut n1 = column_ahead(tmp, j * plane, x, t0 + 1usize, end, width, height);
+        let mut n2 = column_ahead(tmp, j * plane, x, t0 + 2usize, end, width, height);
+        let mut n3 = column_ahead(tmp, j * plane, x, t0 + 3usize, end, width, height);
+        for t in t0..end {
+            let s = n0;
+            n0 = n1;
+            n1 = n2;
+            n2 = n3;
+            n3 = column_ahead(tmp, j * plane, x, t + 4usize, end, width, height);
             let y0 = v_osc(&o0, s, p0, q0, soft);
             q0 = p0;
             p0 = y0;

@@ -51,6 +51,89 @@ fn div_rn(a: f32, b: f32, zero: u32, #[comptime] soft: bool) -> f32 {
     best
 }
 
+/// Rows whose inputs a unit of [`dist_maps`] has in flight while it computes one: a GPU
+/// runs these kernels with few warps per multiprocessor (one unit per column and
+/// channel), so without loads issued ahead each row would wait a whole memory latency.
+const AHEAD: usize = 4;
+
+/// A unit's column: where [`map_inputs`] reads.
+#[derive(CubeType, Clone, Copy)]
+struct Col {
+    x: usize,
+    c: usize,
+    width: usize,
+    height: usize,
+    /// Position of the first output row (`row0 + ROWS_AFTER`).
+    first: usize,
+    /// Position after the last.
+    end: usize,
+}
+
+/// What [`dist_maps`] reads at one position of its column: the vertical recursion's inputs
+/// (dist, dist², ref·dist) and, at an output row, the reference's XYB, μ, G∗ref² and the
+/// distorted XYB. Zero where not read.
+#[derive(CubeType, Clone, Copy)]
+struct MapInputs {
+    m: f32,
+    d: f32,
+    r: f32,
+    r_xyb: f32,
+    mu_r: f32,
+    s_rr: f32,
+    d_xyb: f32,
+}
+
+#[cube]
+fn no_inputs() -> MapInputs {
+    MapInputs {
+        m: 0.0f32,
+        d: 0.0f32,
+        r: 0.0f32,
+        r_xyb: 0.0f32,
+        mu_r: 0.0f32,
+        s_rr: 0.0f32,
+        d_xyb: 0.0f32,
+    }
+}
+
+/// `dst = src` (cubecl assigns structs field by field).
+#[cube]
+fn take(dst: &mut MapInputs, src: &MapInputs) {
+    dst.m = src.m;
+    dst.d = src.d;
+    dst.r = src.r;
+    dst.r_xyb = src.r_xyb;
+    dst.mu_r = src.mu_r;
+    dst.s_rr = src.s_rr;
+    dst.d_xyb = src.d_xyb;
+}
+
+#[cube]
+fn map_inputs(
+    h: &Array<f32>,
+    stats: &Array<f32>,
+    xyb: &Array<f32>,
+    col: &Col,
+    t: usize,
+) -> MapInputs {
+    let plane = col.width * col.height;
+    let c = col.c;
+    let mut v = no_inputs();
+    if t < col.end {
+        v.m = column_input(h, c * plane, col.x, t, col.width, col.height);
+        v.d = column_input(h, (3 + c) * plane, col.x, t, col.width, col.height);
+        v.r = column_input(h, (6 + c) * plane, col.x, t, col.width, col.height);
+        if t >= col.first {
+            let at = (t - ROWS_AFTER) * col.width + col.x;
+            v.r_xyb = stats[c * plane + at];
+            v.mu_r = stats[(3 + c) * plane + at];
+            v.s_rr = stats[(6 + c) * plane + at];
+            v.d_xyb = xyb[c * plane + at];
+        }
+    }
+    v
+}
+
 /// For the output rows `row0 .. row0 + rows` of a `width × height` band, one unit per
 /// (column, channel): the vertical recursion of the three horizontally blurred planes of
 /// `h` (`dist_blur_h`: dist, dist², ref·dist), then per pixel the SSIM term
@@ -80,7 +163,6 @@ pub(crate) fn dist_maps(
     let ux = UNIT_POS_X as usize;
     let c = UNIT_POS_Y as usize;
     let x = CUBE_POS * MAP_COLS + ux;
-    let plane = width * height;
     // Column totals and the current chunk's sums: SSIM, artifact, detail lost × (d, d⁴).
     let mut tot_s1 = 0.0f32;
     let mut tot_s4 = 0.0f32;
@@ -143,10 +225,31 @@ pub(crate) fn dist_maps(
         let mut l1 = 0.0f32;
         let mut l4 = 0.0f32;
         let mut in_chunk = 0usize;
-        for t in t0..row0 + rows + ROWS_AFTER {
-            let sum_m = column_input(h, c * plane, x, t, width, height);
-            let sum_d = column_input(h, (3 + c) * plane, x, t, width, height);
-            let sum_r = column_input(h, (6 + c) * plane, x, t, width, height);
+        let end = row0 + rows + ROWS_AFTER;
+        let at = Col {
+            x,
+            c,
+            width,
+            height,
+            first: row0 + ROWS_AFTER,
+            end,
+        };
+        // Inputs of the next AHEAD rows, loaded while earlier rows are computed.
+        let mut n0 = map_inputs(h, stats, xyb, &at, t0);
+        let mut n1 = map_inputs(h, stats, xyb, &at, t0 + 1usize);
+        let mut n2 = map_inputs(h, stats, xyb, &at, t0 + 2usize);
+        let mut n3 = map_inputs(h, stats, xyb, &at, t0 + 3usize);
+        for t in t0..end {
+            let mut cur = no_inputs();
+            take(&mut cur, &n0);
+            take(&mut n0, &n1);
+            take(&mut n1, &n2);
+            take(&mut n2, &n3);
+            let next = map_inputs(h, stats, xyb, &at, t + AHEAD);
+            take(&mut n3, &next);
+            let sum_m = cur.m;
+            let sum_d = cur.d;
+            let sum_r = cur.r;
             let m0 = v_osc(&o0, sum_m, mp0, mq0, soft);
             mq0 = mp0;
             mp0 = m0;
@@ -175,14 +278,13 @@ pub(crate) fn dist_maps(
             rq2 = rp2;
             rp2 = r2;
             if t >= row0 + ROWS_AFTER {
-                let at = (t - ROWS_AFTER) * width + x;
                 let mu_d = m0 + (m1 + m2);
                 let s_dd = d0 + (d1 + d2);
                 let s_rd = r0 + (r1 + r2);
-                let r = stats[c * plane + at];
-                let mu_r = stats[(3 + c) * plane + at];
-                let s_rr = stats[(6 + c) * plane + at];
-                let d = xyb[c * plane + at];
+                let r = cur.r_xyb;
+                let mu_r = cur.mu_r;
+                let s_rr = cur.s_rr;
+                let d = cur.d_xyb;
 
                 // libjxl's f32 expression, products rounded on their own as there.
                 let z = o0.zero;
