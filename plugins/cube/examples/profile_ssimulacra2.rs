@@ -104,7 +104,9 @@ fn main() {
         .collect();
     let reps: usize = std::env::var("REPS").map_or(9, |s| s.parse().expect("REPS"));
     let largest = sides.iter().max().copied().unwrap_or(1024);
-    let copy_bytes = (largest * largest * 48).max(64 << 20);
+    // Each of the copy's two buffers must fit one binding (lavapipe's is 128 MiB).
+    let max_binding = client.properties().memory.max_page_size as usize;
+    let copy_bytes = (largest * largest * 48).max(64 << 20).min(max_binding);
     let bandwidth = copy_bandwidth(&client, copy_bytes, reps);
     println!(
         "copy kernel over {} MiB: {:.1} GB/s",
