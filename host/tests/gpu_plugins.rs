@@ -308,6 +308,60 @@ fn a_transparent_image_is_not_scored_by_the_kernels_for_ssimulacra2() {
     assert_eq!(value(&score(None)), value(&score(Some("cpu"))));
 }
 
+/// A 2048² SSIMULACRA2 reference pyramid needs one 151 MB buffer, past lavapipe's largest
+/// (its 128 MiB binding limit): the FULL attempt is refused as out of memory instead of
+/// scoring buffers that do not exist (it scored 100), and the ladder goes on in STRIP mode
+/// on the same device (the only plugin allowed), equal to the CPU plugin within the
+/// declared tolerance.
+#[test]
+fn a_buffer_larger_than_the_device_makes_moves_the_work_to_strip_mode() {
+    if !wgpu_required() {
+        eprintln!("skipped: QSCORE_REQUIRE_DEVICES does not name wgpu");
+        return;
+    }
+    let dir = tempdir(&format!("largest-buffer-{}", std::process::id()));
+    let write = |name: &str, source: &str| {
+        let small = image::open(support::data(&format!("images/{source}"))).unwrap();
+        let big = small.resize_exact(2048, 2048, image::imageops::FilterType::Triangle);
+        let path = dir.join(name);
+        big.to_rgb8().save(&path).unwrap();
+        path.display().to_string()
+    };
+    let reference = write("ref.png", "flower_512.png");
+    let distorted = write("dist.png", "flower_512__jpeg_q40.png");
+    let run = |backend: &str, extra: &[&str]| {
+        let mut args = vec![
+            "score",
+            reference.as_str(),
+            distorted.as_str(),
+            "--metric",
+            "ssimulacra2",
+            "--backend",
+            backend,
+            "--json",
+        ];
+        args.extend(extra);
+        qscore(&args, &[])
+    };
+    let value = |out: std::process::Output| {
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout.lines().find(|l| l.starts_with('{')).unwrap();
+        let row: Value = serde_json::from_str(line).unwrap();
+        row["scores"]["ssimulacra2"].as_f64().unwrap()
+    };
+    let (gpu, cpu) = (value(run("wgpu", &[])), value(run("cpu", &[])));
+    assert!((gpu - cpu).abs() <= 1e-4, "wgpu {gpu} vs cpu {cpu}");
+    // Without the ladder, the refusal itself: out of memory, naming the buffer.
+    let full = run("wgpu", &["--no-fallback"]);
+    let stdout = String::from_utf8_lossy(&full.stdout);
+    assert!(!full.status.success(), "{full:?}");
+    assert!(
+        stdout.contains("out of memory") && stdout.contains("one device buffer of"),
+        "{stdout}"
+    );
+}
+
 /// A 176x144 4:2:0 Y4M clip of `frames` frames of a moving ramp.
 fn y4m_clip(frames: usize) -> Vec<u8> {
     let (w, h) = (176, 144);

@@ -3,6 +3,14 @@
 //! Bytes in use only grow at allocations, so reading cubecl's memory usage right after each
 //! one sees the exact peak of a computation. That reading costs a round trip to the device
 //! thread, so it happens only while a test has switched the meter on.
+//!
+//! A device also has a largest single buffer (wgpu: the storage binding limit, 128 MiB on
+//! lavapipe; CUDA and HIP: cubecl's page, a quarter of the memory). cubecl's device thread
+//! panics on a bigger request, and the kernels then run on buffers that are not there: the
+//! computation "succeeds" with wrong numbers. So an allocation past the limit is not made:
+//! it gets a one-word stand-in (kernels on wgpu check their bounds; CUDA's and HIP's limit
+//! is beyond what fits anyway) and is recorded, and [`checked`] turns the record into
+//! out-of-memory for the whole call, which a smaller memory mode can then avoid.
 
 use std::{
     cell::Cell,
@@ -10,11 +18,74 @@ use std::{
 };
 
 use cubecl::{prelude::*, server::Handle};
+use qscore_core::Error;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static PEAK: Cell<u64> = const { Cell::new(0) };
+    /// The first allocation past the device's largest buffer since [`checked`] began:
+    /// (bytes asked, largest buffer).
+    static TOO_BIG: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
+}
+
+/// The largest buffer the device's allocator accepts, in bytes.
+fn largest_buffer<R: Runtime>(client: &ComputeClient<R>) -> u64 {
+    let memory = &client.properties().memory;
+    let align = memory.alignment.max(1);
+    memory.max_page_size / align * align
+}
+
+/// Whether a buffer of `bytes` can be made; if not, records it for [`checked`].
+fn fits<R: Runtime>(client: &ComputeClient<R>, bytes: usize) -> bool {
+    let memory = &client.properties().memory;
+    let padded = (bytes as u64).next_multiple_of(memory.alignment.max(1));
+    let largest = largest_buffer(client);
+    if padded <= largest {
+        return true;
+    }
+    TOO_BIG.with(|t| {
+        if t.get().is_none() {
+            t.set(Some((bytes as u64, largest)));
+        }
+    });
+    false
+}
+
+fn too_big(what: &str, needed: u64, available: u64) -> Error {
+    Error::OutOfMemory {
+        needed,
+        available,
+        message: format!(
+            "{what}: one device buffer of {needed} bytes is needed, and this device's largest \
+             is {available} bytes"
+        ),
+    }
+}
+
+/// Runs `f`, a computation on one device; fails it with [`Error::OutOfMemory`] if it asked
+/// for a buffer larger than the device makes (its results would be meaningless).
+pub(crate) fn checked<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    TOO_BIG.with(|t| t.set(None));
+    let result = f();
+    match TOO_BIG.with(|t| t.take()) {
+        None => result,
+        Some((needed, available)) => Err(too_big(what, needed, available)),
+    }
+}
+
+/// Fails with [`Error::OutOfMemory`] up front when work whose largest buffer is `bytes`
+/// cannot run on this device.
+pub(crate) fn check_largest<R: Runtime>(
+    client: &ComputeClient<R>,
+    bytes: usize,
+    what: &str,
+) -> Result<(), Error> {
+    let largest = largest_buffer(client);
+    if (bytes as u64) > largest {
+        return Err(too_big(what, bytes as u64, largest));
+    }
+    Ok(())
 }
 
 fn checkpoint<R: Runtime>(client: &ComputeClient<R>) {
@@ -28,21 +99,29 @@ fn checkpoint<R: Runtime>(client: &ComputeClient<R>) {
 
 /// `bytes` of uninitialised device memory.
 pub(crate) fn empty<R: Runtime>(client: &ComputeClient<R>, bytes: usize) -> Handle {
-    let handle = client.empty(bytes);
+    let handle = client.empty(if fits(client, bytes) { bytes } else { 4 });
     checkpoint(client);
     handle
 }
 
 /// Device memory holding `data`.
 pub(crate) fn upload<R: Runtime>(client: &ComputeClient<R>, data: &[u8]) -> Handle {
-    let handle = client.create_from_slice(data);
+    let handle = if fits(client, data.len()) {
+        client.create_from_slice(data)
+    } else {
+        client.empty(4)
+    };
     checkpoint(client);
     handle
 }
 
 /// Device memory holding `data`, handed over without the copy `upload` makes.
 pub(crate) fn upload_vec<R: Runtime>(client: &ComputeClient<R>, data: Vec<u8>) -> Handle {
-    let handle = client.create(cubecl::bytes::Bytes::from_bytes_vec(data));
+    let handle = if fits(client, data.len()) {
+        client.create(cubecl::bytes::Bytes::from_bytes_vec(data))
+    } else {
+        client.empty(4)
+    };
     checkpoint(client);
     handle
 }
@@ -62,4 +141,28 @@ pub fn start<R: Runtime>(client: &ComputeClient<R>) -> u64 {
 /// The most bytes in use seen on this thread since [`start`].
 pub fn peak() -> u64 {
     PEAK.with(Cell::get)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_runtime::client;
+
+    #[test]
+    fn a_buffer_past_the_largest_fails_its_call_as_out_of_memory() {
+        let client = client();
+        let largest = largest_buffer(&client);
+        assert!(checked("small", || Ok(empty(&client, 1024))).is_ok());
+        let too_big = largest as usize + 1;
+        match checked("big", || Ok(empty(&client, too_big))) {
+            Err(Error::OutOfMemory {
+                needed, available, ..
+            }) => assert_eq!((needed, available), (too_big as u64, largest)),
+            other => panic!("{other:?}"),
+        }
+        // The record belongs to that call only.
+        assert!(checked("after", || Ok(empty(&client, 1024))).is_ok());
+        assert!(check_largest(&client, largest as usize, "at the limit").is_ok());
+        assert!(check_largest(&client, too_big, "past it").is_err());
+    }
 }

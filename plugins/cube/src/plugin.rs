@@ -197,6 +197,10 @@ impl<B: Backend> Plugin for CubePlugin<B> {
             if let Some(why) = vmaf::engine::unsupported_reason(&client) {
                 return Err(Error::Unsupported(why));
             }
+            // The engine's largest buffers are whole planes of 32-bit samples.
+            let plane = spec.width as usize * spec.height as usize * 4;
+            let what = format!("{} on {}x{} frames", spec.metric, spec.width, spec.height);
+            crate::meter::check_largest(&client, plane, &what)?;
             return vmaf_parts::open_session(vmaf::engine::DeviceEngine::new(client), spec);
         }
         let def = sessions::find(spec.metric.as_str())?;

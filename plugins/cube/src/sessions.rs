@@ -337,6 +337,19 @@ impl<R: Runtime> Session for CubeSession<R> {
     fn prepare(&mut self, reference: &ImageView<'_>) -> Result<Prepared, Error> {
         qscore_core::sdk::check_matches(&self.spec, "reference", reference)?;
         self.admit("preparing")?;
+        let what = format!("preparing {} in {} mode", self.def.id, self.spec.mode);
+        crate::meter::checked(&what, || self.prepare_on_device(reference))
+    }
+
+    fn compare(&mut self, prepared: &Prepared, distorted: &ImageView<'_>) -> Result<Values, Error> {
+        qscore_core::sdk::check_matches(&self.spec, "distorted", distorted)?;
+        let what = format!("comparing {} in {} mode", self.def.id, self.spec.mode);
+        crate::meter::checked(&what, || self.compare_on_device(prepared, distorted))
+    }
+}
+
+impl<R: Runtime> CubeSession<R> {
+    fn prepare_on_device(&mut self, reference: &ImageView<'_>) -> Result<Prepared, Error> {
         let c = &self.client;
         let mode = self.spec.mode;
         if mode == MemoryMode::STRIP_PAIR
@@ -360,8 +373,11 @@ impl<R: Runtime> Session for CubeSession<R> {
         })
     }
 
-    fn compare(&mut self, prepared: &Prepared, distorted: &ImageView<'_>) -> Result<Values, Error> {
-        qscore_core::sdk::check_matches(&self.spec, "distorted", distorted)?;
+    fn compare_on_device(
+        &mut self,
+        prepared: &Prepared,
+        distorted: &ImageView<'_>,
+    ) -> Result<Values, Error> {
         let c = &self.client;
         match prepared {
             Prepared::Psnr(p) => Ok(named(Psnr::compare(c, p, distorted)?)),
