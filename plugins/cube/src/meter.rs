@@ -8,9 +8,9 @@
 //! lavapipe; CUDA and HIP: cubecl's page, a quarter of the memory). cubecl's device thread
 //! panics on a bigger request, and the kernels then run on buffers that are not there: the
 //! computation "succeeds" with wrong numbers. So an allocation past the limit is not made:
-//! it gets a one-word stand-in (kernels on wgpu check their bounds; CUDA's and HIP's limit
-//! is beyond what fits anyway) and is recorded, and [`checked`] turns the record into
-//! out-of-memory for the whole call, which a smaller memory mode can then avoid.
+//! it unwinds (without the panic hook's message) to [`checked`], which returns out of
+//! memory for the whole call, so that no kernel runs without its buffer and a smaller
+//! memory mode can be tried. Outside [`checked`] the unwind reaches the plugin's panic guard.
 
 use std::{
     cell::Cell,
@@ -24,9 +24,12 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static PEAK: Cell<u64> = const { Cell::new(0) };
-    /// The first allocation past the device's largest buffer since [`checked`] began:
-    /// (bytes asked, largest buffer).
-    static TOO_BIG: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
+}
+
+/// The payload of the unwind from an allocation past the device's largest buffer.
+struct TooBig {
+    needed: u64,
+    largest: u64,
 }
 
 /// The largest buffer the device's allocator accepts, in bytes.
@@ -36,20 +39,16 @@ fn largest_buffer<R: Runtime>(client: &ComputeClient<R>) -> u64 {
     memory.max_page_size / align * align
 }
 
-/// Whether a buffer of `bytes` can be made; if not, records it for [`checked`].
-fn fits<R: Runtime>(client: &ComputeClient<R>, bytes: usize) -> bool {
-    let memory = &client.properties().memory;
-    let padded = (bytes as u64).next_multiple_of(memory.alignment.max(1));
+/// Unwinds to [`checked`] unless the device makes buffers of `bytes`.
+fn ensure_fits<R: Runtime>(client: &ComputeClient<R>, bytes: usize) {
+    let align = client.properties().memory.alignment.max(1);
     let largest = largest_buffer(client);
-    if padded <= largest {
-        return true;
+    if (bytes as u64).next_multiple_of(align) > largest {
+        std::panic::resume_unwind(Box::new(TooBig {
+            needed: bytes as u64,
+            largest,
+        }));
     }
-    TOO_BIG.with(|t| {
-        if t.get().is_none() {
-            t.set(Some((bytes as u64, largest)));
-        }
-    });
-    false
 }
 
 fn too_big(what: &str, needed: u64, available: u64) -> Error {
@@ -63,14 +62,15 @@ fn too_big(what: &str, needed: u64, available: u64) -> Error {
     }
 }
 
-/// Runs `f`, a computation on one device; fails it with [`Error::OutOfMemory`] if it asked
-/// for a buffer larger than the device makes (its results would be meaningless).
+/// Runs `f`, a computation on one device; fails it with [`Error::OutOfMemory`] if it asks
+/// for a buffer larger than the device makes. Other panics go on unwinding.
 pub(crate) fn checked<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    TOO_BIG.with(|t| t.set(None));
-    let result = f();
-    match TOO_BIG.with(|t| t.take()) {
-        None => result,
-        Some((needed, available)) => Err(too_big(what, needed, available)),
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => match payload.downcast::<TooBig>() {
+            Ok(t) => Err(too_big(what, t.needed, t.largest)),
+            Err(other) => std::panic::resume_unwind(other),
+        },
     }
 }
 
@@ -99,29 +99,24 @@ fn checkpoint<R: Runtime>(client: &ComputeClient<R>) {
 
 /// `bytes` of uninitialised device memory.
 pub(crate) fn empty<R: Runtime>(client: &ComputeClient<R>, bytes: usize) -> Handle {
-    let handle = client.empty(if fits(client, bytes) { bytes } else { 4 });
+    ensure_fits(client, bytes);
+    let handle = client.empty(bytes);
     checkpoint(client);
     handle
 }
 
 /// Device memory holding `data`.
 pub(crate) fn upload<R: Runtime>(client: &ComputeClient<R>, data: &[u8]) -> Handle {
-    let handle = if fits(client, data.len()) {
-        client.create_from_slice(data)
-    } else {
-        client.empty(4)
-    };
+    ensure_fits(client, data.len());
+    let handle = client.create_from_slice(data);
     checkpoint(client);
     handle
 }
 
 /// Device memory holding `data`, handed over without the copy `upload` makes.
 pub(crate) fn upload_vec<R: Runtime>(client: &ComputeClient<R>, data: Vec<u8>) -> Handle {
-    let handle = if fits(client, data.len()) {
-        client.create(cubecl::bytes::Bytes::from_bytes_vec(data))
-    } else {
-        client.empty(4)
-    };
+    ensure_fits(client, data.len());
+    let handle = client.create(cubecl::bytes::Bytes::from_bytes_vec(data));
     checkpoint(client);
     handle
 }
@@ -160,7 +155,6 @@ mod tests {
             }) => assert_eq!((needed, available), (too_big as u64, largest)),
             other => panic!("{other:?}"),
         }
-        // The record belongs to that call only.
         assert!(checked("after", || Ok(empty(&client, 1024))).is_ok());
         assert!(check_largest(&client, largest as usize, "at the limit").is_ok());
         assert!(check_largest(&client, too_big, "past it").is_err());
