@@ -24,12 +24,14 @@ pub fn directory() -> Option<PathBuf> {
 }
 
 /// Points cubecl's compilation cache at [`directory`], unless cubecl's configuration was
-/// already read in this process (then it is left as it is).
+/// already read in this process (then it is left as it is). cubecl's environment variables
+/// still apply (`CUBECL_DEBUG_LOG`, `CUBECL_DEBUG_OPTION=profile` for per-kernel times);
+/// its configuration files, found from the working directory, do not.
 pub fn configure() {
     let Some(dir) = directory() else { return };
     let mut storage = CubeClRuntimeConfig::storage().lock();
     if storage.is_none() {
-        let mut config = CubeClRuntimeConfig::default();
+        let mut config = CubeClRuntimeConfig::default().override_from_env();
         config.compilation.cache = Some(CacheConfig::File(dir));
         *storage = Some(std::sync::Arc::new(config));
     }

@@ -26,7 +26,10 @@ pub(crate) const ROWS: usize = 32;
 const TILE: usize = 32;
 /// Columns of input (and of output) kept per row: the tile walked and the one before.
 const RING: usize = 2 * TILE;
-const _: () = assert!(TILE.is_multiple_of(ROWS), "a tile is loaded in whole rows of units");
+const _: () = assert!(
+    TILE.is_multiple_of(ROWS),
+    "a tile is loaded in whole rows of units"
+);
 
 /// Words per row of input in shared memory.
 const STRIDE: usize = RING + 1;
