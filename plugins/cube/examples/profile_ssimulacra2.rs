@@ -5,7 +5,9 @@
 //! bytes `ssimulacra2::traffic` counts for it and the fraction of the copy bandwidth that
 //! achieves; the cold FULL comparison (prepare + compare); strip mode (bands of 256 rows,
 //! both sides per band) and its ratio to both; and the upload and sRGB → linear conversion
-//! of one 8-bit image, which the kernels do not include.
+//! of one 8-bit image, which the kernels do not include; and the warm compare with the
+//! horizontal blur walking its rows through shared-memory tiles (the default) and straight
+//! through the planes (what the plugin uses on a CPU-run device).
 //!
 //! `cargo run --release -p qscore-cube --example profile_ssimulacra2` (wgpu: the first
 //! adapter, lavapipe without a GPU), `--features cuda-tests` for the first CUDA device.
@@ -150,6 +152,14 @@ fn main() {
         let upload = time(&client, reps, || {
             drop(on_device(&hb));
         });
+        // The other walk of the horizontal blur (the plugin picks tiles on GPUs).
+        let direct = Ssimulacra2::new().with_row_tiles(false);
+        let prepared_direct = direct.prepare(&client, &ra).expect("prepare");
+        let warm_direct = time(&client, reps, || {
+            direct
+                .compare(&client, &prepared_direct, &rb)
+                .expect("compare");
+        });
         let t = traffic(side, side, BAND_ROWS).expect("valid size");
         let achieved = |bytes: u64, ms: f64| bytes as f64 / (ms * 1e-3);
         let mp = (side * side) as f64 / 1e6;
@@ -159,7 +169,8 @@ fn main() {
              model-time {:.2} ms ({:.1}x off)\n  \
              FULL cold (prepare + compare) {cold:.2} ms, model {:.0} MB, {:.1}% of copy\n  \
              strip ({BAND_ROWS}-row bands) {banded:.2} ms = {:.2}x warm FULL, {:.2}x cold FULL; model {:.0} MB\n  \
-             upload + convert one image {upload:.2} ms",
+             upload + convert one image {upload:.2} ms\n  \
+             FULL warm compare with rows walked in tiles {warm:.2} ms, straight {warm_direct:.2} ms",
             t.compare as f64 / 1e6,
             t.compare as f64 / (side * side) as f64,
             achieved(t.compare, warm) / 1e9,

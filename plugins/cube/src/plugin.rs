@@ -206,7 +206,10 @@ impl<B: Backend> Plugin for CubePlugin<B> {
         let def = sessions::find(spec.metric.as_str())?;
         let client = self.backend.client(&found.device);
         let backend = Arc::clone(&self.backend);
+        let on_cpu = found.info.kind == qscore_core::DeviceKind::SOFTWARE_GPU;
         let free = Box::new(move || backend.free_memory(&found));
-        Ok(sdk::boxed(CubeSession::new(client, def, spec, free)?))
+        Ok(sdk::boxed(CubeSession::new(
+            client, def, spec, free, on_cpu,
+        )?))
     }
 }

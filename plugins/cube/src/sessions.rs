@@ -148,6 +148,9 @@ pub(crate) struct CubeSession<R: Runtime> {
     free_memory: FreeMemory,
     /// Butteraugli with the session's intensity target (the only metric with a parameter).
     butteraugli: Butteraugli,
+    /// SSIMULACRA2 as suits the device: its row blur walks through tiles except on a
+    /// device that runs on a CPU.
+    ssimulacra2: Ssimulacra2,
 }
 
 impl<R: Runtime> std::fmt::Debug for CubeSession<R> {
@@ -165,6 +168,7 @@ impl<R: Runtime> CubeSession<R> {
         def: &'static MetricDef,
         spec: &TaskSpec,
         free_memory: FreeMemory,
+        on_cpu: bool,
     ) -> Result<Self, Error> {
         if spec.width < def.min_side || spec.height < def.min_side {
             return Err(Error::InvalidInput(format!(
@@ -198,6 +202,7 @@ impl<R: Runtime> CubeSession<R> {
             spec: spec.clone(),
             free_memory,
             butteraugli: Butteraugli::new(intensity_target(spec)?),
+            ssimulacra2: Ssimulacra2::new().with_row_tiles(!on_cpu),
         })
     }
 
@@ -264,7 +269,9 @@ impl<R: Runtime> CubeSession<R> {
             Metric::MsSsim => {
                 MsSsim::new(self.data_range()).compare_bands(c, reference, &d, BAND_ROWS)?
             }
-            Metric::Ssimulacra2 => Ssimulacra2::new().compare_bands(c, reference, &d, BAND_ROWS)?,
+            Metric::Ssimulacra2 => self
+                .ssimulacra2
+                .compare_bands(c, reference, &d, BAND_ROWS)?,
             Metric::Butteraugli => {
                 let scores = self
                     .butteraugli
@@ -366,7 +373,7 @@ impl<R: Runtime> CubeSession<R> {
             Metric::Psnr => Prepared::Psnr(Psnr::prepare(c, reference)?),
             Metric::Ssim => Prepared::Ssim(Ssim::new(self.data_range()).prepare(c, &source)?),
             Metric::MsSsim => Prepared::MsSsim(MsSsim::new(self.data_range()).prepare(c, &source)?),
-            Metric::Ssimulacra2 => Prepared::Ssimulacra2(Ssimulacra2::new().prepare(c, &source)?),
+            Metric::Ssimulacra2 => Prepared::Ssimulacra2(self.ssimulacra2.prepare(c, &source)?),
             Metric::Butteraugli => {
                 Prepared::Butteraugli(Box::new(self.butteraugli.prepare(c, &source)?))
             }
@@ -391,7 +398,7 @@ impl<R: Runtime> CubeSession<R> {
             }
             Prepared::Ssimulacra2(p) => {
                 let d = self.source(distorted)?;
-                Ok(self.single(Ssimulacra2::new().compare(c, p, &d)?))
+                Ok(self.single(self.ssimulacra2.compare(c, p, &d)?))
             }
             Prepared::Butteraugli(p) => {
                 let d = self.source(distorted)?;

@@ -433,9 +433,10 @@ pub(crate) mod tests {
     use super::*;
     pub(crate) use crate::test_runtime::{TestRuntime as WgpuRuntime, client};
 
-    /// The device blur of `planes` (3 × `w·h`) and of their squares, as `ref_blur_h` and
-    /// `ref_blur_v` write them to planes 3..9 of the reference level.
-    fn device_blur(planes: &[Vec<f32>; 3], w: usize, h: usize) -> Vec<f32> {
+    /// The device blur of `planes` (3 × `w·h`) and of their squares, as `ref_blur_h` (its
+    /// rows walked through tiles or not) and `ref_blur_v` write them to planes 3..9 of the
+    /// reference level.
+    fn device_blur(planes: &[Vec<f32>; 3], w: usize, h: usize, tiles: bool) -> Vec<f32> {
         let client = client();
         let n = w * h;
         let mut stats = vec![0.0f32; 9 * n];
@@ -461,6 +462,7 @@ pub(crate) mod tests {
             h,
             0,
             h,
+            tiles,
             soft,
         );
         ref_blur_v::launch::<WgpuRuntime>(
@@ -658,27 +660,29 @@ pub(crate) mod tests {
                 std::array::from_fn(|c| planes[c].iter().map(|v| v * v).collect());
             let mu = blur_planes(&rg, &planes, w, h);
             let sq = blur_planes(&rg, &squares, w, h);
-            let got = device_blur(&planes, w, h);
-            let n = w * h;
-            let mut worst = 0u32;
-            let mut count = 0usize;
-            for c in 0..3 {
-                for (j, want) in [(3 + c, &mu[c]), (6 + c, &sq[c])] {
-                    for i in 0..n {
-                        let g = got[j * n + i];
-                        let d = (g.to_bits() as i64 - want[i].to_bits() as i64).unsigned_abs();
-                        if d != 0 {
-                            count += 1;
+            for tiles in [true, false] {
+                let got = device_blur(&planes, w, h, tiles);
+                let n = w * h;
+                let mut worst = 0u32;
+                let mut count = 0usize;
+                for c in 0..3 {
+                    for (j, want) in [(3 + c, &mu[c]), (6 + c, &sq[c])] {
+                        for i in 0..n {
+                            let g = got[j * n + i];
+                            let d = (g.to_bits() as i64 - want[i].to_bits() as i64).unsigned_abs();
+                            if d != 0 {
+                                count += 1;
+                            }
+                            worst = worst.max(d as u32);
                         }
-                        worst = worst.max(d as u32);
                     }
                 }
+                assert_eq!(
+                    (worst, count),
+                    (0, 0),
+                    "{w}x{h}, tiles {tiles}: worst ulp {worst}, differing {count}"
+                );
             }
-            assert_eq!(
-                (worst, count),
-                (0, 0),
-                "{w}x{h}: worst ulp {worst}, differing {count}"
-            );
         }
     }
 

@@ -2,6 +2,7 @@
 //! pipeline, the bands and their halos.
 
 mod blur;
+mod direct;
 mod maps;
 mod plan;
 mod row_blur;
@@ -28,6 +29,8 @@ use xyb::TILE;
 #[derive(Debug, Clone)]
 pub struct Ssimulacra2 {
     coefs: [f32; COEFS],
+    /// Whether the horizontal blur walks through shared-memory tiles (see `row_blur.rs`).
+    row_tiles: bool,
 }
 
 impl Default for Ssimulacra2 {
@@ -162,6 +165,8 @@ struct Carry<'a> {
     save: bool,
     /// Whether the device's `fma` rounds twice, so the blur emulates a fused one.
     soft: bool,
+    /// Whether the horizontal blur walks through tiles.
+    tiles: bool,
 }
 
 impl Carry<'_> {
@@ -214,6 +219,7 @@ fn build_levels<R: Runtime>(
             h,
             y0,
             y1,
+            carry.tiles,
             carry.soft,
         );
         blur::ref_blur_v::launch::<R>(
@@ -284,6 +290,7 @@ fn launch_compare<R: Runtime>(
             h,
             y0,
             y1,
+            carry.tiles,
             carry.soft,
         );
         let count = scale.map_cubes();
@@ -351,7 +358,16 @@ impl Ssimulacra2 {
     pub fn new() -> Self {
         Self {
             coefs: blur::coefficients(1.5),
+            row_tiles: true,
         }
+    }
+
+    /// How the horizontal blur walks its rows: through shared-memory tiles (the default,
+    /// for GPUs) or straight through the planes (faster on a device that runs on a CPU,
+    /// such as lavapipe). The scores are the same bit for bit.
+    pub fn with_row_tiles(mut self, tiles: bool) -> Self {
+        self.row_tiles = tiles;
+        self
     }
 
     fn upload_coefs<R: Runtime>(&self, client: &ComputeClient<R>) -> Handle {
@@ -380,6 +396,7 @@ impl Ssimulacra2 {
             resume: false,
             save: false,
             soft,
+            tiles: self.row_tiles,
         };
         let levels = build_levels(client, &coefs, input, &band, &carry);
         Ok(Ssimulacra2Prepared {
@@ -412,6 +429,7 @@ impl Ssimulacra2 {
             resume: false,
             save: false,
             soft: prepared.soft,
+            tiles: self.row_tiles,
         };
         let partials = launch_compare(
             client,
@@ -477,6 +495,7 @@ impl Ssimulacra2 {
                     resume,
                     save,
                     soft,
+                    tiles: self.row_tiles,
                 },
             );
             let input = band_planes(client, distorted, band)?;
@@ -491,6 +510,7 @@ impl Ssimulacra2 {
                     resume,
                     save,
                     soft,
+                    tiles: self.row_tiles,
                 },
             ));
         }
@@ -665,6 +685,7 @@ mod tests {
                 resume: false,
                 save: false,
                 soft: prep.soft,
+                tiles: metric.row_tiles,
             };
             let partials = launch_compare::<WgpuRuntime>(
                 &client,

@@ -18,6 +18,7 @@
 #![allow(clippy::manual_div_ceil)]
 
 use super::blur::{Osc, h_block, h_osc, load_osc};
+use super::direct::walk_row;
 use cubecl::prelude::*;
 
 /// Rows of one quantity per cube, one per unit.
@@ -81,7 +82,7 @@ fn block(y0: usize, y1: usize, quantities: usize) -> Block {
 
 /// Sample `i` of the blurred quantity: `a[i]`, or the product `a[i]·b[i]`.
 #[cube]
-fn sample(a: &Array<f32>, b: &Array<f32>, i: usize, #[comptime] product: bool) -> f32 {
+pub(super) fn sample(a: &Array<f32>, b: &Array<f32>, i: usize, #[comptime] product: bool) -> f32 {
     // The reference rounds the product plane before blurring it; `fma(a, b, +0)` is that
     // rounding (up to the sign of a zero) and leaves no multiply that a compiler could
     // contract into the following addition.
@@ -104,6 +105,35 @@ fn tiles() -> Tiles {
     Tiles {
         input: SharedMemory::<f32>::new(ROWS * STRIDE),
         output: SharedMemory::<f32>::new(ROWS * OUT_STRIDE),
+    }
+}
+
+/// The cube's rows of one quantity: through tiles ([`blur_rows`]) or, with `tiled` off,
+/// each unit straight along its row (`direct.rs`, for devices that run on a CPU).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn blur_quantity(
+    a: &Array<f32>,
+    b: &Array<f32>,
+    src: usize,
+    out: &mut Array<f32>,
+    dst: usize,
+    width: usize,
+    blk: Block,
+    k: &Array<f32>,
+    sh: &mut Tiles,
+    #[comptime] product: bool,
+    #[comptime] tiled: bool,
+    #[comptime] soft: bool,
+) {
+    if comptime![tiled] {
+        blur_rows(a, b, src, out, dst, width, blk, k, sh, product, soft);
+    } else {
+        let unit = UNIT_POS as usize;
+        if unit < blk.rows {
+            let at = (blk.row0 + unit) * width;
+            walk_row(a, b, src + at, out, dst + at, width, k, product, soft);
+        }
     }
 }
 
@@ -349,6 +379,7 @@ pub(crate) fn ref_blur_h(
     height: usize,
     y0: usize,
     y1: usize,
+    #[comptime] tiled: bool,
     #[comptime] soft: bool,
 ) {
     let mut sh = tiles();
@@ -357,12 +388,12 @@ pub(crate) fn ref_blur_h(
     let src = (blk.q % 3usize) * plane;
     let dst = blk.q * plane;
     if blk.q < 3usize {
-        blur_rows(
-            stats, stats, src, tmp, dst, width, blk, k, &mut sh, false, soft,
+        blur_quantity(
+            stats, stats, src, tmp, dst, width, blk, k, &mut sh, false, tiled, soft,
         );
     } else if blk.q < 6usize {
-        blur_rows(
-            stats, stats, src, tmp, dst, width, blk, k, &mut sh, true, soft,
+        blur_quantity(
+            stats, stats, src, tmp, dst, width, blk, k, &mut sh, true, tiled, soft,
         );
     }
 }
@@ -381,6 +412,7 @@ pub(crate) fn dist_blur_h(
     height: usize,
     y0: usize,
     y1: usize,
+    #[comptime] tiled: bool,
     #[comptime] soft: bool,
 ) {
     let mut sh = tiles();
@@ -389,10 +421,16 @@ pub(crate) fn dist_blur_h(
     let src = (blk.q % 3usize) * plane;
     let dst = blk.q * plane;
     if blk.q < 3usize {
-        blur_rows(xyb, xyb, src, h, dst, width, blk, k, &mut sh, false, soft);
+        blur_quantity(
+            xyb, xyb, src, h, dst, width, blk, k, &mut sh, false, tiled, soft,
+        );
     } else if blk.q < 6usize {
-        blur_rows(xyb, xyb, src, h, dst, width, blk, k, &mut sh, true, soft);
+        blur_quantity(
+            xyb, xyb, src, h, dst, width, blk, k, &mut sh, true, tiled, soft,
+        );
     } else if blk.q < 9usize {
-        blur_rows(stats, xyb, src, h, dst, width, blk, k, &mut sh, true, soft);
+        blur_quantity(
+            stats, xyb, src, h, dst, width, blk, k, &mut sh, true, tiled, soft,
+        );
     }
 }
