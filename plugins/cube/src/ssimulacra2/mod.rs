@@ -6,6 +6,7 @@ mod direct;
 mod maps;
 mod plan;
 mod row_blur;
+mod row_steps;
 mod score;
 mod traffic;
 mod xyb;

@@ -17,8 +17,8 @@
 // Kernel code divides by hand: cubecl's expansion has no `usize::div_ceil`.
 #![allow(clippy::manual_div_ceil)]
 
-use super::blur::{Osc, h_block, h_osc, load_osc};
 use super::direct::walk_row;
+use super::row_steps::{Row, four_steps, row, step};
 use cubecl::prelude::*;
 
 /// Rows of one quantity per cube, one per unit.
@@ -46,17 +46,6 @@ pub(crate) fn cube_count(quantities: usize, y0: usize, y1: usize) -> CubeCount {
 /// The launch shape that goes with [`cube_count`].
 pub(crate) fn cube_dim() -> CubeDim {
     CubeDim::new_1d(ROWS as u32)
-}
-
-/// The recursion's state of one row: `y[n−1]` (p) and `y[n−2]` (q) of each oscillator.
-#[derive(CubeType, Clone, Copy)]
-struct RowState {
-    p0: f32,
-    q0: f32,
-    p1: f32,
-    q1: f32,
-    p2: f32,
-    q2: f32,
 }
 
 /// Where a cube works: its quantity, its first row and how many rows it has.
@@ -155,79 +144,23 @@ fn blur_rows(
     #[comptime] soft: bool,
 ) {
     let unit = UNIT_POS as usize;
-    let o0 = load_osc(k, 0usize);
-    let o1 = load_osc(k, 1usize);
-    let o2 = load_osc(k, 2usize);
-    let mut st = RowState {
-        p0: 0.0f32,
-        q0: 0.0f32,
-        p1: 0.0f32,
-        q1: 0.0f32,
-        p2: 0.0f32,
-        q2: 0.0f32,
-    };
-    // Scalar steps while n < min(RoundUpTo(N + 1, 4), width) = min(8, width), i.e.
-    // t < min(8, width) + 4; blocks while n < width − N + 1 − 3, i.e. t < width − 3;
-    // scalar steps to the end (t < width + 4).
-    let head = min(width, 8usize) + 4usize;
-    let mut tail = head;
-    if width > 15usize {
-        tail = head + 4usize * ((width - 12usize) / 4usize);
-    }
+    let mut r = row(k, width);
     let tiles = (width + 4usize + TILE - 1usize) / TILE;
-    let row = unit * STRIDE;
-    // Step t of a tile writes output t − 4 to `out_row + t − x0`.
-    let out_row = unit * OUT_STRIDE;
     for tile in 0..tiles {
         let x0 = tile * TILE;
         load_tile(a, b, src, width, blk, x0, sh, product);
         sync_cube();
         if unit < blk.rows {
+            let here = Place {
+                row: unit * STRIDE,
+                out_row: unit * OUT_STRIDE,
+                x0,
+            };
             let end = min(x0 + TILE, width + 4usize);
-            walk_scalar(
-                &sh.input,
-                &mut sh.output,
-                row,
-                out_row,
-                x0,
-                x0,
-                min(end, head),
-                width,
-                &o0,
-                &o1,
-                &o2,
-                &mut st,
-                soft,
-            );
-            walk_blocks(
-                &sh.input,
-                &mut sh.output,
-                row,
-                out_row,
-                x0,
-                max(x0, head),
-                min(end, tail),
-                &o0,
-                &o1,
-                &o2,
-                &mut st,
-                soft,
-            );
-            walk_scalar(
-                &sh.input,
-                &mut sh.output,
-                row,
-                out_row,
-                x0,
-                max(x0, tail),
-                end,
-                width,
-                &o0,
-                &o1,
-                &o2,
-                &mut st,
-                soft,
-            );
+            let (head, tail) = (r.head, r.tail);
+            walk_scalar(sh, &here, x0, min(end, head), width, &mut r, soft);
+            walk_blocks(sh, &here, max(x0, head), min(end, tail), &mut r, soft);
+            walk_scalar(sh, &here, max(x0, tail), end, width, &mut r, soft);
         }
         sync_cube();
         store_tile(out, dst, width, blk, x0, sh);
@@ -277,45 +210,39 @@ fn store_tile(out: &mut Array<f32>, dst: usize, width: usize, blk: Block, x0: us
     }
 }
 
-/// Scalar steps `t0..t1` of a row, with zeros outside it.
-#[cube]
-#[allow(clippy::too_many_arguments)]
-fn walk_scalar(
-    input: &SharedMemory<f32>,
-    output: &mut SharedMemory<f32>,
+/// Where a unit's row lies in the tiles: its input (`row`) and output (`out_row`) words,
+/// and the first column of the tile walked (step `t` writes output `t − 4` to
+/// `out_row + t − x0`).
+#[derive(CubeType, Clone, Copy)]
+struct Place {
     row: usize,
     out_row: usize,
     x0: usize,
+}
+
+/// Scalar steps `t0..t1` of a row, with zeros outside it.
+#[cube]
+fn walk_scalar(
+    sh: &mut Tiles,
+    at: &Place,
     t0: usize,
     t1: usize,
     width: usize,
-    o0: &Osc,
-    o1: &Osc,
-    o2: &Osc,
-    st: &mut RowState,
+    r: &mut Row,
     #[comptime] soft: bool,
 ) {
     for t in t0..t1 {
         let mut left = 0.0f32;
         if t >= 10usize {
-            left = input[row + (t - 10usize) % RING];
+            left = sh.input[at.row + (t - 10usize) % RING];
         }
         let mut right = 0.0f32;
         if t < width {
-            right = input[row + t % RING];
+            right = sh.input[at.row + t % RING];
         }
-        let s = left + right;
-        let y0 = h_osc(o0, s, st.p0, st.q0, soft);
-        st.q0 = st.p0;
-        st.p0 = y0;
-        let y1 = h_osc(o1, s, st.p1, st.q1, soft);
-        st.q1 = st.p1;
-        st.p1 = y1;
-        let y2 = h_osc(o2, s, st.p2, st.q2, soft);
-        st.q2 = st.p2;
-        st.p2 = y2;
+        let y = step(r, left + right, soft);
         if t >= 4usize {
-            output[out_row + t - x0] = y0 + (y1 + y2);
+            sh.output[at.out_row + t - at.x0] = y;
         }
     }
 }
@@ -323,46 +250,32 @@ fn walk_scalar(
 /// Blocks of four steps from `t0` (a multiple of 4) while below `t1`: every input they
 /// read is inside the row.
 #[cube]
-#[allow(clippy::too_many_arguments)]
 fn walk_blocks(
-    input: &SharedMemory<f32>,
-    output: &mut SharedMemory<f32>,
-    row: usize,
-    out_row: usize,
-    x0: usize,
+    sh: &mut Tiles,
+    at: &Place,
     t0: usize,
     t1: usize,
-    o0: &Osc,
-    o1: &Osc,
-    o2: &Osc,
-    st: &mut RowState,
+    r: &mut Row,
     #[comptime] soft: bool,
 ) {
     let mut blocks = 0usize;
     if t1 > t0 {
         blocks = (t1 - t0) / 4usize;
     }
+    let row = at.row;
     for blk in 0..blocks {
         // Lane j's sum is in[n + j − 6] + in[n + j + 4] with n = t − 4.
         let t = t0 + 4usize * blk;
-        let s0 = input[row + (t - 10usize) % RING] + input[row + t % RING];
-        let s1 = input[row + (t - 9usize) % RING] + input[row + (t + 1usize) % RING];
-        let s2 = input[row + (t - 8usize) % RING] + input[row + (t + 2usize) % RING];
-        let s3 = input[row + (t - 7usize) % RING] + input[row + (t + 3usize) % RING];
-        let l0 = h_block(o0, s0, s1, s2, s3, st.p0, st.q0, soft);
-        let l1 = h_block(o1, s0, s1, s2, s3, st.p1, st.q1, soft);
-        let l2 = h_block(o2, s0, s1, s2, s3, st.p2, st.q2, soft);
-        st.q0 = l0.a2;
-        st.p0 = l0.a3;
-        st.q1 = l1.a2;
-        st.p1 = l1.a3;
-        st.q2 = l2.a2;
-        st.p2 = l2.a3;
-        let at = out_row + t - x0;
-        output[at] = l0.a0 + (l1.a0 + l2.a0);
-        output[at + 1usize] = l0.a1 + (l1.a1 + l2.a1);
-        output[at + 2usize] = l0.a2 + (l1.a2 + l2.a2);
-        output[at + 3usize] = l0.a3 + (l1.a3 + l2.a3);
+        let s0 = sh.input[row + (t - 10usize) % RING] + sh.input[row + t % RING];
+        let s1 = sh.input[row + (t - 9usize) % RING] + sh.input[row + (t + 1usize) % RING];
+        let s2 = sh.input[row + (t - 8usize) % RING] + sh.input[row + (t + 2usize) % RING];
+        let s3 = sh.input[row + (t - 7usize) % RING] + sh.input[row + (t + 3usize) % RING];
+        let y = four_steps(r, s0, s1, s2, s3, soft);
+        let o = at.out_row + t - at.x0;
+        sh.output[o] = y.y0;
+        sh.output[o + 1usize] = y.y1;
+        sh.output[o + 2usize] = y.y2;
+        sh.output[o + 3usize] = y.y3;
     }
 }
 
