@@ -553,3 +553,40 @@ fn vmaf_goes_to_the_cpu_on_a_device_without_64_bit_integers() {
     let stdout = String::from_utf8_lossy(&scored.stdout);
     assert!(stdout.contains("\"plugin\":\"cpu\""), "{stdout}");
 }
+
+/// VMAF's device sessions have no strip mode: frames whose 32-bit planes exceed the
+/// device's largest buffer (8192x4352 is 142.6 MB, lavapipe binds 128 MiB) are refused when
+/// the session opens, as out of memory naming the buffer, before any frame is uploaded.
+#[test]
+fn vmaf_frames_past_the_devices_largest_buffer_are_refused_naming_it() {
+    if !wgpu_required() {
+        eprintln!("skipped: QSCORE_REQUIRE_DEVICES does not name wgpu");
+        return;
+    }
+    let dir = tempdir(&format!("vmaf-largest-{}", std::process::id()));
+    let (w, h) = (8192usize, 4352usize);
+    let mut clip = format!("YUV4MPEG2 W{w} H{h} F1:1 Ip C420jpeg\nFRAME\n").into_bytes();
+    clip.resize(clip.len() + w * h * 3 / 2, 128);
+    let path = dir.join("wide.y4m");
+    std::fs::write(&path, clip).unwrap();
+    let path = path.display().to_string();
+    let args = [
+        "score",
+        &path,
+        &path,
+        "--metric",
+        "vmaf",
+        "--backend",
+        "wgpu",
+        "--no-fallback",
+        "--no-bench",
+    ];
+    let out = qscore(&args, &[]);
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("out of memory") && stderr.contains("one device buffer of 142606336"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
