@@ -32,43 +32,51 @@ struct TooBig {
     largest: u64,
 }
 
-/// The largest buffer the device's allocator accepts, in bytes.
-fn largest_buffer<R: Runtime>(client: &ComputeClient<R>) -> u64 {
+/// Whether the device's allocator makes a buffer of `bytes` (padded to its alignment);
+/// if not, the refusal.
+fn fits<R: Runtime>(client: &ComputeClient<R>, bytes: usize) -> Result<(), TooBig> {
     let memory = &client.properties().memory;
     let align = memory.alignment.max(1);
-    memory.max_page_size / align * align
+    let largest = memory.max_page_size / align * align;
+    if (bytes as u64).next_multiple_of(align) > largest {
+        return Err(TooBig {
+            needed: bytes as u64,
+            largest,
+        });
+    }
+    Ok(())
 }
 
 /// Unwinds to [`checked`] unless the device makes buffers of `bytes`.
 fn ensure_fits<R: Runtime>(client: &ComputeClient<R>, bytes: usize) {
-    let align = client.properties().memory.alignment.max(1);
-    let largest = largest_buffer(client);
-    if (bytes as u64).next_multiple_of(align) > largest {
-        std::panic::resume_unwind(Box::new(TooBig {
-            needed: bytes as u64,
-            largest,
-        }));
+    if let Err(refusal) = fits(client, bytes) {
+        std::panic::resume_unwind(Box::new(refusal));
     }
 }
 
-fn too_big(what: &str, needed: u64, available: u64) -> Error {
+fn too_big(what: &str, t: &TooBig) -> Error {
     Error::OutOfMemory {
-        needed,
-        available,
+        needed: t.needed,
+        available: t.largest,
         message: format!(
-            "{what}: one device buffer of {needed} bytes is needed, and this device's largest \
-             is {available} bytes"
+            "{what}: one device buffer of {} bytes is needed, and this device's largest is {} \
+             bytes",
+            t.needed, t.largest
         ),
     }
 }
 
 /// Runs `f`, a computation on one device; fails it with [`Error::OutOfMemory`] if it asks
-/// for a buffer larger than the device makes. Other panics go on unwinding.
-pub(crate) fn checked<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+/// for a buffer larger than the device makes, described by `what` (built only then).
+/// Other panics go on unwinding.
+pub(crate) fn checked<T>(
+    what: impl FnOnce() -> String,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => match payload.downcast::<TooBig>() {
-            Ok(t) => Err(too_big(what, t.needed, t.largest)),
+            Ok(t) => Err(too_big(&what(), &t)),
             Err(other) => std::panic::resume_unwind(other),
         },
     }
@@ -81,11 +89,7 @@ pub(crate) fn check_largest<R: Runtime>(
     bytes: usize,
     what: &str,
 ) -> Result<(), Error> {
-    let largest = largest_buffer(client);
-    if (bytes as u64) > largest {
-        return Err(too_big(what, bytes as u64, largest));
-    }
-    Ok(())
+    fits(client, bytes).map_err(|t| too_big(what, &t))
 }
 
 fn checkpoint<R: Runtime>(client: &ComputeClient<R>) {
@@ -146,16 +150,18 @@ mod tests {
     #[test]
     fn a_buffer_past_the_largest_fails_its_call_as_out_of_memory() {
         let client = client();
-        let largest = largest_buffer(&client);
-        assert!(checked("small", || Ok(empty(&client, 1024))).is_ok());
+        let memory = &client.properties().memory;
+        let align = memory.alignment.max(1);
+        let largest = memory.max_page_size / align * align;
+        assert!(checked(|| "small".into(), || Ok(empty(&client, 1024))).is_ok());
         let too_big = largest as usize + 1;
-        match checked("big", || Ok(empty(&client, too_big))) {
+        match checked(|| "big".into(), || Ok(empty(&client, too_big))) {
             Err(Error::OutOfMemory {
                 needed, available, ..
             }) => assert_eq!((needed, available), (too_big as u64, largest)),
             other => panic!("{other:?}"),
         }
-        assert!(checked("after", || Ok(empty(&client, 1024))).is_ok());
+        assert!(checked(|| "after".into(), || Ok(empty(&client, 1024))).is_ok());
         assert!(check_largest(&client, largest as usize, "at the limit").is_ok());
         assert!(check_largest(&client, too_big, "past it").is_err());
     }

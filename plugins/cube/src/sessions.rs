@@ -344,14 +344,16 @@ impl<R: Runtime> Session for CubeSession<R> {
     fn prepare(&mut self, reference: &ImageView<'_>) -> Result<Prepared, Error> {
         qscore_core::sdk::check_matches(&self.spec, "reference", reference)?;
         self.admit("preparing")?;
-        let what = format!("preparing {} in {} mode", self.def.id, self.spec.mode);
-        crate::meter::checked(&what, || self.prepare_on_device(reference))
+        let (id, mode) = (self.def.id, self.spec.mode);
+        let what = move || format!("preparing {id} in {mode} mode");
+        crate::meter::checked(what, || self.prepare_on_device(reference))
     }
 
     fn compare(&mut self, prepared: &Prepared, distorted: &ImageView<'_>) -> Result<Values, Error> {
         qscore_core::sdk::check_matches(&self.spec, "distorted", distorted)?;
-        let what = format!("comparing {} in {} mode", self.def.id, self.spec.mode);
-        crate::meter::checked(&what, || self.compare_on_device(prepared, distorted))
+        let (id, mode) = (self.def.id, self.spec.mode);
+        let what = move || format!("comparing {id} in {mode} mode");
+        crate::meter::checked(what, || self.compare_on_device(prepared, distorted))
     }
 }
 
