@@ -38,8 +38,13 @@ from .errors import (
 
 __version__: str = _native.__version__
 
-# The GPU plugin files shipped inside the package; the CPU plugin is built in.
-_native.configure(os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins"))
+# The GPU plugin files and the `qscore` executable shipped inside the package (the CPU
+# plugin is built in); plugins that may crash run in worker processes of that executable,
+# as `QSCORE_ISOLATE` (all, none, auto: the default) says.
+_native.configure(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins"),
+    os.environ.get("QSCORE_ISOLATE"),
+)
 
 #: An image: a numpy array (H×W or H×W×1 grey, H×W×3 RGB, H×W×4 RGBA of uint8 or uint16;
 #: H×W×3 float32 linear RGB), or the path of a PNG, JPEG, PPM/PGM or TIFF file.

@@ -1,31 +1,62 @@
 //! The plugins of this process, loaded once: the CPU plugin built in, the GPU plugin files
-//! shipped inside the package, and the folders of `QSCORE_PLUGIN_PATH`.
+//! shipped inside the package, and the folders of `QSCORE_PLUGIN_PATH`; those that may crash
+//! run in worker processes of the `qscore` executable shipped beside the GPU plugins.
 
 use std::{
     path::PathBuf,
     sync::{Arc, OnceLock},
 };
 
-use pyo3::{prelude::*, types::PyAny};
-use qscore_host::{LoadReport, PluginSearch, load_plugins, sched::SchedulerOptions};
+use pyo3::{exceptions::PyValueError, prelude::*, types::PyAny};
+use qscore_host::{
+    LoadReport, PluginSearch, isolate::Isolation, load_plugins, sched::SchedulerOptions,
+};
 
-static SHIPPED: OnceLock<PathBuf> = OnceLock::new();
-static REPORT: OnceLock<Arc<LoadReport>> = OnceLock::new();
-
-/// Names the folder of the plugin files shipped in the package (called once by
-/// `qscore/__init__.py` on import).
-#[pyfunction]
-pub(crate) fn configure(plugin_dir: PathBuf) {
-    let _ = SHIPPED.set(plugin_dir);
+/// Where the package's native files are, and which plugins run in worker processes.
+struct Setup {
+    shipped: PathBuf,
+    worker_exe: PathBuf,
+    isolate: Isolation,
 }
 
-/// The loaded plugins; the first call loads them. Plugins run in this process: worker
-/// processes (`qscore --isolate`) run the `qscore` executable, which a wheel does not have.
+static SETUP: OnceLock<Setup> = OnceLock::new();
+static REPORT: OnceLock<Arc<LoadReport>> = OnceLock::new();
+
+/// Names the folder of the files shipped in the package, the GPU plugins and the `qscore`
+/// executable, and the isolation asked for (`QSCORE_ISOLATE`: `all`, `none` or `auto`, as
+/// the command line's `--isolate`); called once by `qscore/__init__.py` on import. Without
+/// a choice it is `auto` where the executable is shipped (a wheel) and `none` where it is
+/// not (a build without it), since worker processes run that executable.
+#[pyfunction]
+#[pyo3(signature = (plugin_dir, isolate=None))]
+pub(crate) fn configure(plugin_dir: PathBuf, isolate: Option<&str>) -> PyResult<()> {
+    let worker_exe = plugin_dir.join(format!("qscore{}", std::env::consts::EXE_SUFFIX));
+    let isolate = match isolate {
+        Some(text) => Isolation::parse(text)
+            .map_err(|e| PyValueError::new_err(format!("QSCORE_ISOLATE is {e}")))?,
+        None if worker_exe.is_file() => Isolation::Auto,
+        None => Isolation::None,
+    };
+    let _ = SETUP.set(Setup {
+        shipped: plugin_dir,
+        worker_exe,
+        isolate,
+    });
+    Ok(())
+}
+
+/// The loaded plugins; the first call loads them.
 pub(crate) fn report() -> Arc<LoadReport> {
     Arc::clone(REPORT.get_or_init(|| {
         qscore_host::logging::init(qscore_host::logging::level(0));
         let mut search = PluginSearch::standard(&[]);
-        search.shipped = Some(SHIPPED.get().cloned().into_iter().collect());
+        // Never the folders beside Python's own executable.
+        search.shipped = Some(Vec::new());
+        if let Some(setup) = SETUP.get() {
+            search.shipped = Some(vec![setup.shipped.clone()]);
+            search.isolate = setup.isolate;
+            search.worker_exe = Some(setup.worker_exe.clone());
+        }
         Arc::new(load_plugins(&search))
     }))
 }

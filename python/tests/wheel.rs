@@ -121,6 +121,7 @@ fn the_wheel_installs_into_a_fresh_environment_and_passes_pytest() {
             .env("QSCORE_CACHE_DIR", work.join("cache"))
             .env("QSCORE_TEST_SIM_PLUGIN", library("qscore_sim"))
             .env("QSCORE_TEST_CPU_PLUGIN", library("qscore_plugin_cpu"))
-            .env_remove("QSCORE_PLUGIN_PATH"),
+            .env_remove("QSCORE_PLUGIN_PATH")
+            .env_remove("QSCORE_ISOLATE"),
     );
 }
