@@ -2,7 +2,8 @@
 //! against libvmaf 2.3.1 as a live oracle (the libvmaf plugin), frame by frame, on the
 //! Netflix sample and on clips made here with ffmpeg: 8, 10, 12 and 16 bits, 4:2:0, 4:2:2
 //! and 4:4:4, odd sizes, H.264 encodes at several CRFs, noise, blur, a sharpened
-//! distorted clip, flat frames and identical pairs, for all three built-in models.
+//! distorted clip, flat frames and identical pairs, for all three built-in models and with
+//! libvmaf's model options (score transform on, clipping off).
 //!
 //! Every integer feature must equal libvmaf's exactly; the score must be within 5e-5. The
 //! oracle runs libvmaf's portable C (`simd=false`), which defines the features: some of
@@ -177,13 +178,16 @@ fn clip_sets() -> &'static [ClipSet] {
     })
 }
 
-/// Per-frame values of every distorted clip of `set`, scored by `backend`.
-fn per_frame(set: &ClipSet, backend: &str, model: &str) -> Vec<Vec<Value>> {
+/// Per-frame values of every distorted clip of `set`, scored by `backend` with `model`
+/// and the `vmaf` parameters `flags`.
+fn per_frame(set: &ClipSet, backend: &str, model: &str, flags: &[&str]) -> Vec<Vec<Value>> {
     let model = format!("vmaf.model={model}");
-    match backend {
-        "libvmaf" => per_frame_of(set, backend, "vmaf", &[&model, "vmaf.simd=false"]),
-        _ => per_frame_of(set, backend, "vmaf", &[&model]),
+    let mut params: Vec<&str> = vec![&model];
+    params.extend(flags);
+    if backend == "libvmaf" {
+        params.push("vmaf.simd=false");
     }
+    per_frame_of(set, backend, "vmaf", &params)
 }
 
 /// Per-frame values of `metric` for every distorted clip of `set`, scored by `backend`.
@@ -231,12 +235,15 @@ const FEATURES: [&str; 6] = [
     "motion2",
 ];
 
-fn compare_with_libvmaf(model: &str) {
+/// Every frame's features and score from the CPU plugin against libvmaf's; returns the
+/// scores seen.
+fn compare_with_libvmaf(model: &str, flags: &[&str]) -> Vec<f64> {
     let mut worst_vmaf = 0.0f64;
     let mut mismatches = Vec::new();
+    let mut scores = Vec::new();
     for set in clip_sets() {
-        let ours = per_frame(set, "cpu", model);
-        let oracle = per_frame(set, "libvmaf", model);
+        let ours = per_frame(set, "cpu", model, flags);
+        let oracle = per_frame(set, "libvmaf", model, flags);
         assert_eq!(ours.len(), oracle.len(), "{}", set.name);
         for (clip, (ours, oracle)) in ours.iter().zip(&oracle).enumerate() {
             assert_eq!(ours.len(), oracle.len(), "{} clip {clip}", set.name);
@@ -254,6 +261,7 @@ fn compare_with_libvmaf(model: &str) {
                         ));
                     }
                 }
+                scores.push(value(l, "vmaf"));
                 let d = (value(o, "vmaf") - value(l, "vmaf")).abs();
                 worst_vmaf = worst_vmaf.max(d);
                 if d > 5e-5 {
@@ -267,23 +275,44 @@ fn compare_with_libvmaf(model: &str) {
             }
         }
     }
-    eprintln!("{model}: largest |vmaf difference| {worst_vmaf:e}");
+    eprintln!("{model} {flags:?}: largest |vmaf difference| {worst_vmaf:e}");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    scores
 }
 
 #[test]
 fn vmaf_v0_6_1_equals_libvmaf_frame_by_frame() {
-    compare_with_libvmaf("vmaf_v0.6.1");
+    compare_with_libvmaf("vmaf_v0.6.1", &[]);
 }
 
 #[test]
 fn vmaf_v0_6_1neg_equals_libvmaf_frame_by_frame() {
-    compare_with_libvmaf("vmaf_v0.6.1neg");
+    compare_with_libvmaf("vmaf_v0.6.1neg", &[]);
 }
 
 #[test]
 fn vmaf_4k_v0_6_1_equals_libvmaf_frame_by_frame() {
-    compare_with_libvmaf("vmaf_4k_v0.6.1");
+    compare_with_libvmaf("vmaf_4k_v0.6.1", &[]);
+}
+
+/// libvmaf's model options: the score transform forced on (vmaf_v0.6.1's phone model) and
+/// clipping off. Each must change some frame's score, or the comparison proves nothing.
+#[test]
+fn model_options_equal_libvmafs_frame_by_frame() {
+    let plain = compare_with_libvmaf("vmaf_v0.6.1", &[]);
+    let phone = compare_with_libvmaf("vmaf_v0.6.1", &["vmaf.enable_transform=true"]);
+    assert!(
+        plain.iter().zip(&phone).any(|(a, b)| b > a),
+        "the phone model raised no score"
+    );
+    let unclipped = compare_with_libvmaf(
+        "vmaf_v0.6.1",
+        &["vmaf.enable_transform=true", "vmaf.disable_clip=true"],
+    );
+    assert!(
+        unclipped.iter().any(|&v| v > 100.0),
+        "no frame went past 100 unclipped: {unclipped:?}"
+    );
 }
 
 /// `adm`'s per-scale values, which VMAF's models do not read, against libvmaf's debug output.

@@ -332,6 +332,20 @@ pub fn check_spec<'c>(caps: &'c [MetricCaps], spec: &TaskSpec) -> Result<&'c Met
     Ok(found)
 }
 
+/// The boolean parameter `key` of `spec` (`true` or `false`), or `default` when it is not
+/// given; any other value is invalid input naming the metric and the parameter.
+pub fn bool_param(spec: &TaskSpec, key: &str, default: bool) -> Result<bool, Error> {
+    match spec.param(key) {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(text) => Err(Error::InvalidInput(format!(
+            "{}.{key}={text:?} is not true or false",
+            spec.metric.as_str()
+        ))),
+    }
+}
+
 /// Exports `$ty`, built by `$ctor` on first use, as this library's qscore root module.
 ///
 /// ```ignore
@@ -444,6 +458,36 @@ mod tests {
             let error = super::check_spec(&caps, &spec).unwrap_err().to_string();
             assert!(error.contains(expected), "{error}");
         }
+    }
+
+    #[test]
+    fn boolean_parameters_take_true_or_false_and_name_a_bad_value() {
+        let mut spec = TaskSpec::new("vmaf", 8, 8, PixelFormat::GRAY8, MemoryMode::FULL);
+        assert!(super::bool_param(&spec, "flag", true).unwrap());
+        assert!(!super::bool_param(&spec, "flag", false).unwrap());
+        for (value, expected) in [("true", true), ("false", false)] {
+            spec.params = vec![crate::Param {
+                key: "flag".into(),
+                value: value.into(),
+            }]
+            .into();
+            assert_eq!(
+                super::bool_param(&spec, "flag", !expected).unwrap(),
+                expected
+            );
+        }
+        spec.params = vec![crate::Param {
+            key: "flag".into(),
+            value: "yes".into(),
+        }]
+        .into();
+        let error = super::bool_param(&spec, "flag", false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("vmaf.flag=\"yes\" is not true or false"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ fn range(name: &str) -> Option<(f64, f64)> {
         "ms_ssim" => (0.0, 1.0),
         "ssimulacra2" => (f64::NEG_INFINITY, 100.0),
         "butteraugli" | "butteraugli_pnorm3" => (0.0, f64::MAX),
-        "vmaf" => (0.0, 100.0),
+        // A VMAF model sets its own range (`score_clip`), which `disable_clip` and model
+        // files without one lift: any finite score.
+        "vmaf" => (f64::MIN, f64::MAX),
         "motion" | "motion2" => (0.0, f64::MAX),
         _ => return None,
     })
@@ -44,6 +46,8 @@ mod tests {
         assert!(check_value("sim", "psnr", f64::INFINITY).is_ok());
         assert!(check_value("sim", "ssim", 1.2).is_err());
         assert!(check_value("sim", "butteraugli", f64::INFINITY).is_err());
+        assert!(check_value("sim", "vmaf", 103.9).is_ok());
+        assert!(check_value("sim", "vmaf", f64::INFINITY).is_err());
         assert!(check_value("sim", "custom", -1e9).is_ok());
         assert!(check_value("sim", "custom", f64::NAN).is_err());
     }

@@ -13,6 +13,10 @@ const RUNS: &[(&str, &[(&str, &str)])] = &[
     ("vmaf", &[]),
     ("vmaf", &[("motion_version", "3.2.0")]),
     ("vmaf", &[("model", "vmaf_v0.6.1neg")]),
+    (
+        "vmaf",
+        &[("enable_transform", "true"), ("disable_clip", "true")],
+    ),
     ("vif", &[]),
     ("adm", &[]),
     (

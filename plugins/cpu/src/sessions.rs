@@ -163,7 +163,12 @@ pub(crate) const METRICS: &[MetricDef] = &[
     },
     MetricDef {
         id: "vmaf",
-        params: &["model", "motion_version"],
+        params: &[
+            "model",
+            "motion_version",
+            "enable_transform",
+            "disable_clip",
+        ],
         outputs: &[
             "vmaf",
             "vif_scale0",

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use qscore_core::{
     Error, ImageView, NamedValue, TaskSpec,
-    sdk::{Session, Values},
+    sdk::{self, Session, Values},
 };
 
 use crate::{
@@ -294,8 +294,21 @@ pub(crate) struct VmafSession<E> {
     motion_version: MotionVersion,
 }
 
-/// The model a `vmaf` task asks for: a built-in name, or a path to a libvmaf JSON model.
+/// The model a `vmaf` task asks for: a built-in name, or a path to a libvmaf JSON model,
+/// loaded with the flags `enable_transform` and `disable_clip` (libvmaf's model options).
 fn load_model(spec: &TaskSpec) -> Result<VmafModel, Error> {
+    let enable_transform = sdk::bool_param(spec, ENABLE_TRANSFORM_PARAM, false)?;
+    let disable_clip = sdk::bool_param(spec, DISABLE_CLIP_PARAM, false)?;
+    Ok(named_model(spec)?.with_flags(enable_transform, disable_clip))
+}
+
+/// The parameter that applies the model's score transform (vmaf_v0.6.1's phone model).
+const ENABLE_TRANSFORM_PARAM: &str = "enable_transform";
+/// The parameter that leaves scores unclipped.
+const DISABLE_CLIP_PARAM: &str = "disable_clip";
+
+/// The model `spec` names (parameter `model`), as its file says.
+fn named_model(spec: &TaskSpec) -> Result<VmafModel, Error> {
     let loaded = match spec.param("model") {
         None => VmafModel::built_in(VmafModel::BUILT_IN[0]),
         Some(name) if VmafModel::BUILT_IN.contains(&name) => VmafModel::built_in(name),

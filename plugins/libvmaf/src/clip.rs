@@ -24,7 +24,7 @@ impl VmafClip {
         let mut context = Context::new(settings.threads, settings.simd)?;
         let model = match settings.def.extraction {
             Extraction::Vmaf => {
-                let model = Model::built_in(settings.model.version())?;
+                let model = Model::built_in(settings.model.version(), settings.model_flags)?;
                 context.use_model_features(&model)?;
                 Some(model)
             }

@@ -6,7 +6,7 @@
 
 use std::ffi::CStr;
 
-use qscore_core::{Error, TaskSpec};
+use qscore_core::{Error, TaskSpec, sdk};
 
 /// A VMAF model built into libvmaf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,13 @@ pub(crate) const METRICS: &[MetricDef] = &[
             "adm2",
             "motion2",
         ],
-        params: &["model", "threads", "simd"],
+        params: &[
+            "model",
+            "enable_transform",
+            "disable_clip",
+            "threads",
+            "simd",
+        ],
         extraction: Extraction::Vmaf,
     },
     MetricDef {
@@ -171,11 +177,21 @@ const MAX_THREADS: u32 = 256;
 pub(crate) struct Settings {
     pub(crate) def: &'static MetricDef,
     pub(crate) model: Model,
+    /// How the model is loaded: `VMAF_MODEL_FLAG_ENABLE_TRANSFORM` (its score transform
+    /// applied: vmaf_v0.6.1's phone model) and `VMAF_MODEL_FLAG_DISABLE_CLIP`.
+    pub(crate) model_flags: ModelFlags,
     /// libvmaf's `n_threads`: 0 runs the extractors on the pushing thread.
     pub(crate) threads: u32,
     /// Whether libvmaf may use its SIMD code (`simd=false` runs its portable C, which
     /// defines the features: some x86 paths of 2.3.1 read past rows at some widths).
     pub(crate) simd: bool,
+}
+
+/// libvmaf's model options that qscore's `vmaf` takes too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ModelFlags {
+    pub(crate) enable_transform: bool,
+    pub(crate) disable_clip: bool,
 }
 
 /// The definition of `metric`.
@@ -228,21 +244,16 @@ pub(crate) fn settings(spec: &TaskSpec) -> Result<Settings, Error> {
                 ))
             })?,
     };
-    let simd = match spec.param("simd") {
-        None | Some("true") => true,
-        Some("false") => false,
-        Some(text) => {
-            return Err(Error::InvalidInput(format!(
-                "{}.simd={text:?} is not true or false",
-                def.id
-            )));
-        }
+    let model_flags = ModelFlags {
+        enable_transform: sdk::bool_param(spec, "enable_transform", false)?,
+        disable_clip: sdk::bool_param(spec, "disable_clip", false)?,
     };
     Ok(Settings {
         def,
         model,
+        model_flags,
         threads,
-        simd,
+        simd: sdk::bool_param(spec, "simd", true)?,
     })
 }
 
@@ -274,10 +285,25 @@ mod tests {
         ))
         .unwrap();
         assert_eq!((s.model, s.threads), (Model::FourK061, 3));
+        assert_eq!(s.model_flags, ModelFlags::default());
+        let s = settings(&spec(
+            "vmaf",
+            &[("enable_transform", "true"), ("disable_clip", "true")],
+        ))
+        .unwrap();
+        let both = ModelFlags {
+            enable_transform: true,
+            disable_clip: true,
+        };
+        assert_eq!(s.model_flags, both);
         let cases = [
             (spec("vmaf", &[("model", "vmaf_v9")]), "known: vmaf_v0.6.1,"),
             (spec("vmaf", &[("threads", "-1")]), "thread count"),
             (spec("vmaf", &[("threads", "100000")]), "thread count"),
+            (
+                spec("vmaf", &[("disable_clip", "1")]),
+                "vmaf.disable_clip=\"1\" is not true or false",
+            ),
             (
                 spec("float_ssim", &[("model", "vmaf_v0.6.1")]),
                 "accepted: threads, simd",

@@ -8,7 +8,10 @@ use std::{ffi::CStr, ptr, ptr::NonNull};
 use libvmaf_sys as sys;
 use qscore_core::{ChromaSubsampling, ImageView, PixelFormat};
 
-use crate::error::{LibvmafError, check};
+use crate::{
+    error::{LibvmafError, check},
+    metrics::ModelFlags,
+};
 
 /// libvmaf's layout for one of our YUV formats, or `None` for a format it cannot take.
 pub(crate) fn layout(format: PixelFormat) -> Option<(sys::VmafPixelFormat, u32)> {
@@ -30,12 +33,19 @@ pub(crate) struct Model(NonNull<sys::VmafModel>);
 unsafe impl Send for Model {}
 
 impl Model {
-    /// Loads the built-in model `version` (e.g. `vmaf_v0.6.1`), with libvmaf's default
-    /// flags (scores clipped to the model's range, as the `vmaf` tool does).
-    pub(crate) fn built_in(version: &CStr) -> Result<Self, LibvmafError> {
+    /// Loads the built-in model `version` (e.g. `vmaf_v0.6.1`); with default `flags`, as
+    /// the `vmaf` tool does (scores clipped to the model's range, no score transform).
+    pub(crate) fn built_in(version: &CStr, flags: ModelFlags) -> Result<Self, LibvmafError> {
+        let mut bits = sys::VmafModelFlags::VMAF_MODEL_FLAGS_DEFAULT as u64;
+        if flags.enable_transform {
+            bits |= sys::VmafModelFlags::VMAF_MODEL_FLAG_ENABLE_TRANSFORM as u64;
+        }
+        if flags.disable_clip {
+            bits |= sys::VmafModelFlags::VMAF_MODEL_FLAG_DISABLE_CLIP as u64;
+        }
         let mut config = sys::VmafModelConfig {
             name: version.as_ptr(),
-            flags: sys::VmafModelFlags::VMAF_MODEL_FLAGS_DEFAULT as u64,
+            flags: bits,
         };
         let mut model = ptr::null_mut();
         // SAFETY: valid out-pointer and config; libvmaf copies the strings it keeps.

@@ -228,7 +228,7 @@ pub(super) fn parse(text: &str, origin: &Origin) -> Result<VmafModel, ModelError
     };
     let transform = match dict.get("score_transform") {
         None => None,
-        Some(value) => score_transform(&f, value)?,
+        Some(value) => Some(score_transform(&f, value)?),
     };
 
     Ok(VmafModel {
@@ -241,19 +241,18 @@ pub(super) fn parse(text: &str, origin: &Origin) -> Result<VmafModel, ModelError
     })
 }
 
-/// `score_transform`, if the model enables it (libvmaf's default flags don't force it on).
-fn score_transform(f: &Fields<'_>, value: &Value) -> Result<Option<ScoreTransform>, ModelError> {
+/// `score_transform`, enabled as the model says (a flag may enable it later).
+fn score_transform(f: &Fields<'_>, value: &Value) -> Result<ScoreTransform, ModelError> {
     const FIELD: &str = "model_dict.score_transform";
     let dict = value
         .as_object()
         .ok_or_else(|| f.wrong(FIELD, "an object"))?;
     let mut transform = ScoreTransform::default();
-    let mut enabled = false;
     for (key, value) in dict {
         let field = format!("{FIELD}.{key}");
         match key.as_str() {
             "enabled" => {
-                enabled = value
+                transform.enabled = value
                     .as_bool()
                     .ok_or_else(|| f.wrong(&field, "true or false"))?;
             }
@@ -284,7 +283,7 @@ fn score_transform(f: &Fields<'_>, value: &Value) -> Result<Option<ScoreTransfor
             _ => {}
         }
     }
-    Ok(enabled.then_some(transform))
+    Ok(transform)
 }
 
 /// The knots `[[x, y], ...]` as segments, with libvmaf's checks: x increasing, y

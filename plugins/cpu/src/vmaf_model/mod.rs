@@ -26,10 +26,11 @@
 //!    over the support vectors in file order;
 //! 3. the sum is mapped back to the score scale;
 //! 4. the score transform is applied only if the model's `score_transform` says
-//!    `"enabled": true`: libvmaf's default flags (`VMAF_MODEL_FLAGS_DEFAULT`, which the
-//!    libvmaf tools and qscore's libvmaf plugin use) do not force it on, and the built-in
-//!    models do not enable it, so their `p0`/`p1`/`p2` are unused;
-//! 5. the score is clipped to `score_clip` (on by default).
+//!    `"enabled": true` or the model is loaded with `VMAF_MODEL_FLAG_ENABLE_TRANSFORM`
+//!    ([`VmafModel::with_flags`]; the built-in models do not enable it, and vmaf_v0.6.1's
+//!    transform, so forced on, is its phone model);
+//! 5. the score is clipped to `score_clip` (unless loaded with
+//!    `VMAF_MODEL_FLAG_DISABLE_CLIP`).
 //!
 //! Every step is the same sequence of IEEE double operations as libvmaf's (no fused
 //! multiply-add, same summation order, `exp` from the platform's libm), so the scores equal
@@ -158,9 +159,11 @@ struct Segment {
     beta: f64,
 }
 
-/// `score_transform`, when the model enables it.
+/// `score_transform`: applied where `enabled` (the model's own `enabled`, or the
+/// `enable_transform` flag).
 #[derive(Debug, Clone, Default)]
 struct ScoreTransform {
+    enabled: bool,
     p0: Option<f64>,
     p1: Option<f64>,
     p2: Option<f64>,
@@ -235,7 +238,7 @@ pub(crate) struct VmafModel {
     /// `None`: `norm_type` `none`.
     normalization: Option<Normalization>,
     svm: Svm,
-    /// `None`: absent, or not enabled by the model.
+    /// `None`: the model has no `score_transform`.
     transform: Option<ScoreTransform>,
     /// `(min, max)`; `None`: the model has no `score_clip`.
     clip: Option<(f64, f64)>,
@@ -288,6 +291,20 @@ impl VmafModel {
         Ok(model)
     }
 
+    /// The model as libvmaf 2.3.1 loads it with `VMAF_MODEL_FLAG_ENABLE_TRANSFORM`: its
+    /// `score_transform` applied even where the model leaves it off (vmaf_v0.6.1's is the
+    /// phone model; a model without one is unchanged), and with
+    /// `VMAF_MODEL_FLAG_DISABLE_CLIP`: its `score_clip` ignored.
+    pub(crate) fn with_flags(mut self, enable_transform: bool, disable_clip: bool) -> Self {
+        if enable_transform && let Some(transform) = &mut self.transform {
+            transform.enabled = true;
+        }
+        if disable_clip {
+            self.clip = None;
+        }
+        self
+    }
+
     /// The model's name: the built-in name, or the file name without `.json`.
     pub(crate) fn name(&self) -> &str {
         &self.name
@@ -326,7 +343,9 @@ impl VmafModel {
         if let Some(norm) = &self.normalization {
             score = (score - norm.score.intercept) / norm.score.slope;
         }
-        if let Some(transform) = &self.transform {
+        if let Some(transform) = &self.transform
+            && transform.enabled
+        {
             score = transform.apply(score);
         }
         if let Some((min, max)) = self.clip {

@@ -30,8 +30,11 @@ fn built_in_models_load() {
         assert_eq!(model.features(), default_features(gain), "{name}");
         assert_eq!(model.svm.support_vectors(), support_vectors, "{name}");
         assert_eq!(model.clip, Some((0.0, 100.0)), "{name}");
-        // The built-in models carry a score transform but do not enable it.
-        assert!(model.transform.is_none(), "{name}");
+        // The built-in models do not enable the score transform some of them carry.
+        assert!(
+            model.transform.as_ref().is_none_or(|t| !t.enabled),
+            "{name}"
+        );
     }
     assert_eq!(VmafModel::BUILT_IN.len(), 3);
 }
@@ -267,6 +270,17 @@ fn variant(label: &str) -> VmafModel {
 /// libvmaf 2.3.1's own per-frame scores (see `models/tests/README.md`).
 const ORACLE: &str = include_str!("../../models/tests/oracle_frames.json");
 
+/// An oracle case's model inputs and libvmaf's score.
+fn oracle_case(case: &Value) -> (Vec<f64>, f64) {
+    let features = case["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    (features, case["vmaf"].as_f64().unwrap())
+}
+
 #[test]
 fn predictions_equal_libvmaf() {
     let oracle: Value = serde_json::from_str(ORACLE).unwrap();
@@ -283,13 +297,7 @@ fn predictions_equal_libvmaf() {
                 VmafModel::built_in(label).unwrap()
             }
         });
-        let features: Vec<f64> = case["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        let expected = case["vmaf"].as_f64().unwrap();
+        let (features, expected) = oracle_case(case);
         let got = model.predict(&features);
         let diff = (got - expected).abs();
         let at = format!("{} {label} frame {}", case["clip"], case["frame"]);
@@ -314,6 +322,46 @@ fn predictions_equal_libvmaf() {
     let scores: Vec<f64> = cases.iter().map(|c| c["vmaf"].as_f64().unwrap()).collect();
     assert!(scores.contains(&0.0) && scores.contains(&100.0));
     assert_eq!(models.len(), 6);
+}
+
+/// `enable_transform` on the built-in model is libvmaf's model with the transform enabled in
+/// its file (the oracle's `variant:transform`), bit for bit on the oracle's inputs; its
+/// scores pass the clip only without `disable_clip`.
+#[test]
+fn the_model_flags_act_as_libvmafs() {
+    let oracle: Value = serde_json::from_str(ORACLE).unwrap();
+    let built_in = || VmafModel::built_in("vmaf_v0.6.1").unwrap();
+    let phone = built_in().with_flags(true, false);
+    let unclipped = built_in().with_flags(true, true);
+    let mut outside = 0;
+    for case in oracle["cases"].as_array().unwrap() {
+        if case["model"] != "variant:transform" {
+            continue;
+        }
+        let (features, expected) = oracle_case(case);
+        assert_eq!(phone.predict(&features).to_bits(), expected.to_bits());
+        let free = unclipped.predict(&features);
+        if (0.0..=100.0).contains(&free) {
+            assert_eq!(free.to_bits(), expected.to_bits());
+        } else {
+            outside += 1;
+            assert_eq!(expected, free.clamp(0.0, 100.0));
+        }
+    }
+    assert!(outside > 0, "no oracle frame reaches the clip");
+    // A model without a score transform is unchanged by the flag.
+    let x = [0.93, 3.1, 0.4, 0.8, 0.88, 0.93];
+    let neg = VmafModel::built_in("vmaf_v0.6.1neg").unwrap();
+    let mut no_transform = neg.clone();
+    no_transform.transform = None;
+    assert_eq!(
+        no_transform
+            .clone()
+            .with_flags(true, false)
+            .predict(&x)
+            .to_bits(),
+        no_transform.predict(&x).to_bits()
+    );
 }
 
 #[test]
