@@ -890,14 +890,7 @@ fn video_golden() -> Value {
 
 /// A plugin directory with the CPU and libvmaf plugins.
 fn cpu_and_libvmaf_plugins() -> PathBuf {
-    support::build(&["qscore-cpu", "qscore-libvmaf"]);
-    support::plugin_dir(
-        "batch-cpu-libvmaf",
-        &[
-            support::library("qscore_plugin_cpu"),
-            support::library("qscore_plugin_libvmaf"),
-        ],
-    )
+    support::cpu_libvmaf_dir()
 }
 
 /// Unmounts a test filesystem when dropped.

@@ -30,18 +30,7 @@ struct ClipSet {
 
 /// A directory with the CPU and libvmaf plugins only.
 fn plugins() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        support::build(&["qscore-cpu", "qscore-libvmaf"]);
-        support::plugin_dir(
-            "native-vmaf",
-            &[
-                support::library("qscore_plugin_cpu"),
-                support::library("qscore_plugin_libvmaf"),
-            ],
-        )
-    })
-    .clone()
+    support::cpu_libvmaf_dir()
 }
 
 /// Renders `source` (an ffmpeg lavfi graph) to raw `pix_fmt` frames.
@@ -226,15 +215,6 @@ fn per_frame_of(set: &ClipSet, backend: &str, metric: &str, params: &[&str]) -> 
         .collect()
 }
 
-const FEATURES: [&str; 6] = [
-    "vif_scale0",
-    "vif_scale1",
-    "vif_scale2",
-    "vif_scale3",
-    "adm2",
-    "motion2",
-];
-
 /// Every frame's features and score from the CPU plugin against libvmaf's; returns the
 /// scores seen.
 fn compare_with_libvmaf(model: &str, flags: &[&str]) -> Vec<f64> {
@@ -252,7 +232,7 @@ fn compare_with_libvmaf(model: &str, flags: &[&str]) -> Vec<f64> {
                     v[k].as_f64()
                         .unwrap_or_else(|| panic!("{}: {k} missing in {v}", set.name))
                 };
-                for feature in FEATURES {
+                for feature in support::VMAF_FEATURES {
                     let (a, b) = (value(o, feature), value(l, feature));
                     if a != b {
                         mismatches.push(format!(

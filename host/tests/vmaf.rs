@@ -8,7 +8,6 @@ mod support;
 use std::{
     path::{Path, PathBuf},
     process::Command,
-    sync::OnceLock,
 };
 
 use serde_json::Value;
@@ -17,18 +16,7 @@ use support::{sample_distorted as distorted, sample_reference as reference, vide
 
 /// A directory with the CPU and libvmaf plugins only.
 fn plugins() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        support::build(&["qscore-cpu", "qscore-libvmaf"]);
-        support::plugin_dir(
-            "cpu-libvmaf",
-            &[
-                support::library("qscore_plugin_cpu"),
-                support::library("qscore_plugin_libvmaf"),
-            ],
-        )
-    })
-    .clone()
+    support::cpu_libvmaf_dir()
 }
 
 fn qscore(args: &[&str], clips: &[&Path]) -> std::process::Output {

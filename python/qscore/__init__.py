@@ -165,7 +165,9 @@ def score_video(
 
     Inputs: Y4M, anything ffmpeg reads (MP4, MKV, …; ffmpeg must be installed), or raw
     YUV with ``size="576x324", pix_fmt="yuv420p10le"``. ``frames=N`` scores only the
-    first N frames. Metrics: ``vmaf`` (and ``vif``, ``adm``, ``motion``, ``motion2``) and
+    first N frames. ``scale="bicubic"`` (or another of ffmpeg's scalers) decodes a
+    distorted clip of another size or pixel format to the reference's, as VMAF scores a
+    lower rung of a bitrate ladder. Metrics: ``vmaf`` (and ``vif``, ``adm``, ``motion``, ``motion2``) and
     every image metric, per frame.
 
     Returns the mean of every value over the frames (``result["vmaf"]``), ``pooled``
@@ -176,11 +178,11 @@ def score_video(
     >>> r["vmaf"], r["frames"][0]["vmaf"]                                      # doctest: +SKIP
     (82.57, 83.86)
     """
-    unknown = set(decode_options) - {"size", "pix_fmt", "frames"}
+    unknown = set(decode_options) - {"size", "pix_fmt", "frames", "scale"}
     if unknown:
         raise InvalidInputError(
             f"score_video: unknown option(s) {sorted(unknown)} (decode options: size, "
-            "pix_fmt, frames)"
+            "pix_fmt, frames, scale)"
         )
     return _native.score_video(
         os.fspath(reference),
@@ -213,7 +215,7 @@ def batch(
 
     Options: ``params``, ``backend``, ``workers``, ``max_concurrent_decodes``,
     ``task_timeout`` (seconds per pair), ``retry_failed``, ``shard="I/N"``, ``quiet``
-    (default True: no progress bar).
+    (default True: no progress bar), ``scale`` (as for :func:`score_video`).
 
     Returns the run's summary: ``scored``, ``failed``, ``skipped_done``, ``output_rows``,
     ``failing``, ``seconds``, ``backends`` (rows per plugin), ``references_reused``, … and
@@ -231,6 +233,7 @@ def batch(
         "retry_failed",
         "shard",
         "quiet",
+        "scale",
     }
     unknown = set(options) - allowed
     if unknown:

@@ -35,6 +35,7 @@ def score_video(
     size: str | None = None,
     pix_fmt: str | None = None,
     frames: int | None = None,
+    scale: str | None = None,
 ) -> dict[str, Any]: ...
 def batch(
     manifest: str,
@@ -49,4 +50,5 @@ def batch(
     retry_failed: bool = False,
     shard: str | None = None,
     quiet: bool = True,
+    scale: str | None = None,
 ) -> dict[str, Any]: ...

@@ -7,6 +7,7 @@ use pyo3::{prelude::*, types::PyDict};
 use qscore_host::{
     batch::{BatchOptions, Shard, journal_path, ledger_path, run_batch},
     sched::Scheduler,
+    video::Scaler,
 };
 
 use crate::{
@@ -20,7 +21,7 @@ use crate::{
 #[pyfunction]
 #[pyo3(signature = (manifest, out, metrics=None, *, params=None, backend=None, workers=None,
                     max_concurrent_decodes=None, task_timeout=None, retry_failed=false,
-                    shard=None, quiet=true))]
+                    shard=None, quiet=true, scale=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn batch(
     py: Python<'_>,
@@ -35,6 +36,7 @@ pub(crate) fn batch(
     retry_failed: bool,
     shard: Option<String>,
     quiet: bool,
+    scale: Option<String>,
 ) -> PyResult<Py<PyAny>> {
     let task_timeout = match task_timeout {
         Some(s) if !(s.is_finite() && s > 0.0) => {
@@ -49,6 +51,10 @@ pub(crate) fn batch(
         .map(|s| Shard::parse(&s))
         .transpose()
         .map_err(|e| invalid(py, format!("shard: {e}")))?;
+    let scale = scale
+        .map(|s| Scaler::parse(&s))
+        .transpose()
+        .map_err(|e| invalid(py, format!("scale: {e}")))?;
     let params = param_triples(params)?;
     let options = runtime::scheduler_options(workers, backend.as_deref());
     let batch = BatchOptions {
@@ -57,6 +63,7 @@ pub(crate) fn batch(
         retry_failed,
         shard,
         quiet,
+        scale,
         ..BatchOptions::new(
             manifest,
             out.clone(),

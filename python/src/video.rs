@@ -8,7 +8,7 @@ use qscore_host::{
     ScoreError,
     sched::Scheduler,
     video::{
-        ClipOptions, VideoGeometry, VideoJob, VideoScores, default_lockstep, open_video,
+        ClipOptions, Scaler, VideoGeometry, VideoJob, VideoScores, default_lockstep, open_video,
         score_videos,
     },
 };
@@ -23,7 +23,8 @@ use crate::{
 /// Scores `distorted` against `reference` frame by frame; see `qscore.score_video`.
 #[pyfunction]
 #[pyo3(signature = (reference, distorted, metrics, per_frame=false, *, backend=None,
-                    params=None, workers=None, size=None, pix_fmt=None, frames=None))]
+                    params=None, workers=None, size=None, pix_fmt=None, frames=None,
+                    scale=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn score_video(
     py: Python<'_>,
@@ -37,6 +38,7 @@ pub(crate) fn score_video(
     size: Option<String>,
     pix_fmt: Option<String>,
     frames: Option<u64>,
+    scale: Option<String>,
 ) -> PyResult<Py<PyAny>> {
     let geometry = match (&size, &pix_fmt) {
         (Some(size), Some(pix_fmt)) => {
@@ -45,6 +47,10 @@ pub(crate) fn score_video(
         (None, None) => None,
         _ => return Err(invalid(py, "raw video needs both size= and pix_fmt=")),
     };
+    let scale = scale
+        .map(|s| Scaler::parse(&s))
+        .transpose()
+        .map_err(|e| invalid(py, format!("scale: {e}")))?;
     let job = VideoJob {
         metrics,
         params: param_triples(params)?,
@@ -52,6 +58,7 @@ pub(crate) fn score_video(
         frames,
         deadline: None,
         reference_excerpts: Vec::new(),
+        scale,
     };
     let outcome = wait::run(py, move || {
         let report = runtime::report();

@@ -59,3 +59,36 @@ def test_bad_clips_and_options_are_named():
         qscore.score_video(REFERENCE, DISTORTED, "psnr", colour="red", **RAW)
     with pytest.raises(qscore.InvalidInputError, match="nosuch"):
         qscore.score_video(REFERENCE, DISTORTED, "nosuch", **RAW)
+
+
+def test_a_smaller_rung_is_scaled_to_the_reference_when_asked(tmp_path):
+    if shutil.which("ffmpeg") is None:
+        pytest.fail("ffmpeg is needed (the README's test command installs it)")
+    reference = tmp_path / "reference.y4m"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le",
+         "-s", "576x324", "-i", str(REFERENCE), "-strict", "-1", str(reference)],
+        check=True,
+    )
+    rung, upscaled = tmp_path / "rung.mkv", tmp_path / "upscaled.y4m"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le",
+         "-s", "576x324", "-i", str(DISTORTED), "-vf", "scale=288:162", "-c:v", "ffv1",
+         str(rung)],
+        check=True,
+    )
+    # The usual pipeline: upscaled by ffmpeg beforehand, to the reference's format.
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(rung), "-vf",
+         "scale=576:324:flags=bicubic", "-pix_fmt", "yuv420p10le", "-strict", "-1",
+         str(upscaled)],
+        check=True,
+    )
+    with pytest.raises(qscore.InvalidInputError, match="--scale bicubic"):
+        qscore.score_video(reference, rung, "vmaf")
+    scaled = qscore.score_video(reference, rung, ["psnr", "vmaf"], scale="bicubic")
+    beforehand = qscore.score_video(reference, upscaled, ["psnr", "vmaf"])
+    for name in ["psnr_y", "psnr_cb", "vmaf", "adm2"]:
+        assert scaled[name] == beforehand[name], name
+    with pytest.raises(qscore.InvalidInputError, match="not a scaler"):
+        qscore.score_video(reference, rung, "vmaf", scale="cubic")

@@ -81,6 +81,8 @@ pub struct BatchOptions {
     pub quiet: bool,
     /// Video metrics that need clip sessions (VMAF): which plugin, how many clips at once.
     pub clips: crate::video::ClipOptions,
+    /// Distorted clips decoded to their reference's size and format with this scaler.
+    pub scale: Option<crate::video::Scaler>,
 }
 
 /// Images decoded at once unless asked otherwise: half the machine's cores, at least 2.
@@ -122,6 +124,7 @@ impl BatchOptions {
                 workers,
                 lockstep: decodes,
             },
+            scale: None,
         }
     }
 }
@@ -284,7 +287,12 @@ pub fn run_batch(
     crate::atomic::remove_stale(out);
     crate::atomic::remove_stale(&ledger);
 
-    let provenance = Provenance::of_run(report, &options.params);
+    // The scaler changes a clip's scores as a parameter does, so it is recorded as one.
+    let mut recorded = options.params.clone();
+    if let Some(scaler) = options.scale {
+        recorded.push(("video".into(), "scale".into(), scaler.name().into()));
+    }
+    let provenance = Provenance::of_run(report, &recorded);
     provenance::check_resume(out, &provenance)?;
     provenance::write(out, &provenance)?;
     let (done, journaled_before) = finished_keys(out, &journal)?;
@@ -354,6 +362,7 @@ pub fn run_batch(
         window: options.window.max(1),
         clips: options.clips.clone(),
         lockstep: options.lockstep,
+        scale: options.scale,
     };
     let stop = AtomicBool::new(false);
     let decoders = limiter.capacity();

@@ -64,6 +64,8 @@ pub(crate) struct StageOptions {
     pub(crate) clips: ClipOptions,
     /// Clips of one reference read in lock step (`None`: sized by their frames).
     pub(crate) lockstep: Option<usize>,
+    /// Distorted clips decoded to their reference's size and format with this scaler.
+    pub(crate) scale: Option<crate::video::Scaler>,
 }
 
 /// The last reference a decoder read, reused while rows share it.
@@ -458,6 +460,7 @@ impl<'a> Coordinator<'a> {
             frames: None,
             deadline: None,
             reference_excerpts: Vec::new(),
+            scale: self.options.scale,
         };
         let mut group = vec![first];
         let clips = ClipPlan::split(self.report, &job, self.options.clips.backend.as_deref())

@@ -10,6 +10,7 @@ use qscore_host::{
     LoadReport,
     batch::{BatchError, BatchOptions, Shard, ledger_path, run_batch},
     sched::SchedulerOptions,
+    video::Scaler,
 };
 
 use super::score::parse_param;
@@ -55,6 +56,12 @@ pub(crate) struct Args {
     /// failed (stage `timeout`).
     #[arg(long = "task-timeout", value_name = "SECONDS")]
     task_timeout: Option<f64>,
+    /// Decode each distorted clip (but raw YUV) to the reference's size and pixel format
+    /// with ffmpeg's scaler FILTER (bicubic, bilinear, lanczos, spline, …), as VMAF scores a
+    /// lower rung of a bitrate ladder; without it, a clip of another size or format is an
+    /// error.
+    #[arg(long, value_name = "FILTER", value_parser = Scaler::parse)]
+    scale: Option<Scaler>,
     /// Run only the rows in OUT.failures.jsonl again.
     #[arg(long = "retry-failed")]
     retry_failed: bool,
@@ -92,6 +99,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         retry_failed: args.retry_failed,
         shard: args.shard,
         quiet: super::quiet(),
+        scale: args.scale,
         ..BatchOptions::new(
             args.manifest.clone(),
             args.out.clone(),

@@ -3,7 +3,10 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use qscore_host::{
-    LoadReport, PairResult, ScoreJob, sched::SchedulerOptions, score_images, video::is_video_path,
+    LoadReport, PairResult, ScoreJob,
+    sched::SchedulerOptions,
+    score_images,
+    video::{Scaler, is_video_path},
 };
 use serde_json::{Map, Value, json};
 
@@ -48,6 +51,12 @@ pub(crate) struct Args {
     /// Score only the first N frames of each clip (clips of different lengths are otherwise an error).
     #[arg(long)]
     pub(crate) frames: Option<u64>,
+    /// Decode each distorted clip (but raw YUV) to the reference's size and pixel format
+    /// with ffmpeg's scaler FILTER (bicubic, bilinear, lanczos, spline, …), as VMAF scores a
+    /// lower rung of a bitrate ladder; without it, a clip of another size or format is an
+    /// error.
+    #[arg(long, value_name = "FILTER", value_parser = Scaler::parse)]
+    pub(crate) scale: Option<Scaler>,
     /// Also print every frame's values (JSON: under "frames").
     #[arg(long = "per-frame")]
     pub(crate) per_frame: bool,
@@ -104,9 +113,16 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
     if video {
         return super::video::run(args, report, &scheduler);
     }
-    if args.libvmaf_json.is_some() {
+    let clip_only = [
+        (
+            "--libvmaf-json writes clip logs",
+            args.libvmaf_json.is_some(),
+        ),
+        ("--scale decodes clips", args.scale.is_some()),
+    ];
+    if let Some((what, _)) = clip_only.iter().find(|(_, given)| *given) {
         eprintln!(
-            "qscore: error: --libvmaf-json writes clip logs, and {} is an image",
+            "qscore: error: {what}, and {} is an image",
             args.reference.display()
         );
         return ExitCode::from(1);

@@ -6,7 +6,7 @@ use qscore_host::{
     LoadReport,
     sched::SchedulerOptions,
     tune::{Pool, TuneOptions, TuneOutcome, default_jobs, tune},
-    video::{ClipOptions, excerpt::Excerpt, lockstep_for},
+    video::{ClipOptions, Scaler, excerpt::Excerpt, lockstep_for},
 };
 use serde_json::json;
 
@@ -40,6 +40,12 @@ pub(crate) struct Args {
     /// A metric parameter, `METRIC.KEY=VALUE` (repeatable).
     #[arg(long = "param", value_name = "METRIC.KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String, String)>,
+    /// Decode each distorted clip (but raw YUV) to the reference's size and pixel format
+    /// with ffmpeg's scaler FILTER (bicubic, bilinear, lanczos, spline, …), as VMAF scores a
+    /// lower rung of a bitrate ladder (for --encoder-args that scale); without it, a clip of another size or format is an
+    /// error.
+    #[arg(long, value_name = "FILTER", value_parser = Scaler::parse)]
+    scale: Option<Scaler>,
     /// Tune on this excerpt of the reference, `START:DURATION` in seconds (repeatable: the
     /// excerpts are encoded and scored back to back), instead of the whole of it.
     #[arg(long = "sample", value_name = "START:DURATION", value_parser = Excerpt::parse)]
@@ -137,6 +143,7 @@ fn tune_options(args: &Args, cache_dir: Option<PathBuf>) -> TuneOptions {
                 .max(1),
         },
         cache_dir,
+        scale: args.scale,
     }
 }
 

@@ -62,6 +62,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
         frames: args.frames,
         deadline: None,
         reference_excerpts: Vec::new(),
+        scale: args.scale,
     };
     let reference = args.reference.display().to_string();
     let mut failures = 0usize;

@@ -34,6 +34,9 @@ pub(crate) struct Identity<'a> {
     /// written, so that searches of the whole reference keep their cache across versions).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub(crate) samples: &'a [(f64, f64)],
+    /// The scaler encodes are decoded with; not written when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) scale: Option<&'a str>,
 }
 
 impl Identity<'_> {

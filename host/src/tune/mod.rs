@@ -107,6 +107,9 @@ pub struct TuneOptions {
     pub workdir: PathBuf,
     /// Scoring: which plugin, how many clips at once and in lock step.
     pub clips: ClipOptions,
+    /// Encodes decoded to the reference's size and format with this scaler (for encoder
+    /// arguments that change the size or format).
+    pub scale: Option<crate::video::Scaler>,
     /// qscore's cache folder, where finished probes are kept (`None`: not kept).
     pub cache_dir: Option<PathBuf>,
 }
@@ -290,6 +293,7 @@ fn open_cache(
         pool: options.pool.name(),
         params: &params,
         samples: &samples,
+        scale: options.scale.map(crate::video::Scaler::name),
     };
     cache::ProbeCache::open(folder, &identity)
 }

@@ -241,6 +241,7 @@ impl Prober<'_> {
             frames: None,
             deadline: None,
             reference_excerpts: excerpts.to_vec(),
+            scale: options.scale,
         };
         let paths: Vec<PathBuf> = encodes.iter().map(|e| e.path.clone()).collect();
         let mut results = Vec::with_capacity(paths.len());

@@ -14,7 +14,8 @@ use std::{
 use qscore_core::{ClipScores, MemoryMode, TaskSpec};
 
 use super::{
-    FrameSource, VideoGeometry, VideoJob, VideoScores, open_video_until, pool,
+    FrameSource, VideoGeometry, VideoJob, VideoScores, pool,
+    scale::{ScaleTo, open_distorted},
     score::score_video_group,
 };
 use crate::{
@@ -279,13 +280,17 @@ fn open_pair(job: &VideoJob, reference: &Path, distorted: &Path) -> Result<OpenP
     let deadline = job.deadline.map(|d| d.at);
     let ref_source = super::score::open_reference(job, reference, deadline)
         .map_err(|e| timed_out(job, distorted, e))?;
-    let dist_source = open_video_until(distorted, job.geometry, deadline)
+    let scale = job.scale.map(|scaler| ScaleTo {
+        geometry: ref_source.geometry(),
+        scaler,
+    });
+    let dist_source = open_distorted(distorted, job.geometry, scale, deadline)
         .map_err(|e| timed_out(job, distorted, e))?;
     let (rg, dg) = (ref_source.geometry(), dist_source.geometry());
     if rg != dg {
         return Err(input_error(
             distorted,
-            format!("is {dg} but the reference {} is {rg}", reference.display()),
+            super::score::geometry_mismatch(job, dg, reference, rg),
         ));
     }
     Ok((ref_source, dist_source, rg))

@@ -24,6 +24,7 @@ use qscore_core::OwnedImage;
 use super::{
     FrameSource, VideoGeometry,
     excerpt::{Excerpt, Picked, add_inputs},
+    scale::ScaleTo,
     source::{FrameRead, input_error, read_frame},
     y4m::{read_frame_header, read_stream_header},
 };
@@ -229,22 +230,30 @@ pub(super) fn read_ahead_counting(
     }
 }
 
-/// Adds the options of one output: the `picked` stream, converted to the pixel format of
-/// `geometry` (without one, qscore's closest to the source's), as a YUV4MPEG2 stream to
-/// `target`.
+/// What a decoder makes of its input: the given geometry (raw input's, or a pixel format to
+/// convert to) and the scaling to the reference's size and format, each where asked.
+pub(super) type Target = (Option<VideoGeometry>, Option<ScaleTo>);
+
+/// Adds the options of one output: the `picked` stream, scaled where `scale` says, and
+/// converted to the pixel format of `scale` or `geometry` (without either, qscore's closest
+/// to the source's), as a YUV4MPEG2 stream to `target`.
 pub(super) fn output_args(
     command: &mut Command,
     picked: &Picked,
-    geometry: Option<VideoGeometry>,
+    (geometry, scale): Target,
     target: &str,
 ) {
-    match geometry {
-        Some(given) => {
-            picked.map(command, None);
-            let pix_fmt = given.format.name().expect("checked YUV format has a name");
-            command.args(["-pix_fmt", &pix_fmt]);
+    let pix_fmt = |g: VideoGeometry| g.format.name().expect("checked YUV format has a name");
+    match (scale, geometry) {
+        (Some(to), _) => {
+            picked.map(command, Some(&to.filter()));
+            command.args(["-pix_fmt", &pix_fmt(to.geometry)]);
         }
-        None => picked.map(command, Some(&format!("format={FORMATS}"))),
+        (None, Some(given)) => {
+            picked.map(command, None);
+            command.args(["-pix_fmt", &pix_fmt(given)]);
+        }
+        (None, None) => picked.map(command, Some(&format!("format={FORMATS}"))),
     }
     // `-strict -1`: YUV4MPEG2 beyond 8 bits is an extension to ffmpeg.
     command.args(["-f", "yuv4mpegpipe", "-strict", "-1", target]);
@@ -285,6 +294,25 @@ impl FfmpegSource {
         geometry: Option<VideoGeometry>,
         deadline: Option<Instant>,
     ) -> Result<Self, InputError> {
+        Self::start(path, excerpts, (geometry, None), deadline)
+    }
+
+    /// [`Self::open`], the frames scaled to `to`'s size and converted to its pixel format.
+    pub(crate) fn open_scaled(
+        path: &Path,
+        to: ScaleTo,
+        deadline: Option<Instant>,
+    ) -> Result<Self, InputError> {
+        Self::start(path, &[], (None, Some(to)), deadline)
+    }
+
+    /// Starts decoding `excerpts` of `path` (all of it when there are none) to `target`.
+    pub(super) fn start(
+        path: &Path,
+        excerpts: &[Excerpt],
+        (geometry, scale): Target,
+        deadline: Option<Instant>,
+    ) -> Result<Self, InputError> {
         // Not only regular files: a named pipe that another program streams into works too.
         if !path.exists() || path.is_dir() {
             let what = if path.is_dir() {
@@ -300,7 +328,7 @@ impl FfmpegSource {
         let mut command = decoder_command("ffmpeg");
         command.args(["-v", "error", "-nostdin"]);
         let picked = add_inputs(&mut command, path, excerpts);
-        output_args(&mut command, &picked, geometry, "-");
+        output_args(&mut command, &picked, (geometry, scale), "-");
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -327,7 +355,8 @@ impl FfmpegSource {
                 return Err(input_error(path, reason));
             }
         };
-        if let Some(given) = geometry.filter(|given| *given != found) {
+        let expected = scale.map(|to| to.geometry).or(geometry);
+        if let Some(given) = expected.filter(|given| *given != found) {
             return Err(input_error(
                 path,
                 format!("decodes to {found} frames, but {given} was given"),

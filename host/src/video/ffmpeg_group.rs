@@ -40,7 +40,7 @@ use super::{
     FfmpegSource, FrameSource, VideoGeometry,
     excerpt::Picked,
     ffmpeg::{
-        AHEAD, Ahead, Decoder, Watchdog, decoder_command, drain_stderr, output_args,
+        AHEAD, Ahead, Decoder, Target, Watchdog, decoder_command, drain_stderr, output_args,
         read_ahead_counting,
     },
     source::input_error,
@@ -136,7 +136,7 @@ impl Shared {
 pub(super) struct GroupMember {
     path: PathBuf,
     index: usize,
-    given: Option<VideoGeometry>,
+    given: Target,
     deadline: Option<Instant>,
     geometry: VideoGeometry,
     shared: Arc<Shared>,
@@ -153,10 +153,11 @@ pub(super) struct GroupMember {
 /// cannot be used, and the caller opens each clip alone.
 pub(super) fn open_group(
     paths: &[&Path],
-    geometry: Option<VideoGeometry>,
+    target: Target,
     deadline: Option<Instant>,
 ) -> Option<Vec<Box<dyn FrameSource>>> {
-    let (decoder, streams) = match spawn(paths, geometry, deadline) {
+    let expected = target.1.map(|to| to.geometry).or(target.0);
+    let (decoder, streams) = match spawn(paths, target, deadline) {
         Ok(started) => started,
         Err(error) => {
             log::info!(
@@ -188,7 +189,7 @@ pub(super) fn open_group(
     let mut members: Vec<Box<dyn FrameSource>> = Vec::with_capacity(paths.len());
     for (index, ((header, frames), path)) in pending.into_iter().zip(paths).enumerate() {
         let found = match header.recv_deadline(until) {
-            Ok(Ok(found)) if geometry.is_none_or(|given| given == found) => found,
+            Ok(Ok(found)) if expected.is_none_or(|given| given == found) => found,
             // Opened alone, the clip says what is wrong with it.
             _ => {
                 shared.abandon();
@@ -198,7 +199,7 @@ pub(super) fn open_group(
         members.push(Box::new(GroupMember {
             path: path.to_path_buf(),
             index,
-            given: geometry,
+            given: target,
             deadline,
             geometry: found,
             shared: Arc::clone(&shared),
@@ -242,7 +243,7 @@ fn start_reader(read: &Arc<[AtomicU64]>, index: usize, stream: File) -> (Sender<
 /// pipes' read ends, in order.
 fn spawn(
     paths: &[&Path],
-    geometry: Option<VideoGeometry>,
+    target: Target,
     deadline: Option<Instant>,
 ) -> std::io::Result<(Decoder, Vec<File>)> {
     let first = 3;
@@ -260,8 +261,8 @@ fn spawn(
         command.arg("-i").arg(path);
     }
     for input in 0..paths.len() {
-        let target = format!("pipe:{}", first + input as RawFd);
-        output_args(&mut command, &Picked::Input(input), geometry, &target);
+        let to = format!("pipe:{}", first + input as RawFd);
+        output_args(&mut command, &Picked::Input(input), target, &to);
     }
     let fds: Vec<RawFd> = writes.iter().map(AsRawFd::as_raw_fd).collect();
     // SAFETY: between fork and exec the closure only calls `dup2`, which is
@@ -364,7 +365,7 @@ impl GroupMember {
         if self.deadline.is_some_and(|at| Instant::now() >= at) {
             return Err(input_error(&self.path, "ran out of time"));
         }
-        let mut alone = FfmpegSource::open(&self.path, self.given, self.deadline)?;
+        let mut alone = FfmpegSource::start(&self.path, &[], self.given, self.deadline)?;
         if alone.geometry() != self.geometry {
             return Err(input_error(
                 &self.path,

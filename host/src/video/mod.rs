@@ -11,6 +11,7 @@ mod libvmaf_log;
 mod lockstep;
 mod pooling;
 mod raw;
+mod scale;
 mod score;
 mod source;
 #[cfg(test)]
@@ -24,6 +25,7 @@ pub use libvmaf_log::{libvmaf_log, libvmaf_name, write_libvmaf_log};
 pub use lockstep::{default_lockstep, lockstep_for};
 pub use pooling::{Pooled, pool};
 pub use raw::RawReader;
+pub use scale::{SCALERS, Scaler};
 pub use score::{Deadline, VideoJob, VideoScores, score_video};
 pub use source::{FrameSource, VideoGeometry, is_video_path, open_video, open_video_until};
 pub use y4m::Y4mReader;

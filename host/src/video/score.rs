@@ -24,7 +24,8 @@ use super::{
     excerpt::Excerpt,
     ffmpeg_group::open_group,
     open_video_until, pool,
-    source::{decoded_by_ffmpeg, input_error},
+    scale::{ScaleTo, Scaler, open_distorted, through_ffmpeg},
+    source::input_error,
     window::{FramePair, FrameWindow},
 };
 use crate::{
@@ -50,6 +51,27 @@ pub struct VideoJob {
     /// Score only these excerpts of the reference, back to back, against the whole of each
     /// distorted clip (an encode of the same excerpts); all of it when empty.
     pub reference_excerpts: Vec<Excerpt>,
+    /// Decode each distorted clip (but raw YUV) to the reference's size and pixel format
+    /// with this scaler (`--scale`); without it, a clip of another geometry is an error.
+    pub scale: Option<Scaler>,
+}
+
+/// The message for a distorted clip whose geometry `found` is not the reference's.
+pub(crate) fn geometry_mismatch(
+    job: &VideoJob,
+    found: VideoGeometry,
+    reference: &Path,
+    expected: VideoGeometry,
+) -> String {
+    let hint = if job.scale.is_none() {
+        " (--scale bicubic decodes it to the reference's size and format)"
+    } else {
+        ""
+    };
+    format!(
+        "is {found} but the reference {} is {expected}{hint}",
+        reference.display()
+    )
 }
 
 /// Opens a job's reference: all of it, or its excerpts (which ffmpeg reads, seeking).
@@ -250,28 +272,46 @@ type Opened = Result<Box<dyn FrameSource>, InputError>;
 /// others, and all of them if the group cannot start, open each on a thread of its own: a
 /// decoder process takes tens of milliseconds to start and decode its first frame, and
 /// opened one after another they would leave the workers idle that long per clip.
+///
+/// With `--scale`, the reference opens first: its geometry is what the clips decode to.
 fn open_all(job: &VideoJob, reference: &Path, distorted: &[&Path]) -> (Opened, Vec<Opened>) {
     let deadline = job.deadline.map(|d| d.at);
+    let (early, scale) = match job.scale {
+        Some(scaler) => {
+            let opened = open_reference(job, reference, deadline);
+            let to = opened.as_ref().ok().map(|r| ScaleTo {
+                geometry: r.geometry(),
+                scaler,
+            });
+            if let Err(error) = &opened {
+                let clips = distorted.iter().map(|_| Err(error.clone())).collect();
+                return (opened, clips);
+            }
+            (Some(opened), to)
+        }
+        None => (None, None),
+    };
     let grouped: Vec<usize> = (0..distorted.len())
         .filter(|&i| {
             let path = distorted[i];
-            decoded_by_ffmpeg(path, job.geometry) && path.metadata().is_ok_and(|m| m.is_file())
+            through_ffmpeg(path, job.geometry, job.scale)
+                && path.metadata().is_ok_and(|m| m.is_file())
         })
         .collect();
     std::thread::scope(|scope| {
         let group = (grouped.len() >= 2).then(|| {
             let paths: Vec<&Path> = grouped.iter().map(|&i| distorted[i]).collect();
-            scope.spawn(move || open_group(&paths, job.geometry, deadline))
+            scope.spawn(move || open_group(&paths, (job.geometry, scale), deadline))
         });
         let alone = |from_group: bool| {
-            let open = move |path: &Path| open_video_until(path, job.geometry, deadline);
+            let open = move |path: &Path| open_distorted(path, job.geometry, scale, deadline);
             (0..distorted.len())
                 .filter(|i| grouped.contains(i) == from_group)
                 .map(|i| (i, scope.spawn(move || open(distorted[i]))))
                 .collect::<Vec<_>>()
         };
         let mut handles = alone(false);
-        let reference = open_reference(job, reference, deadline);
+        let reference = early.unwrap_or_else(|| open_reference(job, reference, deadline));
         let mut clips: Vec<Option<Opened>> = distorted.iter().map(|_| None).collect();
         match group.and_then(|handle| handle.join().ok().flatten()) {
             Some(members) => {
@@ -323,19 +363,7 @@ fn open_clip<'a>(
     };
     let (rg, dg) = (ref_source.geometry(), source.geometry());
     if rg != dg {
-        clip.fail(clip_error(
-            path,
-            format!(
-                "is {}x{} {} but the reference {} is {}x{} {}",
-                dg.width,
-                dg.height,
-                dg.format,
-                reference.display(),
-                rg.width,
-                rg.height,
-                rg.format
-            ),
-        ));
+        clip.fail(clip_error(path, geometry_mismatch(job, dg, reference, rg)));
         return clip;
     }
     if let (None, Some(r), Some(d)) = (job.frames, ref_source.frame_count(), source.frame_count())

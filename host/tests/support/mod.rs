@@ -112,6 +112,23 @@ pub fn cpu_only_dir() -> PathBuf {
         .clone()
 }
 
+/// A directory holding the CPU and libvmaf plugins (the oracle), made once per process
+/// as [`cpu_only_dir`] is.
+pub fn cpu_libvmaf_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        build(&["qscore-cpu", "qscore-libvmaf"]);
+        plugin_dir(
+            "cpu-libvmaf",
+            &[
+                library("qscore_plugin_cpu"),
+                library("qscore_plugin_libvmaf"),
+            ],
+        )
+    })
+    .clone()
+}
+
 /// A fresh directory containing links (copies where links fail) to `files`.
 pub fn plugin_dir(name: &str, files: &[PathBuf]) -> PathBuf {
     let dir = profile_dir().join("test-plugin-dirs").join(name);
@@ -131,6 +148,16 @@ pub fn scratch(group: &str, name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }
+
+/// The features `vmaf_v0.6.1` reads, as `vmaf` outputs them.
+pub const VMAF_FEATURES: [&str; 6] = [
+    "vif_scale0",
+    "vif_scale1",
+    "vif_scale2",
+    "vif_scale3",
+    "adm2",
+    "motion2",
+];
 
 /// Runs ffmpeg quietly; it is needed by the video tests (`.ci/run` installs it).
 pub fn ffmpeg(args: &[&str]) {
