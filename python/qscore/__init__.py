@@ -167,7 +167,8 @@ def score_video(
     YUV with ``size="576x324", pix_fmt="yuv420p10le"``. ``frames=N`` scores only the
     first N frames. ``scale="bicubic"`` (or another of ffmpeg's scalers) decodes a
     distorted clip of another size or pixel format to the reference's, as VMAF scores a
-    lower rung of a bitrate ladder. Metrics: ``vmaf`` (and ``vif``, ``adm``, ``motion``, ``motion2``) and
+    lower rung of a bitrate ladder. ``subsample=N`` scores only every Nth frame (0, N,
+    2N, …) as libvmaf's ``n_subsample`` does; the result then has ``frame_numbers``. Metrics: ``vmaf`` (and ``vif``, ``adm``, ``motion``, ``motion2``) and
     every image metric, per frame.
 
     Returns the mean of every value over the frames (``result["vmaf"]``), ``pooled``
@@ -178,11 +179,11 @@ def score_video(
     >>> r["vmaf"], r["frames"][0]["vmaf"]                                      # doctest: +SKIP
     (82.57, 83.86)
     """
-    unknown = set(decode_options) - {"size", "pix_fmt", "frames", "scale"}
+    unknown = set(decode_options) - {"size", "pix_fmt", "frames", "scale", "subsample"}
     if unknown:
         raise InvalidInputError(
             f"score_video: unknown option(s) {sorted(unknown)} (decode options: size, "
-            "pix_fmt, frames, scale)"
+            "pix_fmt, frames, scale, subsample)"
         )
     return _native.score_video(
         os.fspath(reference),
@@ -215,7 +216,8 @@ def batch(
 
     Options: ``params``, ``backend``, ``workers``, ``max_concurrent_decodes``,
     ``task_timeout`` (seconds per pair), ``retry_failed``, ``shard="I/N"``, ``quiet``
-    (default True: no progress bar), ``scale`` (as for :func:`score_video`).
+    (default True: no progress bar), ``scale`` and ``subsample`` (as for
+    :func:`score_video`).
 
     Returns the run's summary: ``scored``, ``failed``, ``skipped_done``, ``output_rows``,
     ``failing``, ``seconds``, ``backends`` (rows per plugin), ``references_reused``, … and
@@ -234,6 +236,7 @@ def batch(
         "shard",
         "quiet",
         "scale",
+        "subsample",
     }
     unknown = set(options) - allowed
     if unknown:

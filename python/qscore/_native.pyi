@@ -36,6 +36,7 @@ def score_video(
     pix_fmt: str | None = None,
     frames: int | None = None,
     scale: str | None = None,
+    subsample: int = 1,
 ) -> dict[str, Any]: ...
 def batch(
     manifest: str,
@@ -51,4 +52,5 @@ def batch(
     shard: str | None = None,
     quiet: bool = True,
     scale: str | None = None,
+    subsample: int = 1,
 ) -> dict[str, Any]: ...

@@ -21,7 +21,7 @@ use crate::{
 #[pyfunction]
 #[pyo3(signature = (manifest, out, metrics=None, *, params=None, backend=None, workers=None,
                     max_concurrent_decodes=None, task_timeout=None, retry_failed=false,
-                    shard=None, quiet=true, scale=None))]
+                    shard=None, quiet=true, scale=None, subsample=1))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn batch(
     py: Python<'_>,
@@ -37,7 +37,14 @@ pub(crate) fn batch(
     shard: Option<String>,
     quiet: bool,
     scale: Option<String>,
+    subsample: u64,
 ) -> PyResult<Py<PyAny>> {
+    if subsample == 0 {
+        return Err(invalid(
+            py,
+            "subsample: give a whole number of frames, 1 or more",
+        ));
+    }
     let task_timeout = match task_timeout {
         Some(s) if !(s.is_finite() && s > 0.0) => {
             return Err(invalid(
@@ -64,6 +71,7 @@ pub(crate) fn batch(
         shard,
         quiet,
         scale,
+        subsample,
         ..BatchOptions::new(
             manifest,
             out.clone(),

@@ -24,7 +24,7 @@ use crate::{
 #[pyfunction]
 #[pyo3(signature = (reference, distorted, metrics, per_frame=false, *, backend=None,
                     params=None, workers=None, size=None, pix_fmt=None, frames=None,
-                    scale=None))]
+                    scale=None, subsample=1))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn score_video(
     py: Python<'_>,
@@ -39,7 +39,14 @@ pub(crate) fn score_video(
     pix_fmt: Option<String>,
     frames: Option<u64>,
     scale: Option<String>,
+    subsample: u64,
 ) -> PyResult<Py<PyAny>> {
+    if subsample == 0 {
+        return Err(invalid(
+            py,
+            "subsample: give a whole number of frames, 1 or more",
+        ));
+    }
     let geometry = match (&size, &pix_fmt) {
         (Some(size), Some(pix_fmt)) => {
             Some(VideoGeometry::parse(size, pix_fmt).map_err(|e| invalid(py, e))?)
@@ -59,6 +66,7 @@ pub(crate) fn score_video(
         deadline: None,
         reference_excerpts: Vec::new(),
         scale,
+        subsample,
     };
     let outcome = wait::run(py, move || {
         let report = runtime::report();
@@ -103,6 +111,10 @@ fn video_dict(py: Python<'_>, scores: &VideoScores, per_frame: bool) -> PyResult
     }
     dict.set_item("pooled", pooled)?;
     dict.set_item("frame_count", scores.frames.len())?;
+    // Subsampled: which frames were scored.
+    if (0u64..).zip(&scores.frame_numbers).any(|(i, &n)| i != n) {
+        dict.set_item("frame_numbers", scores.frame_numbers.clone())?;
+    }
     let mut plugins: Vec<&str> = scores
         .backends
         .iter()

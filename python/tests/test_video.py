@@ -92,3 +92,13 @@ def test_a_smaller_rung_is_scaled_to_the_reference_when_asked(tmp_path):
         assert scaled[name] == beforehand[name], name
     with pytest.raises(qscore.InvalidInputError, match="not a scaler"):
         qscore.score_video(reference, rung, "vmaf", scale="cubic")
+
+
+def test_subsample_scores_every_nth_frame_with_its_full_values():
+    every = qscore.score_video(REFERENCE, DISTORTED, "vmaf", per_frame=True, **RAW)
+    assert "frame_numbers" not in every
+    some = qscore.score_video(REFERENCE, DISTORTED, "vmaf", per_frame=True, subsample=2, **RAW)
+    assert some["frame_numbers"] == [0, 2] and some["frame_count"] == 2
+    assert some["frames"] == [every["frames"][0], every["frames"][2]]
+    with pytest.raises(qscore.InvalidInputError, match="subsample"):
+        qscore.score_video(REFERENCE, DISTORTED, "vmaf", subsample=0, **RAW)

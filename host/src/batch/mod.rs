@@ -83,6 +83,8 @@ pub struct BatchOptions {
     pub clips: crate::video::ClipOptions,
     /// Distorted clips decoded to their reference's size and format with this scaler.
     pub scale: Option<crate::video::Scaler>,
+    /// Score every Nth frame of a clip ([`crate::video::VideoJob::subsample`]).
+    pub subsample: u64,
 }
 
 /// Images decoded at once unless asked otherwise: half the machine's cores, at least 2.
@@ -125,6 +127,7 @@ impl BatchOptions {
                 lockstep: decodes,
             },
             scale: None,
+            subsample: 1,
         }
     }
 }
@@ -287,10 +290,15 @@ pub fn run_batch(
     crate::atomic::remove_stale(out);
     crate::atomic::remove_stale(&ledger);
 
-    // The scaler changes a clip's scores as a parameter does, so it is recorded as one.
+    // The scaler and the subsampling change a clip's scores as a parameter does, so they
+    // are recorded as parameters.
     let mut recorded = options.params.clone();
     if let Some(scaler) = options.scale {
         recorded.push(("video".into(), "scale".into(), scaler.name().into()));
+    }
+    if options.subsample > 1 {
+        let n = options.subsample.to_string();
+        recorded.push(("video".into(), "subsample".into(), n));
     }
     let provenance = Provenance::of_run(report, &recorded);
     provenance::check_resume(out, &provenance)?;
@@ -363,6 +371,7 @@ pub fn run_batch(
         clips: options.clips.clone(),
         lockstep: options.lockstep,
         scale: options.scale,
+        subsample: options.subsample,
     };
     let stop = AtomicBool::new(false);
     let decoders = limiter.capacity();

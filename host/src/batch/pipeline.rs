@@ -66,6 +66,8 @@ pub(crate) struct StageOptions {
     pub(crate) lockstep: Option<usize>,
     /// Distorted clips decoded to their reference's size and format with this scaler.
     pub(crate) scale: Option<crate::video::Scaler>,
+    /// Score every Nth frame of a clip.
+    pub(crate) subsample: u64,
 }
 
 /// The last reference a decoder read, reused while rows share it.
@@ -461,6 +463,7 @@ impl<'a> Coordinator<'a> {
             deadline: None,
             reference_excerpts: Vec::new(),
             scale: self.options.scale,
+            subsample: self.options.subsample,
         };
         let mut group = vec![first];
         let clips = ClipPlan::split(self.report, &job, self.options.clips.backend.as_deref())

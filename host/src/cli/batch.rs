@@ -62,6 +62,11 @@ pub(crate) struct Args {
     /// error.
     #[arg(long, value_name = "FILTER", value_parser = Scaler::parse)]
     scale: Option<Scaler>,
+    /// Score only every Nth frame (0, N, 2N, …), as libvmaf's `--subsample N`: every frame
+    /// is still decoded and VMAF's motion still sees each scored frame's neighbours, so a
+    /// scored frame's values are unchanged; means and pooling are over the scored frames.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    subsample: u64,
     /// Run only the rows in OUT.failures.jsonl again.
     #[arg(long = "retry-failed")]
     retry_failed: bool,
@@ -100,6 +105,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, mut options: SchedulerOption
         shard: args.shard,
         quiet: super::quiet(),
         scale: args.scale,
+        subsample: args.subsample,
         ..BatchOptions::new(
             args.manifest.clone(),
             args.out.clone(),

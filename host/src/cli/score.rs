@@ -57,6 +57,11 @@ pub(crate) struct Args {
     /// error.
     #[arg(long, value_name = "FILTER", value_parser = Scaler::parse)]
     pub(crate) scale: Option<Scaler>,
+    /// Score only every Nth frame (0, N, 2N, …), as libvmaf's `--subsample N`: every frame
+    /// is still decoded and VMAF's motion still sees each scored frame's neighbours, so a
+    /// scored frame's values are unchanged; means and pooling are over the scored frames.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) subsample: u64,
     /// Also print every frame's values (JSON: under "frames").
     #[arg(long = "per-frame")]
     pub(crate) per_frame: bool,

@@ -46,6 +46,11 @@ pub(crate) struct Args {
     /// error.
     #[arg(long, value_name = "FILTER", value_parser = Scaler::parse)]
     scale: Option<Scaler>,
+    /// Score only every Nth frame (0, N, 2N, …), as libvmaf's `--subsample N`: every frame
+    /// is still decoded and VMAF's motion still sees each scored frame's neighbours, so a
+    /// scored frame's values are unchanged; means and pooling are over the scored frames.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    subsample: u64,
     /// Tune on this excerpt of the reference, `START:DURATION` in seconds (repeatable: the
     /// excerpts are encoded and scored back to back), instead of the whole of it.
     #[arg(long = "sample", value_name = "START:DURATION", value_parser = Excerpt::parse)]
@@ -144,6 +149,7 @@ fn tune_options(args: &Args, cache_dir: Option<PathBuf>) -> TuneOptions {
         },
         cache_dir,
         scale: args.scale,
+        subsample: args.subsample,
     }
 }
 

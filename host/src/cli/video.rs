@@ -63,6 +63,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
         deadline: None,
         reference_excerpts: Vec::new(),
         scale: args.scale,
+        subsample: args.subsample,
     };
     let reference = args.reference.display().to_string();
     let mut failures = 0usize;
@@ -109,6 +110,10 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
                         "pooled": pooled,
                         "frame_count": scores.frames.len(),
                     });
+                    if args.subsample > 1 {
+                        line["subsample"] = json!(args.subsample);
+                        line["frame_numbers"] = json!(scores.frame_numbers);
+                    }
                     if args.per_frame {
                         let frames: Vec<Value> = scores
                             .frames
@@ -127,7 +132,15 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
                         .iter()
                         .map(|(k, _)| format!("{k:>w$}", w = width(k)))
                         .collect();
-                    out!("reference {reference}, {} frames", scores.frames.len());
+                    if args.subsample > 1 {
+                        out!(
+                            "reference {reference}, {} frames scored (every {})",
+                            scores.frames.len(),
+                            args.subsample
+                        );
+                    } else {
+                        out!("reference {reference}, {} frames", scores.frames.len());
+                    }
                     out!("{:<40} {}", "distorted (mean over frames)", header.join(""));
                     let cells: Vec<String> = means
                         .iter()
@@ -135,7 +148,7 @@ pub(crate) fn run(args: &Args, report: &LoadReport, scheduler: &Scheduler) -> Ex
                         .collect();
                     out!("{distorted:<40} {}", cells.join(""));
                     if args.per_frame {
-                        for (i, frame) in scores.frames.iter().enumerate() {
+                        for (frame, i) in scores.frames.iter().zip(&scores.frame_numbers) {
                             let cells: Vec<String> = frame
                                 .iter()
                                 .map(|(k, v)| format!("{v:>w$.6}", w = width(k)))

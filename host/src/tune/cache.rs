@@ -37,6 +37,13 @@ pub(crate) struct Identity<'a> {
     /// The scaler encodes are decoded with; not written when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) scale: Option<&'a str>,
+    /// Every Nth frame scored; not written when every frame is.
+    #[serde(skip_serializing_if = "every_frame")]
+    pub(crate) subsample: u64,
+}
+
+fn every_frame(subsample: &u64) -> bool {
+    *subsample <= 1
 }
 
 impl Identity<'_> {

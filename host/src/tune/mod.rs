@@ -110,6 +110,8 @@ pub struct TuneOptions {
     /// Encodes decoded to the reference's size and format with this scaler (for encoder
     /// arguments that change the size or format).
     pub scale: Option<crate::video::Scaler>,
+    /// Score every Nth frame of each encode ([`crate::video::VideoJob::subsample`]).
+    pub subsample: u64,
     /// qscore's cache folder, where finished probes are kept (`None`: not kept).
     pub cache_dir: Option<PathBuf>,
 }
@@ -294,6 +296,7 @@ fn open_cache(
         params: &params,
         samples: &samples,
         scale: options.scale.map(crate::video::Scaler::name),
+        subsample: options.subsample,
     };
     cache::ProbeCache::open(folder, &identity)
 }

@@ -242,6 +242,7 @@ impl Prober<'_> {
             deadline: None,
             reference_excerpts: excerpts.to_vec(),
             scale: options.scale,
+            subsample: options.subsample,
         };
         let paths: Vec<PathBuf> = encodes.iter().map(|e| e.path.clone()).collect();
         let mut results = Vec::with_capacity(paths.len());

@@ -388,12 +388,14 @@ fn score_clip(
         })?;
         finished.push((route, scores));
     }
-    Ok(assemble(&finished, index as usize))
+    Ok(assemble(&finished, job, index))
 }
 
-/// Per-frame values in request order, pooled per value name. `scores` reports the
-/// plugin's own mean where it gives one (libvmaf pools its per-frame values itself).
-fn assemble(finished: &[(&ClipRoute, ClipScores)], frames: usize) -> VideoScores {
+/// Per-frame values of the frames `job` scores, in request order, pooled per value name.
+/// `scores` reports the plugin's own mean where it gives one (libvmaf pools its per-frame
+/// values itself) of every frame, so not when only some are scored.
+fn assemble(finished: &[(&ClipRoute, ClipScores)], job: &VideoJob, frames: u64) -> VideoScores {
+    let frame_numbers: Vec<u64> = (0..frames).filter(|&i| job.scores_frame(i)).collect();
     let keep = |route: &ClipRoute, name: &str| {
         route
             .request
@@ -401,14 +403,15 @@ fn assemble(finished: &[(&ClipRoute, ClipScores)], frames: usize) -> VideoScores
             .as_ref()
             .is_none_or(|only| only.iter().any(|o| o == name))
     };
-    let per_frame: Vec<Vec<(String, f64)>> = (0..frames)
-        .map(|i| {
+    let per_frame: Vec<Vec<(String, f64)>> = frame_numbers
+        .iter()
+        .map(|&i| {
             finished
                 .iter()
                 .flat_map(|(route, scores)| {
                     scores
                         .frames
-                        .get(i)
+                        .get(i as usize)
                         .into_iter()
                         .flatten()
                         .filter(|v| keep(route, v.name.as_str()))
@@ -426,13 +429,15 @@ fn assemble(finished: &[(&ClipRoute, ClipScores)], frames: usize) -> VideoScores
             .flatten()
             .filter(|v| keep(route, v.name.as_str()));
         for named in names {
-            let values: Vec<f64> = scores
-                .frames
+            let values: Vec<f64> = frame_numbers
                 .iter()
+                .filter_map(|&i| scores.frames.get(i as usize))
                 .filter_map(|f| f.iter().find(|v| v.name == named.name).map(|v| v.value))
                 .collect();
             if let Some(mut stats) = pool(&values) {
-                if let Some(own) = scores.pooled.iter().find(|v| v.name == named.name) {
+                if let Some(own) = scores.pooled.iter().find(|v| v.name == named.name)
+                    && job.subsample <= 1
+                {
                     stats.mean = own.value;
                 }
                 pooled.push((named.name.to_string(), stats));
@@ -441,6 +446,7 @@ fn assemble(finished: &[(&ClipRoute, ClipScores)], frames: usize) -> VideoScores
     }
     VideoScores {
         frames: per_frame,
+        frame_numbers,
         pooled,
         backends: finished
             .iter()
@@ -462,6 +468,7 @@ fn merge(clip: VideoScores, frames: VideoScores) -> VideoScores {
                 a
             })
             .collect(),
+        frame_numbers: clip.frame_numbers,
         pooled: clip.pooled.into_iter().chain(frames.pooled).collect(),
         backends: clip.backends.into_iter().chain(frames.backends).collect(),
     }

@@ -34,8 +34,8 @@ pub fn libvmaf_log(scores: &VideoScores, fps: f64) -> Value {
     let frames: Vec<Value> = scores
         .frames
         .iter()
-        .enumerate()
-        .map(|(i, values)| {
+        .zip(&scores.frame_numbers)
+        .map(|(values, i)| {
             let metrics: Map<String, Value> = values
                 .iter()
                 .map(|(name, v)| (libvmaf_name(name), number(*v)))
@@ -89,11 +89,13 @@ mod tests {
         ];
         let scores = VideoScores {
             frames,
+            // Every other frame scored.
+            frame_numbers: vec![0, 2],
             pooled,
             backends: Vec::new(),
         };
         let log = libvmaf_log(&scores, 12.345);
-        assert_eq!(log["frames"][1]["frameNum"], 1);
+        assert_eq!(log["frames"][1]["frameNum"], 2);
         assert_eq!(log["frames"][1]["metrics"]["integer_adm2"], 1.0);
         assert_eq!(log["frames"][0]["metrics"]["vmaf"], 80.0);
         assert_eq!(log["pooled_metrics"]["vmaf"]["mean"], 85.0);

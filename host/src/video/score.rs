@@ -54,6 +54,18 @@ pub struct VideoJob {
     /// Decode each distorted clip (but raw YUV) to the reference's size and pixel format
     /// with this scaler (`--scale`); without it, a clip of another geometry is an error.
     pub scale: Option<Scaler>,
+    /// Score only every Nth frame (frames 0, N, 2N, …), as libvmaf's `n_subsample` does:
+    /// every frame is still read, and a temporal metric's frame still sees its neighbours,
+    /// so a scored frame's values are those it has without subsampling. 0 or 1: every
+    /// frame.
+    pub subsample: u64,
+}
+
+impl VideoJob {
+    /// Whether frame `index` is scored (see [`Self::subsample`]).
+    pub(crate) fn scores_frame(&self, index: u64) -> bool {
+        self.subsample <= 1 || index.is_multiple_of(self.subsample)
+    }
 }
 
 /// The message for a distorted clip whose geometry `found` is not the reference's.
@@ -132,8 +144,11 @@ impl Deadline {
 /// The result for one distorted clip.
 #[derive(Debug, Clone)]
 pub struct VideoScores {
-    /// Values per frame, in frame order, in the order asked.
+    /// Values per scored frame, in frame order, in the order asked.
     pub frames: Vec<Vec<(String, f64)>>,
+    /// The number of each frame of `frames` in its clip (from 0; every Nth frame with
+    /// [`VideoJob::subsample`]).
+    pub frame_numbers: Vec<u64>,
     /// Pooled statistics per value name, in the order asked.
     pub pooled: Vec<(String, Pooled)>,
     /// Which backend ran each metric (of the first frame).
@@ -155,6 +170,8 @@ fn clip_error(path: &Path, reason: String) -> ScoreError {
 struct Frame {
     remaining: usize,
     values: Vec<Option<crate::score::MetricScores>>,
+    /// Whether it is scored (else only read, for its neighbours).
+    scored: bool,
 }
 
 /// One distorted clip of a group, as it is read and scored.
@@ -513,9 +530,11 @@ impl Group<'_> {
                 return;
             }
         };
+        let scored = self.job.scores_frame(index);
         clip.frames.push(Frame {
-            remaining: self.requests.len(),
+            remaining: if scored { self.requests.len() } else { 0 },
             values: vec![None; self.requests.len()],
+            scored,
         });
         clip.window.push(FramePair {
             index,
@@ -535,6 +554,9 @@ impl Group<'_> {
     }
 
     fn submit(&self, c: usize, clip: &Clip<'_>, index: u64, m: usize) -> Result<(), ScoreError> {
+        if clip.frames.get(index as usize).is_some_and(|f| !f.scored) {
+            return Ok(());
+        }
         let request = &self.requests[m];
         let need = self.needs[m];
         let (frame, neighbours) = clip
@@ -614,16 +636,20 @@ fn finish(
         .zip(requests)
         .filter_map(|(v, r)| v.as_ref().map(|(_, b)| (r.metric.clone(), b.clone())))
         .collect();
-    let per_frame: Vec<Vec<(String, f64)>> = frames
+    let (frame_numbers, per_frame): (Vec<u64>, Vec<Vec<(String, f64)>>) = frames
         .into_iter()
-        .map(|f| {
-            f.values
+        .zip(0u64..)
+        .filter(|(f, _)| f.scored)
+        .map(|(f, number)| {
+            let values = f
+                .values
                 .into_iter()
                 .flatten()
                 .flat_map(|(values, _)| values)
-                .collect()
+                .collect();
+            (number, values)
         })
-        .collect();
+        .unzip();
     let names: Vec<String> = per_frame[0].iter().map(|(n, _)| n.clone()).collect();
     let pooled = names
         .into_iter()
@@ -637,6 +663,7 @@ fn finish(
         .collect();
     Ok(VideoScores {
         frames: per_frame,
+        frame_numbers,
         pooled,
         backends,
     })
