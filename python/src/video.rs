@@ -93,14 +93,19 @@ pub(crate) fn score_video(
         result.unwrap_or(Err(ScoreError::Interrupted))
     })?;
     match outcome {
-        Ok(scores) => video_dict(py, &scores, per_frame),
+        Ok(scores) => video_dict(py, &scores, per_frame, subsample),
         Err(error) => Err(score_error(py, &error)),
     }
 }
 
 /// The mean of every value over the frames, `pooled` statistics, `frame_count`,
 /// `backend_used` and, with `per_frame`, `frames` (one dict per frame).
-fn video_dict(py: Python<'_>, scores: &VideoScores, per_frame: bool) -> PyResult<Py<PyAny>> {
+fn video_dict(
+    py: Python<'_>,
+    scores: &VideoScores,
+    per_frame: bool,
+    subsample: u64,
+) -> PyResult<Py<PyAny>> {
     let dict = PyDict::new(py);
     let pooled = PyDict::new(py);
     for (name, stats) in &scores.pooled {
@@ -111,8 +116,8 @@ fn video_dict(py: Python<'_>, scores: &VideoScores, per_frame: bool) -> PyResult
     }
     dict.set_item("pooled", pooled)?;
     dict.set_item("frame_count", scores.frames.len())?;
-    // Subsampled: which frames were scored.
-    if (0u64..).zip(&scores.frame_numbers).any(|(i, &n)| i != n) {
+    // Subsampled, as `qscore score --json` says it: which frames were scored.
+    if subsample > 1 {
         dict.set_item("frame_numbers", scores.frame_numbers.clone())?;
     }
     let mut plugins: Vec<&str> = scores

@@ -14,8 +14,7 @@ use std::{
 use qscore_core::{ClipScores, MemoryMode, TaskSpec};
 
 use super::{
-    FrameSource, VideoGeometry, VideoJob, VideoScores, pool,
-    scale::{ScaleTo, open_distorted},
+    FrameSource, VideoGeometry, VideoJob, VideoScores, pool, scale::open_distorted,
     score::score_video_group,
 };
 use crate::{
@@ -280,10 +279,7 @@ fn open_pair(job: &VideoJob, reference: &Path, distorted: &Path) -> Result<OpenP
     let deadline = job.deadline.map(|d| d.at);
     let ref_source = super::score::open_reference(job, reference, deadline)
         .map_err(|e| timed_out(job, distorted, e))?;
-    let scale = job.scale.map(|scaler| ScaleTo {
-        geometry: ref_source.geometry(),
-        scaler,
-    });
+    let scale = job.scale.map(|scaler| scaler.to(ref_source.geometry()));
     let dist_source = open_distorted(distorted, job.geometry, scale, deadline)
         .map_err(|e| timed_out(job, distorted, e))?;
     let (rg, dg) = (ref_source.geometry(), dist_source.geometry());

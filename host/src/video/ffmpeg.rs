@@ -230,30 +230,35 @@ pub(super) fn read_ahead_counting(
     }
 }
 
-/// What a decoder makes of its input: the given geometry (raw input's, or a pixel format to
-/// convert to) and the scaling to the reference's size and format, each where asked.
-pub(super) type Target = (Option<VideoGeometry>, Option<ScaleTo>);
+/// What a decoder makes of its input: the given geometry (a pixel format to convert to) or
+/// the scaling to the reference's size and format, each where asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Target {
+    pub(super) given: Option<VideoGeometry>,
+    pub(super) scale: Option<ScaleTo>,
+}
+
+impl Target {
+    /// The geometry the decoded frames must have, where one is asked for.
+    pub(super) fn geometry(&self) -> Option<VideoGeometry> {
+        self.scale.map(|to| to.geometry).or(self.given)
+    }
+}
 
 /// Adds the options of one output: the `picked` stream, scaled where `scale` says, and
 /// converted to the pixel format of `scale` or `geometry` (without either, qscore's closest
 /// to the source's), as a YUV4MPEG2 stream to `target`.
-pub(super) fn output_args(
-    command: &mut Command,
-    picked: &Picked,
-    (geometry, scale): Target,
-    target: &str,
-) {
-    let pix_fmt = |g: VideoGeometry| g.format.name().expect("checked YUV format has a name");
-    match (scale, geometry) {
-        (Some(to), _) => {
-            picked.map(command, Some(&to.filter()));
-            command.args(["-pix_fmt", &pix_fmt(to.geometry)]);
+pub(super) fn output_args(command: &mut Command, picked: &Picked, decode: Target, target: &str) {
+    match decode.geometry() {
+        Some(geometry) => {
+            picked.map(command, decode.scale.map(|to| to.filter()).as_deref());
+            let pix_fmt = geometry
+                .format
+                .name()
+                .expect("checked YUV format has a name");
+            command.args(["-pix_fmt", &pix_fmt]);
         }
-        (None, Some(given)) => {
-            picked.map(command, None);
-            command.args(["-pix_fmt", &pix_fmt(given)]);
-        }
-        (None, None) => picked.map(command, Some(&format!("format={FORMATS}"))),
+        None => picked.map(command, Some(&format!("format={FORMATS}"))),
     }
     // `-strict -1`: YUV4MPEG2 beyond 8 bits is an extension to ffmpeg.
     command.args(["-f", "yuv4mpegpipe", "-strict", "-1", target]);
@@ -294,7 +299,11 @@ impl FfmpegSource {
         geometry: Option<VideoGeometry>,
         deadline: Option<Instant>,
     ) -> Result<Self, InputError> {
-        Self::start(path, excerpts, (geometry, None), deadline)
+        let target = Target {
+            given: geometry,
+            scale: None,
+        };
+        Self::start(path, excerpts, target, deadline)
     }
 
     /// [`Self::open`], the frames scaled to `to`'s size and converted to its pixel format.
@@ -303,14 +312,18 @@ impl FfmpegSource {
         to: ScaleTo,
         deadline: Option<Instant>,
     ) -> Result<Self, InputError> {
-        Self::start(path, &[], (None, Some(to)), deadline)
+        let target = Target {
+            given: None,
+            scale: Some(to),
+        };
+        Self::start(path, &[], target, deadline)
     }
 
     /// Starts decoding `excerpts` of `path` (all of it when there are none) to `target`.
     pub(super) fn start(
         path: &Path,
         excerpts: &[Excerpt],
-        (geometry, scale): Target,
+        target: Target,
         deadline: Option<Instant>,
     ) -> Result<Self, InputError> {
         // Not only regular files: a named pipe that another program streams into works too.
@@ -322,13 +335,13 @@ impl FfmpegSource {
             };
             return Err(input_error(path, what));
         }
-        if let Some(given) = geometry {
+        if let Some(given) = target.given {
             given.check().map_err(|reason| input_error(path, reason))?;
         }
         let mut command = decoder_command("ffmpeg");
         command.args(["-v", "error", "-nostdin"]);
         let picked = add_inputs(&mut command, path, excerpts);
-        output_args(&mut command, &picked, (geometry, scale), "-");
+        output_args(&mut command, &picked, target, "-");
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -355,8 +368,7 @@ impl FfmpegSource {
                 return Err(input_error(path, reason));
             }
         };
-        let expected = scale.map(|to| to.geometry).or(geometry);
-        if let Some(given) = expected.filter(|given| *given != found) {
+        if let Some(given) = target.geometry().filter(|given| *given != found) {
             return Err(input_error(
                 path,
                 format!("decodes to {found} frames, but {given} was given"),

@@ -156,7 +156,6 @@ pub(super) fn open_group(
     target: Target,
     deadline: Option<Instant>,
 ) -> Option<Vec<Box<dyn FrameSource>>> {
-    let expected = target.1.map(|to| to.geometry).or(target.0);
     let (decoder, streams) = match spawn(paths, target, deadline) {
         Ok(started) => started,
         Err(error) => {
@@ -189,7 +188,7 @@ pub(super) fn open_group(
     let mut members: Vec<Box<dyn FrameSource>> = Vec::with_capacity(paths.len());
     for (index, ((header, frames), path)) in pending.into_iter().zip(paths).enumerate() {
         let found = match header.recv_deadline(until) {
-            Ok(Ok(found)) if expected.is_none_or(|given| given == found) => found,
+            Ok(Ok(found)) if target.geometry().is_none_or(|given| given == found) => found,
             // Opened alone, the clip says what is wrong with it.
             _ => {
                 shared.abandon();

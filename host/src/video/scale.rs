@@ -41,6 +41,14 @@ impl Scaler {
     pub fn name(self) -> &'static str {
         self.0
     }
+
+    /// Scaling to `reference`'s size and pixel format with this filter.
+    pub(crate) fn to(self, reference: VideoGeometry) -> ScaleTo {
+        ScaleTo {
+            geometry: reference,
+            scaler: self,
+        }
+    }
 }
 
 /// Where a distorted clip is decoded to: the reference's size and pixel format.

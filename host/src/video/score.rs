@@ -22,9 +22,10 @@ use qscore_core::Param;
 use super::{
     FrameSource, Pooled, VideoGeometry,
     excerpt::Excerpt,
+    ffmpeg::Target,
     ffmpeg_group::open_group,
     open_video_until, pool,
-    scale::{ScaleTo, Scaler, open_distorted, through_ffmpeg},
+    scale::{Scaler, open_distorted, through_ffmpeg},
     source::input_error,
     window::{FramePair, FrameWindow},
 };
@@ -294,18 +295,16 @@ type Opened = Result<Box<dyn FrameSource>, InputError>;
 fn open_all(job: &VideoJob, reference: &Path, distorted: &[&Path]) -> (Opened, Vec<Opened>) {
     let deadline = job.deadline.map(|d| d.at);
     let (early, scale) = match job.scale {
-        Some(scaler) => {
-            let opened = open_reference(job, reference, deadline);
-            let to = opened.as_ref().ok().map(|r| ScaleTo {
-                geometry: r.geometry(),
-                scaler,
-            });
-            if let Err(error) = &opened {
-                let clips = distorted.iter().map(|_| Err(error.clone())).collect();
-                return (opened, clips);
+        Some(scaler) => match open_reference(job, reference, deadline) {
+            Ok(r) => {
+                let to = scaler.to(r.geometry());
+                (Some(Ok(r)), Some(to))
             }
-            (Some(opened), to)
-        }
+            Err(error) => {
+                let clips = distorted.iter().map(|_| Err(error.clone())).collect();
+                return (Err(error), clips);
+            }
+        },
         None => (None, None),
     };
     let grouped: Vec<usize> = (0..distorted.len())
@@ -318,7 +317,11 @@ fn open_all(job: &VideoJob, reference: &Path, distorted: &[&Path]) -> (Opened, V
     std::thread::scope(|scope| {
         let group = (grouped.len() >= 2).then(|| {
             let paths: Vec<&Path> = grouped.iter().map(|&i| distorted[i]).collect();
-            scope.spawn(move || open_group(&paths, (job.geometry, scale), deadline))
+            let target = Target {
+                given: job.geometry,
+                scale,
+            };
+            scope.spawn(move || open_group(&paths, target, deadline))
         });
         let alone = |from_group: bool| {
             let open = move |path: &Path| open_distorted(path, job.geometry, scale, deadline);

@@ -39,10 +39,10 @@ pub(super) fn walk_row(
         let s3 = sample(a, b, src + t - 7usize, product) + sample(a, b, src + t + 3usize, product);
         let y = four_steps(&mut r, s0, s1, s2, s3, soft);
         let at = dst + t - 4usize;
-        out[at] = y.y0;
-        out[at + 1usize] = y.y1;
-        out[at + 2usize] = y.y2;
-        out[at + 3usize] = y.y3;
+        out[at] = y.a0;
+        out[at + 1usize] = y.a1;
+        out[at + 2usize] = y.a2;
+        out[at + 3usize] = y.a3;
     }
     for t in r.tail..width + 4usize {
         let y = step(&mut r, step_input(a, b, src, width, t, product), soft);

@@ -272,10 +272,10 @@ fn walk_blocks(
         let s3 = sh.input[row + (t - 7usize) % RING] + sh.input[row + (t + 3usize) % RING];
         let y = four_steps(r, s0, s1, s2, s3, soft);
         let o = at.out_row + t - at.x0;
-        sh.output[o] = y.y0;
-        sh.output[o + 1usize] = y.y1;
-        sh.output[o + 2usize] = y.y2;
-        sh.output[o + 3usize] = y.y3;
+        sh.output[o] = y.a0;
+        sh.output[o + 1usize] = y.a1;
+        sh.output[o + 2usize] = y.a2;
+        sh.output[o + 3usize] = y.a3;
     }
 }
 

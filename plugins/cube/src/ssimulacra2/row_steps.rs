@@ -2,7 +2,7 @@
 //! `row_blur.rs`, straight through the planes in `direct.rs`): they differ only in where
 //! samples come from and outputs go.
 
-use super::blur::{Osc, h_block, h_osc, load_osc};
+use super::blur::{Lanes, Osc, h_block, h_osc, load_osc};
 use cubecl::prelude::*;
 
 /// The three oscillators and the recursion's state of one row: `y[n−1]` (p) and `y[n−2]`
@@ -64,16 +64,8 @@ pub(super) fn step(r: &mut Row, s: f32, #[comptime] soft: bool) -> f32 {
     y0 + (y1 + y2)
 }
 
-/// The four outputs of a block.
-#[derive(CubeType, Clone, Copy)]
-pub(super) struct Four {
-    pub(super) y0: f32,
-    pub(super) y1: f32,
-    pub(super) y2: f32,
-    pub(super) y3: f32,
-}
-
-/// A block of four steps on the lanes' sums `s0..s3`, in the reference's 4-lane order.
+/// A block of four steps on the lanes' sums `s0..s3`, in the reference's 4-lane order: the
+/// block's four outputs.
 #[cube]
 pub(super) fn four_steps(
     r: &mut Row,
@@ -82,7 +74,7 @@ pub(super) fn four_steps(
     s2: f32,
     s3: f32,
     #[comptime] soft: bool,
-) -> Four {
+) -> Lanes {
     let l0 = h_block(&r.o0, s0, s1, s2, s3, r.p0, r.q0, soft);
     let l1 = h_block(&r.o1, s0, s1, s2, s3, r.p1, r.q1, soft);
     let l2 = h_block(&r.o2, s0, s1, s2, s3, r.p2, r.q2, soft);
@@ -92,10 +84,10 @@ pub(super) fn four_steps(
     r.p1 = l1.a3;
     r.q2 = l2.a2;
     r.p2 = l2.a3;
-    Four {
-        y0: l0.a0 + (l1.a0 + l2.a0),
-        y1: l0.a1 + (l1.a1 + l2.a1),
-        y2: l0.a2 + (l1.a2 + l2.a2),
-        y3: l0.a3 + (l1.a3 + l2.a3),
+    Lanes {
+        a0: l0.a0 + (l1.a0 + l2.a0),
+        a1: l0.a1 + (l1.a1 + l2.a1),
+        a2: l0.a2 + (l1.a2 + l2.a2),
+        a3: l0.a3 + (l1.a3 + l2.a3),
     }
 }
